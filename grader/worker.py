@@ -1,0 +1,208 @@
+"""The program that runs INSIDE the sandbox: imports the student's module and answers calls.
+
+Started as ``python -I worker.py MODULE`` by ``grader.sandbox`` with the submission folder as
+its working directory and two inherited file descriptors (``BPLAB_FDS="read,write"``) for the
+protocol. It imports nothing of ``grader`` or ``solutions``: only ``protocol.py``, copied next
+to it. Everything it sends back is plain data or a handle to an object it keeps.
+
+Requests (dicts):
+  {"op": "call", "target": T, "args": [...], "kwargs": {...}}   T = {"path": "mod.fn"} | {"handle": id}
+      (with "method": name, calls getattr(T, name) instead: one round trip for x.backward())
+  {"op": "getattr", "target": T, "name": str}
+  {"op": "setattr", "target": T, "name": str, "value": v}
+  {"op": "iter", "target": T, "limit": int}                       list(itertools.islice(obj, limit))
+  {"op": "eval", "source": str}                                    trusted code, e.g. "lambda x: ..."
+  {"op": "export_model", "target": T}                              torch / keras layers + weights
+  {"op": "type", "target": T}                                      type name, dtype and shape
+Answers: {"ok": value, "mutated": [...]} or {"error": {"type", "message", "where"}}.
+"""
+from __future__ import annotations
+
+import importlib
+import itertools
+import os
+import sys
+import traceback
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+import protocol  # noqa: E402
+
+_objects: dict[int, object] = {}
+_SUBMISSION = os.getcwd()
+
+
+def _keep(obj: object) -> dict:
+    handle = len(_objects) + 1
+    _objects[handle] = obj
+    try:
+        text = repr(obj)[:200]
+    except Exception:  # a student's __repr__ may raise
+        text = "<unprintable>"
+    kind = type(obj)
+    return {"__handle__": handle, "type": f"{kind.__module__}.{kind.__qualname__}",
+            "callable": callable(obj), "repr": text}
+
+
+def _resolve(ref: dict) -> object:
+    try:
+        return _objects[ref["__handle__"]]
+    except KeyError:
+        raise LookupError(f"unknown handle {ref.get('__handle__')}") from None
+
+
+def _target(spec: dict) -> object:
+    if "handle" in spec:
+        return _resolve({"__handle__": spec["handle"]})
+    module_name, _, attr_path = spec["path"].partition(".")
+    obj = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(module_name)
+    for name in filter(None, attr_path.split(".")):
+        if not hasattr(obj, name):
+            raise AttributeError(f"{module_name}.py has no attribute {attr_path!r}"
+                                 f" (expected by the assignment: keep the names of the stub)")
+        obj = getattr(obj, name)
+    return obj
+
+
+def _arrays_in(value: object, path: str, out: list) -> None:
+    if isinstance(value, np.ndarray):
+        out.append((path, value, value.tobytes(), value.shape))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _arrays_in(item, f"{path}[{i}]", out)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _arrays_in(item, f"{path}[{key!r}]", out)
+
+
+def _mutated(snapshot: list) -> list[str]:
+    return [path for path, arr, data, shape in snapshot
+            if arr.shape != shape or arr.tobytes() != data]
+
+
+def _export_model(model: object) -> dict:
+    """Describe a torch nn.Sequential or a Keras Sequential as layers + float64 weights."""
+    layers = []
+    if hasattr(model, "named_children") and hasattr(model, "state_dict"):  # torch
+        for name, child in model.named_children():
+            params = {k: v.detach().cpu().double().numpy() for k, v in child.named_parameters()}
+            layers.append({"name": name, "class": type(child).__name__, "params": params})
+        return {"framework": "torch", "layers": layers}
+    if hasattr(model, "layers") and hasattr(model, "get_weights"):  # keras
+        for layer in model.layers:
+            config = layer.get_config() if hasattr(layer, "get_config") else {}
+            act = config.get("activation")
+            params = {w.path.rsplit("/", 1)[-1] if hasattr(w, "path") else str(i): np.asarray(w.numpy(), dtype=np.float64)
+                      for i, w in enumerate(layer.weights)}
+            layers.append({"name": layer.name, "class": type(layer).__name__,
+                           "activation": act if isinstance(act, str) else str(act), "params": params})
+        return {"framework": "keras", "layers": layers}
+    raise TypeError(f"cannot export a {type(model).__name__}: expected a torch or Keras Sequential model")
+
+
+def _handle(request: dict) -> dict:
+    op = request["op"]
+    if op == "eval":
+        namespace = {"np": np}
+        return {"ok": eval(request["source"], namespace)}  # trusted source from the grader
+    target = _target(request["target"])
+    if op == "call" and request.get("method"):
+        target = getattr(target, request["method"])
+    if op == "call":
+        args = request.get("args", [])
+        kwargs = request.get("kwargs", {})
+        snapshot: list = []
+        _arrays_in(list(args), "args", snapshot)
+        for key, value in kwargs.items():
+            _arrays_in(value, key, snapshot)
+        if not callable(target):
+            raise TypeError(f"{request['target'].get('path', type(target).__name__)} is not callable")
+        result = target(*args, **kwargs)
+        return {"ok": result, "mutated": _mutated(snapshot)}
+    if op == "getattr":
+        return {"ok": getattr(target, request["name"])}
+    if op == "setattr":
+        setattr(target, request["name"], request["value"])
+        return {"ok": None}
+    if op == "iter":
+        return {"ok": list(itertools.islice(iter(target), int(request.get("limit", 100000))))}
+    if op == "export_model":
+        return {"ok": _export_model(target)}
+    if op == "type":
+        info = {"type": f"{type(target).__module__}.{type(target).__qualname__}"}
+        if isinstance(target, np.ndarray):
+            info.update(dtype=str(target.dtype), shape=list(target.shape))
+        return {"ok": info}
+    raise ValueError(f"unknown op {op!r}")
+
+
+def _where(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith(_SUBMISSION + os.sep)]
+    if not frames:
+        return ""
+    f = frames[-1]
+    return f"{os.path.relpath(f.filename, _SUBMISSION)}:{f.lineno} in {f.name}"
+
+
+def _error(exc: BaseException) -> dict:
+    message = str(exc)
+    if isinstance(exc, SyntaxError):
+        message = f"{exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
+    elif isinstance(exc, SystemExit):
+        message = f"called sys.exit({exc.code!r})"
+    return {"error": {"type": type(exc).__name__, "message": message[:4000], "where": _where(exc)}}
+
+
+def _send(fd: int, reply: dict) -> None:
+    try:
+        data = protocol.dumps(reply, keep=_keep)
+    except Exception as exc:  # an unencodable result (e.g. object dtype array)
+        data = protocol.dumps({"error": {"type": "TypeError", "where": "",
+                                         "message": f"returned a value that is not plain data: {exc}"}})
+    protocol.write_frame(fd, data)
+
+
+def _drop_privileges() -> None:
+    """As root, become the unprivileged uid before any student code runs."""
+    uid = os.environ.get("BPLAB_UID")
+    if uid and os.geteuid() == 0:
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
+    try:  # die with the parent even after the uid change (which clears the setting)
+        import ctypes
+        ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
+    except Exception:
+        pass
+
+
+def main() -> None:
+    _drop_privileges()
+    rfd, wfd = (int(x) for x in os.environ["BPLAB_FDS"].split(","))
+    module = sys.argv[1]
+    sys.path.insert(1, _SUBMISSION)
+    sys.argv = [module]
+    try:
+        importlib.import_module(module)
+        hello = {"ok": {"module": module, "pid": os.getpid()}}
+    except BaseException as exc:  # SyntaxError, ImportError, SystemExit, anything at import
+        hello = _error(exc)
+        hello["error"]["import"] = True
+    _send(wfd, hello)
+    while True:
+        try:
+            doc, arrays = protocol.read_frame(rfd)
+        except EOFError:
+            os._exit(0)
+        try:
+            request = protocol.loads(doc, arrays, resolve=_resolve)
+            reply = _handle(request)
+        except BaseException as exc:
+            reply = _error(exc)
+        _send(wfd, reply)
+
+
+if __name__ == "__main__":
+    main()
