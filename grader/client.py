@@ -25,6 +25,7 @@ class Student:
         self._module = module
         self._worker: Worker | None = None
         self.restarts = 0
+        self.dead_reason: str | None = None  # set when the worker died during the current check
 
     # -- worker management ------------------------------------------------------------------
     def _live(self) -> Worker:
@@ -44,7 +45,13 @@ class Student:
 
     def request(self, message: dict, what: str, timeout: float | None = None,
                 allow_mutation: bool = False) -> Any:
-        reply = self._live().request(message, timeout=timeout, what=what)
+        if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
+            raise WorkerDied(self.dead_reason)
+        try:
+            reply = self._live().request(message, timeout=timeout, what=what)
+        except WorkerDied as exc:
+            self.dead_reason = str(exc)
+            raise
         if "error" in reply:
             raise StudentError(what, reply["error"])
         mutated = reply.get("mutated") or []

@@ -66,7 +66,7 @@ class StudentError(Exception):
         self.where = error.get("where", "")
         at = f" (at {self.where})" if self.where else ""
         if self.type == "NotImplementedError":
-            text = f"{what} is not implemented yet: {self.message}{at}"
+            text = f"{what}: not implemented yet ({self.message})"
         else:
             text = f"{what} raised {self.type}: {self.message}{at}"
         super().__init__(text)

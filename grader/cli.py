@@ -1,0 +1,61 @@
+"""``grade PATH...``: grade a submission (or a class with --batch), print the table, write reports.
+
+Exit status: 0 when grading ran (whatever the score), 2 for a usage error with a one-line reason,
+1 only for a bug of the grader itself.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from grader.rubric import BY_NAME
+
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="grade", description="Grade backprop-lab submissions with isolated, hidden checks.")
+    p.add_argument("paths", nargs="+", type=Path, help="submission folder(s), .zip, or notebooks folder")
+    p.add_argument("--json", type=Path, metavar="FILE", help="write Gradescope-style results.json")
+    p.add_argument("--feedback", type=Path, metavar="FILE", help="write the student-facing feedback.md")
+    p.add_argument("--public", action="store_true", help="run only the public checks (what students run)")
+    p.add_argument("--task", action="append", choices=sorted(BY_NAME), help="grade only this task (repeatable)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the hidden inputs (fixed default)")
+    p.add_argument("--batch", action="store_true", help="PATH is a folder of submissions, one per student")
+    p.add_argument("--out", type=Path, help="results folder for batch mode")
+    p.add_argument("--workers", type=int, default=None, help="parallel submissions in batch mode (default: cores)")
+    p.add_argument("--force", action="store_true", help="batch: regrade students already graded")
+    p.add_argument("--quiet", action="store_true", help="no table or progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from grader import runner, submission
+    seed = runner.DEFAULT_SEED if args.seed is None else args.seed
+    try:
+        if args.batch or len(args.paths) > 1 or args.out:
+            if not args.out:
+                raise submission.SubmissionError("--out RESULTS_DIR is required to grade several submissions")
+            from grader import batch
+            return batch.main(args, seed)
+        with submission.load(args.paths[0]) as sub:
+            results = runner.grade(sub.folder, tasks=args.task, seed=seed, public_only=args.public)
+    except submission.SubmissionError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.json:
+        results.write_json(args.json)
+    if args.feedback:
+        from grader.results import write_atomic
+        write_atomic(args.feedback, results.feedback_markdown())
+    if not args.quiet:
+        for note in sub.notes:
+            print(f"note: {note}")
+        results.print_table()
+    return 1 if results.grader_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``course``: instructor tooling (stubs, rubric, handout, figures, nbgrader, gradescope, bench)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _stubs(args: argparse.Namespace) -> int:
+    from grader.course import stubs
+    if args.check:
+        stale = stubs.check()
+        for name in stale:
+            print(f"stale: assignments/{name}")
+        return 1 if stale else 0
+    for path in stubs.write():
+        print(f"wrote {path.relative_to(stubs.ROOT)}")
+    return 0
+
+
+def _rubric(args: argparse.Namespace) -> int:
+    from grader.course import rubric_table
+    print(rubric_table.markdown(rubric_table.collect()))
+    return 0
+
+
+def _handout(args: argparse.Namespace) -> int:
+    from grader.course import handout
+    if args.check:
+        stale = handout.stale_notes()
+        for name in stale:
+            print(f"stale: reference/{name}")
+        return 1 if stale else 0
+    for path in handout.write_notes():
+        print(f"wrote {path.relative_to(handout.ROOT)}")
+    return 0
+
+
+def _figures(args: argparse.Namespace) -> int:
+    from grader.course import handout
+    for path in handout.write_figures():
+        print(f"wrote {path.relative_to(handout.ROOT)}")
+    return 0
+
+
+def _delegate(module: str):
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+        return importlib.import_module(f"grader.course.{module}").main(args)
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("stubs", help="write assignments/ from solutions/")
+    s.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
+    s.set_defaults(func=_stubs)
+    s = sub.add_parser("rubric", help="print the rubric table (points per task and check)")
+    s.set_defaults(func=_rubric)
+    s = sub.add_parser("handout", help="recompute the worked numbers in reference/*.md")
+    s.add_argument("--check", action="store_true")
+    s.set_defaults(func=_handout)
+    s = sub.add_parser("figures", help="draw reference/figures/*.png")
+    s.set_defaults(func=_figures)
+    s = sub.add_parser("nbgrader", help="create or refresh an nbgrader course directory")
+    s.add_argument("course_dir", type=Path)
+    s.add_argument("--course-id", default="backprop-lab")
+    s.add_argument("--exchange", type=Path, default=None)
+    s.add_argument("--assignment", default="backprop")
+    s.set_defaults(func=_delegate("nbgrader"))
+    s = sub.add_parser("gradescope", help="build the Gradescope autograder.zip")
+    s.add_argument("out", type=Path)
+    s.set_defaults(func=_delegate("gradescope"))
+    s = sub.add_parser("bench", help="benchmarks, printed side by side and written to reference/benchmarks.md")
+    s.add_argument("--quick", action="store_true")
+    s.add_argument("--out", type=Path, default=None)
+    s.set_defaults(func=_delegate("bench"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""solutions/ -> assignments/: each marker region becomes ``raise NotImplementedError("Task N.M: ...")``.
+
+N is the module's task number (``grader.rubric``), M counts the module's regions in file order,
+so numbers are stable while the solution keeps its regions. Everything outside the markers is
+copied unchanged. ``check`` lists the files that differ from what ``write`` would produce.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from grader.rubric import BY_NAME
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+ASSIGNMENTS = ROOT / "assignments"
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+HEADER = "# Generated from solutions/{name} by `course stubs`: do not edit (edit the solution instead).\n"
+
+
+class MarkerError(ValueError):
+    """Unbalanced or misplaced solution markers."""
+
+
+def _enclosing_functions(source: str) -> list[tuple[int, int, str, str]]:
+    spans = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = (ast.get_docstring(node) or "").strip().splitlines()
+            spans.append((node.lineno, node.end_lineno or node.lineno, node.name, doc[0] if doc else ""))
+    return spans
+
+
+def regions(source: str) -> list[tuple[int, int, str, str]]:
+    """(begin line, end line, function name, docstring first line) of each marker region, 1-based."""
+    spans = _enclosing_functions(source)
+    found, begin = [], None
+    for number, line in enumerate(source.splitlines(), start=1):
+        text = line.strip()
+        if text == BEGIN:
+            if begin is not None:
+                raise MarkerError(f"line {number}: nested {BEGIN}")
+            begin = number
+        elif text == END:
+            if begin is None:
+                raise MarkerError(f"line {number}: {END} without {BEGIN}")
+            inside = [s for s in spans if s[0] < begin < s[1]]  # comments lie outside end_lineno
+            if not inside:
+                raise MarkerError(f"lines {begin}-{number}: a region must lie inside a function")
+            _, _, name, doc = max(inside, key=lambda s: s[0])
+            found.append((begin, number, name, doc))
+            begin = None
+    if begin is not None:
+        raise MarkerError(f"line {begin}: {BEGIN} without {END}")
+    return found
+
+
+def task_label(number: int, index: int, function: str, doc: str) -> str:
+    doc = re.sub(r"\s+", " ", doc).rstrip(".")
+    if len(doc) > 110:
+        doc = doc[:107] + "..."
+    return f"Task {number}.{index}: implement {function}" + (f" ({doc})" if doc else "")
+
+
+def make_stub(source: str, task_number: int | None, filename: str) -> str:
+    """The student version of one solution module."""
+    lines = source.splitlines(keepends=True)
+    out: list[str] = [HEADER.format(name=filename)]
+    cursor = 0
+    for index, (begin, end, function, doc) in enumerate(regions(source), start=1):
+        out.extend(lines[cursor:begin - 1])
+        indent = lines[begin - 1][: len(lines[begin - 1]) - len(lines[begin - 1].lstrip())]
+        label = task_label(task_number or 0, index, function, doc)
+        out.append(f"{indent}raise NotImplementedError({label!r})\n")
+        cursor = end
+    out.extend(lines[cursor:])
+    return "".join(out)
+
+
+def expected_files() -> dict[str, str]:
+    """Every file of assignments/ as `course stubs` writes it."""
+    files = {}
+    for path in sorted(SOLUTIONS.glob("*.py")):
+        if path.name == "__init__.py":
+            continue
+        task = BY_NAME.get(path.stem)
+        source = path.read_text(encoding="utf-8")
+        files[path.name] = make_stub(source, task.number if task else None, path.name) if task else source
+    return files
+
+
+def write(dest: Path = ASSIGNMENTS) -> list[Path]:
+    dest.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in expected_files().items():
+        target = dest / name
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+            written.append(target)
+    keep = set(expected_files()) | {"README.md"}
+    for stale in dest.glob("*.py"):
+        if stale.name not in keep:
+            stale.unlink()
+            written.append(stale)
+    return written
+
+
+def check(dest: Path = ASSIGNMENTS) -> list[str]:
+    """Names of files in ``dest`` that are missing, stale or extra."""
+    expected = expected_files()
+    problems = [n for n, t in expected.items()
+                if not (dest / n).exists() or (dest / n).read_text(encoding="utf-8") != t]
+    problems += [p.name for p in dest.glob("*.py") if p.name not in expected]
+    return sorted(problems)

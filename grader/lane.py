@@ -1,0 +1,55 @@
+"""One trusted grading process: runs pytest over the checks of some tasks, writes outcomes as JSON.
+
+``python -m grader.lane --submission DIR --tasks losses,backprop --seed 0 [--public] --out FILE``.
+Started by ``grader.runner`` (several lanes run in parallel); student code never runs here, only
+in the workers this process starts through the ``student`` fixture.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.plugin import GradingPlugin
+from grader.rubric import BY_NAME, CHECKS
+from grader.sandbox import isolation
+
+
+def run(submission: Path, tasks: list[str], seed: int, public_only: bool) -> dict:
+    plugin = GradingPlugin(submission, seed)
+    files = [str(p) for t in tasks for p in BY_NAME[t].check_files(public_only)]
+    start = time.monotonic()
+    args = ["-c", os.devnull, "--rootdir", str(CHECKS), "--import-mode=importlib", "--assert=plain",
+            "--strict-markers", "-p", "no:cacheprovider", "-p", "no:warnings", "-q", "--no-header",
+            "-o", "python_files=test_*.py", *files]
+    code = pytest.main(args, plugins=[plugin]) if files else 0
+    return {"outcomes": [dataclasses.asdict(o) for o in plugin.outcomes],
+            "import_errors": plugin.import_errors, "isolation": isolation().description,
+            "isolation_kind": isolation().kind, "pytest_exit": int(code),
+            "seconds": round(time.monotonic() - start, 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grader.lane")
+    parser.add_argument("--submission", required=True, type=Path)
+    parser.add_argument("--tasks", required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--public", action="store_true")
+    parser.add_argument("--out", required=True, type=Path)
+    ns = parser.parse_args(argv)
+    result = run(ns.submission, [t for t in ns.tasks.split(",") if t], ns.seed, ns.public)
+    tmp = ns.out.with_suffix(".tmp")
+    tmp.write_text(json.dumps(result))
+    os.replace(tmp, ns.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.stdout = sys.stderr  # pytest's own chatter stays out of any caller's stdout parsing
+    sys.exit(main())

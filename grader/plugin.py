@@ -1,0 +1,140 @@
+"""The pytest plugin that runs the checks of some tasks against one submission (trusted side).
+
+It provides the fixtures the checks use (``student``: the task's worker behind ``client.Student``;
+``seed``), maps every test to its task, points and visibility, and records one outcome per test
+with a student-facing message (never the check's source). A module that fails to import fails its
+task once: the task's tests are skipped and ``import_errors`` holds the reason.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.client import InputMutated, Student
+from grader.gradients import CheckFailure
+from grader.rubric import BY_NAME, VISIBILITY
+from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
+
+GIVEN = Path(__file__).resolve().parent.parent / "solutions"
+
+
+@dataclasses.dataclass
+class Outcome:
+    task: str
+    name: str
+    nodeid: str
+    visibility: str
+    max_score: float
+    score: float = 0.0
+    status: str = "failed"
+    output: str = ""
+    duration: float = 0.0
+
+
+def task_of(path: Path) -> str:
+    return Path(path).stem.removeprefix("test_")
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        return _message(exc.exceptions[0])
+    if isinstance(exc, (CheckFailure, InputMutated, StudentError, WorkerDied)):
+        text = str(exc)
+    elif isinstance(exc, AssertionError):
+        text = str(exc) or "a check failed"
+    elif isinstance(exc, pytest.fail.Exception):
+        text = str(exc)
+    else:
+        text = (f"the check could not use your result ({type(exc).__name__}: {str(exc)[:300]}); "
+                f"check the return type and shape against the docstring")
+    notes = [n for n in getattr(exc, "__notes__", []) if "Falsifying example" in n or "minimal" in n.lower()]
+    if notes:
+        text += "\nMinimal failing input found: " + " ".join(notes)[:800]
+    return text
+
+
+class GradingPlugin:
+    """Registered with ``pytest.main(plugins=[...])`` by ``grader.lane``."""
+
+    def __init__(self, submission: Path, seed: int):
+        self.submission = Path(submission)
+        self.seed_value = seed
+        self.outcomes: list[Outcome] = []
+        self.import_errors: dict[str, str] = {}
+        self.students: dict[str, Student] = {}
+
+    # -- configuration -----------------------------------------------------------------------
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points of this check")
+        from hypothesis import HealthCheck, settings
+        settings.register_profile(
+            "grading", derandomize=True, database=None, deadline=None, max_examples=20,
+            print_blob=False, suppress_health_check=list(HealthCheck))
+        settings.load_profile("grading")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            if item.get_closest_marker("points") is None:
+                raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.points(n)")
+
+    # -- fixtures -----------------------------------------------------------------------------
+    @pytest.fixture(scope="session")
+    def seed(self) -> int:
+        return self.seed_value
+
+    @pytest.fixture(scope="module")
+    def student(self, request: pytest.FixtureRequest) -> Student:
+        task = BY_NAME[task_of(request.path)]
+        if task.name in self.import_errors:
+            pytest.skip(self.import_errors[task.name])
+        if not (self.submission / task.file).is_file():
+            self.import_errors[task.name] = (f"{task.file} not found: expected the files of assignments/ "
+                                             f"(found: {', '.join(sorted(p.name for p in self.submission.glob('*.py'))) or 'no .py files'})")
+            pytest.skip(self.import_errors[task.name])
+        if task.name not in self.students:
+            given = {"data.py": GIVEN / "data.py"} if (GIVEN / "data.py").exists() else {}
+            student = Student(lambda: Worker(self.submission, task.name, task.limits, given), task.name)
+            try:
+                student._live()
+            except (ImportFailed, WorkerDied) as exc:
+                self.import_errors[task.name] = str(exc)
+                pytest.skip(str(exc))
+            self.students[task.name] = student
+        return self.students[task.name]
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        for student in self.students.values():
+            student.dead_reason = None
+
+    # -- outcomes -----------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        task = task_of(item.path)
+        import_failed = report.when == "setup" and report.skipped and task in self.import_errors
+        if report.when != "call" and not (report.when == "setup" and report.failed) and not import_failed:
+            return
+        points = float(item.get_closest_marker("points").args[0])
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        title = item.name + (f": {doc[0]}" if doc else "")
+        kind = Path(item.path).parent.name
+        record = Outcome(task=task, name=title, nodeid=item.nodeid, visibility=VISIBILITY.get(kind, "visible"),
+                         max_score=points, duration=round(call.duration, 3))
+        if import_failed:
+            record.status = "import_failed"
+        elif report.passed:
+            record.score, record.status = points, "passed"
+        elif call.excinfo is not None:
+            record.output = _message(call.excinfo.value)
+            if report.when == "setup":
+                record.output = "could not set up the check: " + record.output
+        self.outcomes.append(record)
+
+    def pytest_sessionfinish(self) -> None:
+        for student in self.students.values():
+            student.close()

@@ -1,0 +1,101 @@
+"""Grade one submission: spread its tasks over parallel trusted lanes, merge the outcomes.
+
+Each lane is a ``python -m grader.lane`` process running pytest over the checks of its tasks;
+each task gets its own untrusted worker. Heavy tasks (PyTorch, Keras) go first to the least
+loaded lane, so with two cores the Keras task runs beside everything else.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from grader.results import Results, TestResult
+from grader.rubric import BY_NAME, TASKS, Task
+
+DEFAULT_SEED = 20261201
+
+
+def plan_lanes(tasks: list[Task], lanes: int) -> list[list[Task]]:
+    """Greedy longest-first assignment of tasks to at most ``lanes`` lanes (deterministic)."""
+    buckets: list[tuple[float, list[Task]]] = [(0.0, []) for _ in range(max(1, min(lanes, len(tasks))))]
+    for task in sorted(tasks, key=lambda t: (-t.cost, t.number)):
+        i = min(range(len(buckets)), key=lambda k: (buckets[k][0], k))
+        load, members = buckets[i]
+        buckets[i] = (load + task.cost, members + [task])
+    return [sorted(m, key=lambda t: t.number) for _, m in buckets if m]
+
+
+def lane_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+               TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    return env
+
+
+def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool, tmp: Path) -> dict:
+    out = tmp / f"lane-{tasks[0].name}.json"
+    log = tmp / f"lane-{tasks[0].name}.log"
+    cmd = [sys.executable, "-m", "grader.lane", "--submission", str(submission),
+           "--tasks", ",".join(t.name for t in tasks), "--seed", str(seed), "--out", str(out)]
+    if public_only:
+        cmd.append("--public")
+    budget = 120 + sum(60 * t.limits.call_timeout for t in tasks)
+    with open(log, "wb") as fh:
+        try:
+            code = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=lane_env(),
+                                  timeout=budget, cwd=tmp).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+    if out.exists():
+        report = json.loads(out.read_text())
+        if report.get("pytest_exit") in (2, 3, 4):  # interrupted, internal error, usage error
+            tail = log.read_text(errors="replace")[-1500:]
+            return {"lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): {tail}"}
+        return report
+    tail = log.read_text(errors="replace")[-800:]
+    return {"lane_error": f"grading process ended ({code}) before writing results: {tail}"}
+
+
+def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_SEED,
+          public_only: bool = False, lanes: int | None = None) -> Results:
+    """Grade a normalised submission folder (see ``grader.submission``) and return its results."""
+    chosen = [BY_NAME[name] for name in tasks] if tasks else list(TASKS)
+    lanes = lanes or os.cpu_count() or 1
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="bplab-grade-") as tmp:
+        plan = plan_lanes(chosen, lanes)
+        with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+            reports = list(pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, seed, public_only, Path(tmp))), plan))
+    results = Results(seed=seed, public_only=public_only, tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)])
+    for lane_tasks, report in reports:
+        if "lane_error" in report:
+            results.grader_errors.append(report["lane_error"])
+            for task in lane_tasks:
+                results.tests.append(TestResult(task=task.name, name=f"{task.name}: grading did not finish",
+                                                max_score=task.points, output=report["lane_error"][:500],
+                                                visibility="visible"))
+            continue
+        results.isolation = report.get("isolation", results.isolation)
+        failed_imports = report.get("import_errors", {})
+        for task in lane_tasks:
+            if task.name in failed_imports:
+                max_score = sum(o["max_score"] for o in report["outcomes"] if o["task"] == task.name)
+                results.tests.append(TestResult(task=task.name, name=f"{task.name}: import {task.file}",
+                                                max_score=max_score, output=failed_imports[task.name],
+                                                visibility="visible"))
+        for o in report["outcomes"]:
+            if o["task"] not in failed_imports:
+                results.tests.append(TestResult(task=o["task"], name=o["name"], max_score=o["max_score"],
+                                                score=o["score"], status=o["status"], output=o["output"],
+                                                visibility=o["visibility"], duration=o["duration"]))
+    order = {t.name: t.number for t in TASKS}
+    results.tests.sort(key=lambda r: order[r.task])  # stable: keeps the checks' own order per task
+    results.execution_time = round(time.monotonic() - start, 2)
+    return results
+
