@@ -50,7 +50,9 @@ class Limits:
     max_processes: int = 4096
 
     def scaled(self, factor: float) -> "Limits":
-        return dataclasses.replace(self, call_timeout=self.call_timeout * factor)
+        """Time limits multiplied by ``factor`` (``BPLAB_TIMEOUT_SCALE``: slow machines, fast tests)."""
+        return dataclasses.replace(self, call_timeout=self.call_timeout * factor,
+                                   start_timeout=self.start_timeout * factor)
 
 
 class WorkerDied(Exception):

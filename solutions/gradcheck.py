@@ -105,7 +105,7 @@ def check_gradients(
     if missing:
         raise KeyError(f"no analytic gradient for {missing}")
     ### BEGIN SOLUTION
-    work = {name: np.asarray(p, dtype=np.float64) for name, p in params.items()}
+    work = {name: np.array(p, dtype=np.float64) for name, p in params.items()}
     report: dict[str, dict] = {}
     for name, p in work.items():
         g = np.asarray(grads[name], dtype=np.float64)

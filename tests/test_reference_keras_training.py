@@ -95,12 +95,15 @@ def small_data(N=9, D=5, C=4, seed=1):
 
 @contextlib.contextmanager
 def floatx(dtype):
-    old = keras.config.floatx()
+    """Build layers in ``dtype``: set floatx AND the global dtype policy (Keras caches the policy)."""
+    old_floatx, old_policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx(dtype)
+    keras.config.set_dtype_policy(dtype)
     try:
         yield
     finally:
-        keras.config.set_floatx(old)
+        keras.config.set_floatx(old_floatx)
+        keras.config.set_dtype_policy(old_policy)
 
 
 # ---------------------------------------------------------------------------

@@ -42,7 +42,9 @@ def _node_rows(root: ag.Tensor, names: dict[int, str]) -> list[list[str]]:
     rows = []
     for t in root.topological_order():
         op = t._op or ("leaf" if t.requires_grad else "const")
-        name = names.get(id(t), t.label or "")
+        name = names.get(id(t)) or t.label
+        if not name and not t._parents and t.data.size == 1:
+            name = _g(t.data)  # an unnamed constant such as the 2 of 2 * x
         grad = "None (constant)" if t.grad is None else _arr(t.grad)
         rows.append([f"`{name}`" if name else "", op, str(t.shape), _arr(t.data), grad])
     return rows
