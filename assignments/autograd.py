@@ -423,7 +423,8 @@ class Tensor:
         exactly once, self included as the last element; a node used twice appears once).
         Must be ITERATIVE (an explicit stack, no recursion): a chain of 5000 ops must work,
         where a recursive depth-first search hits Python's recursion limit near 1000.
-        Nothing is mutated.
+        Nothing is mutated. You can test it before writing any op with a chain of the given
+        ``.T``: ``z = x; for _ in range(5000): z = z.T``.
         """
         raise NotImplementedError('Task 4.11: implement topological_order (Topological order of the graph ending at self: every node after all of its parents, self last)')
 

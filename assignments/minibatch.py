@@ -55,7 +55,7 @@ __all__ = [
 
 
 def softmax_cross_entropy(Z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """Return the mean cross-entropy L = (1/N) sum_i (logsumexp(z_i) - z_{i, y_i}) and dL/dZ = (softmax(Z) - onehot(y)) / N.
+    """Return L = (1/N) sum_i (logsumexp(z_i) - z_{i, y_i}) and dL/dZ = (softmax(Z) - onehot(y)) / N.
 
     Args:
         Z: (N, C) float64 logits; y: (N,) int labels in 0..C-1.
@@ -171,7 +171,7 @@ class TwoLayerNet:
     def loss_and_grads(
         self, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray] | None = None
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """Return L = mean CE(Z2, y) and its gradients by backprop: dW = Delta^T @ A_prev, db = Delta.sum(0), Delta1 = (Delta2 @ W2) * act'(Z1).
+        """Return L = mean CE(Z2, y) and backprop grads dW = Delta^T @ A_prev, db = Delta.sum(0), Delta1 = (Delta2 @ W2) * act'(Z1).
 
         X (N, D) float64, y (N,) int; grads have the shapes of params. Nothing is mutated.
         """
@@ -219,7 +219,7 @@ def _check_batch_size(batch_size: int) -> None:
 def batch_indices(
     n: int, batch_size: int, shuffle: bool = False, seed: int | np.random.Generator | None = None
 ) -> list[np.ndarray]:
-    """Split the order 0..n-1 (or default_rng(seed).permutation(n) when shuffled) into consecutive chunks of batch_size indices, the last one possibly shorter.
+    """Cut the order 0..n-1 (or default_rng(seed).permutation(n)) into ceil(n / B) chunks of B, the last shorter.
 
     Args:
         n: number of samples N >= 0.
@@ -236,7 +236,7 @@ def batch_indices(
     _check_batch_size(batch_size)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    raise NotImplementedError('Task 6.1: implement batch_indices (Split the order 0..n-1 (or default_rng(seed).permutation(n) when shuffled) into consecutive chunks of batch...)')
+    raise NotImplementedError('Task 6.1: implement batch_indices (Cut the order 0..n-1 (or default_rng(seed).permutation(n)) into ceil(n / B) chunks of B, the last shorter)')
 
 
 def iterate_minibatches(
@@ -246,7 +246,7 @@ def iterate_minibatches(
     shuffle: bool = False,
     seed: int | np.random.Generator | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Return an iterator over (X[idx], y[idx]) for idx in batch_indices(N, batch_size, shuffle, seed): one epoch, each sample exactly once.
+    """Return an iterator over (X[idx], y[idx]) for idx in batch_indices(N, B, shuffle, seed): each sample once.
 
     Args:
         X: (N, D) array, one sample per row; y: (N,) labels (any dtype, same length as X).
@@ -264,18 +264,18 @@ def iterate_minibatches(
     y = np.asarray(y)
     if y.shape[:1] != X.shape[:1]:
         raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[:1]} entries")
-    raise NotImplementedError('Task 6.2: implement iterate_minibatches (Return an iterator over (X[idx], y[idx]) for idx in batch_indices(N, batch_size, shuffle, seed): one epoch,...)')
+    raise NotImplementedError('Task 6.2: implement iterate_minibatches (Return an iterator over (X[idx], y[idx]) for idx in batch_indices(N, B, shuffle, seed): each sample once)')
 
 
 def num_updates_per_epoch(n: int, batch_size: int) -> int:
-    """Return the number of parameter updates in one epoch, ceil(n / batch_size): 1 for batch GD (B >= n), n for SGD (B = 1).
+    """Return the updates per epoch ceil(n / B): 1 for batch GD (B >= n), n for SGD (B = 1).
 
     Args: n >= 0 samples, batch_size >= 1. Returns a Python int.
     """
     _check_batch_size(batch_size)
     if n < 0:
         raise ValueError(f"n must be >= 0, got {n}")
-    raise NotImplementedError('Task 6.3: implement num_updates_per_epoch (Return the number of parameter updates in one epoch, ceil(n / batch_size): 1 for batch GD (B >= n), n for S...)')
+    raise NotImplementedError('Task 6.3: implement num_updates_per_epoch (Return the updates per epoch ceil(n / B): 1 for batch GD (B >= n), n for SGD (B = 1))')
 
 
 def train(
@@ -291,7 +291,7 @@ def train(
     y_val: np.ndarray | None = None,
     patience: int | None = None,
 ) -> dict[str, Any]:
-    """Train by mini-batch gradient descent, theta <- theta - lr * grad L_batch(theta) for each batch of each epoch: batch GD at batch_size = N, SGD at 1.
+    """Train by theta <- theta - lr * grad L_batch(theta) per batch and epoch: batch GD at B = N, SGD at B = 1.
 
     The algorithm (the contract the grader checks):
 
@@ -352,11 +352,11 @@ def train(
         raise ValueError("give both X_val and y_val, or neither")
     if patience is not None and (X_val is None or patience < 1):
         raise ValueError("early stopping needs X_val, y_val and patience >= 1")
-    raise NotImplementedError('Task 6.4: implement train (Train by mini-batch gradient descent, theta <- theta - lr * grad L_batch(theta) for each batch of each epoc...)')
+    raise NotImplementedError('Task 6.4: implement train (Train by theta <- theta - lr * grad L_batch(theta) per batch and epoch: batch GD at B = N, SGD at B = 1)')
 
 
 def standardize_fit(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the training statistics mu_j = (1/N) sum_i x_ij and sigma_j = sqrt((1/N) sum_i (x_ij - mu_j)^2), with sigma_j = 1 for a constant feature.
+    """Return mu_j = (1/N) sum_i x_ij, sigma_j = sqrt((1/N) sum_i (x_ij - mu_j)^2) (1 if constant) of X_train.
 
     Fit on the TRAINING split only, then apply the same (mu, sigma) to validation and test
     data: statistics from held-out data would leak it into training.
@@ -372,22 +372,22 @@ def standardize_fit(X_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     X_train = np.asarray(X_train, dtype=np.float64)
     if X_train.ndim != 2 or X_train.shape[0] < 1:
         raise ValueError(f"X_train must have shape (N, D) with N >= 1, got {X_train.shape}")
-    raise NotImplementedError('Task 6.5: implement standardize_fit (Return the training statistics mu_j = (1/N) sum_i x_ij and sigma_j = sqrt((1/N) sum_i (x_ij - mu_j)^2), wit...)')
+    raise NotImplementedError('Task 6.5: implement standardize_fit (Return mu_j = (1/N) sum_i x_ij, sigma_j = sqrt((1/N) sum_i (x_ij - mu_j)^2) (1 if constant) of X_train)')
 
 
 def standardize_apply(X: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """Return (X - mean) / std row by row, x'_ij = (x_ij - mu_j) / sigma_j, with (mean, std) from standardize_fit on the training split.
+    """Return x'_ij = (x_ij - mu_j) / sigma_j, with (mu, sigma) from standardize_fit on the training split.
 
     Args: X (N, D); mean, std (D,) float64 (std > 0). Returns a new (N, D) float64 array;
     nothing is mutated.
     """
-    raise NotImplementedError("Task 6.6: implement standardize_apply (Return (X - mean) / std row by row, x'_ij = (x_ij - mu_j) / sigma_j, with (mean, std) from standardize_fit ...)")
+    raise NotImplementedError("Task 6.6: implement standardize_apply (Return x'_ij = (x_ij - mu_j) / sigma_j, with (mu, sigma) from standardize_fit on the training split)")
 
 
 def overfit_small_batch(
     model: Any, X: np.ndarray, y: np.ndarray, n: int = 20, steps: int = 300, lr: float = 0.5
 ) -> float:
-    """Run `steps` full-batch steps theta <- theta - lr * grad L(theta) on the first n samples and return the final loss L on them (should be near 0).
+    """Take `steps` steps theta <- theta - lr * grad L(theta) on the first n samples; return their final loss L.
 
     The lecture's sanity check before a long run: a model that cannot drive the loss on 20
     samples towards 0 has a bug (or far too small a learning rate).
@@ -399,7 +399,7 @@ def overfit_small_batch(
         float: ``model.loss(X[:n], y[:n], params)`` after the last step (nan/inf if it diverged).
     The model is not changed: it works on copies of ``model.params``. Inputs are not mutated.
     """
-    raise NotImplementedError('Task 6.7: implement overfit_small_batch (Run `steps` full-batch steps theta <- theta - lr * grad L(theta) on the first n samples and return the fina...)')
+    raise NotImplementedError('Task 6.7: implement overfit_small_batch (Take `steps` steps theta <- theta - lr * grad L(theta) on the first n samples; return their final loss L)')
 
 
 # ----------------------------------------------------------------------------------------
@@ -416,7 +416,7 @@ def compare_methods(
     seed: int = 0,
     hidden: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Train the same model from the same initial weights once per batch size (batch GD at B >= N, SGD at B = 1, mini-batch between) and report each run.
+    """Train one model from the same initial weights per batch size B (batch GD, SGD, mini-batch) and report each run.
 
     Args:
         X: (N, D) float64 (standardise it first); y: (N,) int labels 0..C-1, C = max(y) + 1.

@@ -107,7 +107,7 @@ def small_data(N=7, D=5, C=4, seed=1):
 def test_autograd_demo_lecture_value():
     # y = x^2 + 2x, dy/dx = 2x + 2 = 4 at x = 1
     assert tt.autograd_demo() == 4.0
-    assert isinstance(tt.autograd_demo(), float)
+    assert type(tt.autograd_demo()) is float
 
 
 @pytest.mark.parametrize("x0, expected", [(0.0, 2.0), (3.0, 8.0), (-1.0, 0.0), (-2.5, -3.0)])
@@ -182,7 +182,7 @@ def test_train_step_sgd_one_step_equals_manual_gradient_step():
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss = tt.train_step(model, opt, nn.CrossEntropyLoss(), torch.as_tensor(X), torch.as_tensor(y))
     ref_loss, grads = np_forward_backward(params, X, y)
-    assert isinstance(loss, float)
+    assert type(loss) is float
     assert loss == pytest.approx(ref_loss, rel=1e-13)  # loss BEFORE the step
     for p0, p1, g in zip(params, model_params(model), grads):
         np.testing.assert_allclose(p0 - p1, lr * g, rtol=1e-9, atol=1e-15)
@@ -249,7 +249,7 @@ def test_train_full_batch_adam_two_epochs_equals_oracle():
     history = tt.train(model, X, y, epochs=2, batch_size=8, lr=lr, seed=0)
     expected, losses = np_adam(params, np_forward_backward, [(X, y), (X, y)], lr)
     assert isinstance(history, list) and len(history) == 2
-    assert all(isinstance(h, float) for h in history)
+    assert all(type(h) is float for h in history)
     np.testing.assert_allclose(history, losses, rtol=1e-12)
     for e, p in zip(expected, model_params(model)):
         np.testing.assert_allclose(p, e, rtol=1e-10, atol=1e-13)
@@ -307,7 +307,7 @@ def test_accuracy_hand_case():
     assert tt.accuracy(model, X, np.array([0, 1, 0, 1])) == 1.0
     assert tt.accuracy(model, X, np.array([0, 0, 0, 1])) == 0.75
     assert tt.accuracy(model, X, np.array([1, 0, 1, 0])) == 0.0
-    assert isinstance(tt.accuracy(model, X, np.array([0, 1, 0, 1])), float)
+    assert type(tt.accuracy(model, X, np.array([0, 1, 0, 1]))) is float
 
 
 def test_accuracy_matches_numpy_argmax_and_touches_no_grad():

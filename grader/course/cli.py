@@ -43,6 +43,18 @@ def _figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """The main job: grade the reference solutions and the blank stubs, show both scores."""
+    from grader import runner
+    from grader.course import stubs
+    for label, folder in (("reference solutions (solutions/)", stubs.SOLUTIONS),
+                          ("blank student stubs (assignments/)", stubs.ASSIGNMENTS)):
+        print(f"\n=== {label} ===")
+        results = runner.grade(folder, tasks=args.task)
+        results.print_table()
+    return 0
+
+
 def _delegate(module: str):
     def run(args: argparse.Namespace) -> int:
         import importlib
@@ -53,6 +65,9 @@ def _delegate(module: str):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="course", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("demo", help="grade the reference and the blank stubs, show the scores")
+    s.add_argument("--task", action="append", default=None)
+    s.set_defaults(func=_demo)
     s = sub.add_parser("stubs", help="write assignments/ from solutions/")
     s.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     s.set_defaults(func=_stubs)

@@ -1,0 +1,177 @@
+"""Public checks of Task 1 (losses.py): the handout's worked numbers (N = 3 samples, K = C = 3).
+
+Every input below is the one printed in reference/losses.md, so you can reproduce each case by
+hand. Expected values come from the reference solution.
+"""
+import numpy as np
+import pytest
+
+from grader.gradients import CheckFailure, assert_close
+from grader.sandbox import StudentError
+
+# The handout's inputs (reference/losses.md, "Worked numbers").
+MSE_PRED = np.array([[0.5, 1.0, -0.5], [2.0, 0.0, 1.0], [1.5, -1.0, 0.5]])
+MSE_TRUE = np.array([[1.0, 1.0, 0.0], [1.0, 0.5, 1.0], [2.0, -1.0, -0.5]])
+BCE_LOGITS = np.array([[2.0, -1.0, 0.0], [0.5, 3.0, -2.0], [-0.5, 1.0, 4.0]])
+BCE_TARGETS = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
+CCE_PROBS = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.25, 0.25, 0.5]])
+CCE_LABELS = np.array([0, 2, 2])
+SCE_LOGITS = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0], [0.0, 0.0, 0.0]])
+SCE_LABELS = np.array([0, 2, 1])
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _finite(got, what, hint):
+    """Fail with ``hint`` when the student's value holds NaN or Inf (checked before the values)."""
+    try:
+        arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return  # assert_close explains a wrong type
+    if not np.all(np.isfinite(arr)):
+        bad = "nan" if np.isnan(arr).any() else "inf"
+        raise CheckFailure(f"{what} returned {bad} (got {np.array2string(np.ravel(arr)[:6], precision=6)}); "
+                           f"expected finite values. Likely: {hint}")
+
+
+@pytest.mark.points(1)
+def test_mse_handout(student):
+    """mse and mse_grad on the handout's 3 x 3 example: the mean over all N*K = 9 elements."""
+    from solutions import losses as ref
+    a, b = MSE_PRED, MSE_TRUE
+    inputs = {"y_pred": a, "y_true": b}
+    want = ref.mse(a, b)
+    assert_close(student.losses.mse(a, b), want, "mse(y_pred, y_true)", inputs=inputs, mistakes={
+        "you summed the squared errors; mse is their MEAN over all N*K = 9 elements": 9 * want,
+        "you divided by N = 3 (a mean of per-row sums); mse divides by all N*K = 9 elements": 3 * want,
+        "a 1/2 in front: the course's mse is the plain mean, no 1/2": 0.5 * want,
+    })
+    grad = ref.mse_grad(a, b)
+    assert_close(student.losses.mse_grad(a, b), grad, "mse_grad(y_pred, y_true)", inputs=inputs, mistakes={
+        "forgot the 1/M of the mean: the gradient is 2 (y_pred - y_true) / M with M = N*K = 9": 9 * grad,
+        "divided by N = 3 only: the mean is over all M = N*K = 9 elements, so divide by 9": 3 * grad,
+        "forgot the factor 2 of d/dy (y - t)^2 = 2 (y - t)": 0.5 * grad,
+        "the sign is flipped: the gradient is 2 (y_pred - y_true) / M, not 2 (y_true - y_pred) / M": -grad,
+    })
+
+
+@pytest.mark.points(0.5)
+def test_mse_refuses_broadcast(student):
+    """mse(y_pred of shape (3, 1), y_true of shape (3,)) raises ValueError instead of broadcasting to (3, 3)."""
+    y_pred, y_true = MSE_PRED[:, :1], MSE_TRUE[:, 0]
+    try:
+        got = student.losses.mse(y_pred, y_true)
+    except StudentError as exc:
+        if exc.type == "ValueError":
+            return
+        if exc.type == "NotImplementedError":
+            raise
+        raise CheckFailure(f"mse(y_pred, y_true) with y_pred: shape (3, 1), y_true: shape (3,) raised "
+                           f"{exc.type} ({exc.message[:200]}); expected ValueError because the shapes differ") from None
+    silent = float(np.mean((y_pred - y_true) ** 2))
+    right = float(np.mean((y_pred[:, 0] - y_true) ** 2))
+    raise CheckFailure(
+        f"mse(y_pred, y_true) with y_pred: shape (3, 1), y_true: shape (3,) returned {got!r} instead of raising "
+        f"ValueError. Likely: an (N,) array met an (N, 1) array and broadcast to (N, N) "
+        f"(that gives {silent:.10g}; with matching shapes the loss is {right:.10g}); "
+        f"check the shapes first (the given _check_same_shape does it)")
+
+
+@pytest.mark.points(1)
+def test_bce_handout(student):
+    """binary_cross_entropy on p = sigmoid(z) and binary_cross_entropy_with_logits on z agree with the handout."""
+    from solutions import losses as ref
+    z, y = BCE_LOGITS, BCE_TARGETS
+    p = _sigmoid(z)
+    want = ref.binary_cross_entropy(p, y)
+    assert_close(student.losses.binary_cross_entropy(p, y), want, "binary_cross_entropy(p, y)",
+                 inputs={"p": p, "y": y}, mistakes={
+                     "you summed over the elements; the loss is the MEAN over all N*K = 9 elements": 9 * want,
+                     "forgot the minus sign in -[y log p + (1 - y) log(1 - p)]": -want})
+    grad = ref.binary_cross_entropy_grad(p, y)
+    assert_close(student.losses.binary_cross_entropy_grad(p, y), grad, "binary_cross_entropy_grad(p, y)",
+                 inputs={"p": p, "y": y}, mistakes={
+                     "forgot the 1/M of the mean (M = N*K = 9)": 9 * grad,
+                     "forgot to divide by p (1 - p): dL/dp = (p - y) / (p (1 - p)) / M": (p - y) / p.size,
+                     "the sign is flipped: dL/dp = (p - y) / (p (1 - p)) / M": -grad})
+    assert_close(student.losses.binary_cross_entropy_with_logits(z, y), ref.binary_cross_entropy_with_logits(z, y),
+                 "binary_cross_entropy_with_logits(z, y)", inputs={"z": z, "y": y}, mistakes={
+                     "you summed over the elements; the loss is the MEAN over all N*K = 9 elements": 9 * want})
+    gz = ref.binary_cross_entropy_with_logits_grad(z, y)
+    assert_close(student.losses.binary_cross_entropy_with_logits_grad(z, y), gz,
+                 "binary_cross_entropy_with_logits_grad(z, y)", inputs={"z": z, "y": y}, mistakes={
+                     "forgot the 1/M of the mean: dL/dz = (sigmoid(z) - y) / M with M = N*K = 9": 9 * gz,
+                     "the sign is flipped: dL/dz = (sigmoid(z) - y) / M, not (y - sigmoid(z)) / M": -gz})
+
+
+@pytest.mark.points(0.5)
+def test_bce_extremes_handout(student):
+    """BCE at certain predictions: p in {0, 1} is clipped at EPS = 1e-7; logits of +-1000 stay finite."""
+    from solutions import losses as ref
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    p = np.array([0.0, 1.0, 1.0, 0.0])
+    z = np.array([-1000.0, 1000.0, 1000.0, -1000.0])
+    clip = "log(0): clip p to [EPS, 1 - EPS] with np.clip(p, EPS, 1 - EPS) before the logs (and in the gradient)"
+    stable = ("exp or log overflowed: use max(z, 0) - z y + np.log1p(np.exp(-|z|)) for the loss and a stable "
+              "sigmoid (exp(-|z|)) for the gradient")
+    cases = [
+        ("binary_cross_entropy", "p", p, clip, ref.binary_cross_entropy),
+        ("binary_cross_entropy_grad", "p", p, clip, ref.binary_cross_entropy_grad),
+        ("binary_cross_entropy_with_logits", "z", z, stable, ref.binary_cross_entropy_with_logits),
+        ("binary_cross_entropy_with_logits_grad", "z", z, stable, ref.binary_cross_entropy_with_logits_grad),
+    ]
+    for name, arg, x, hint, fn in cases:
+        what = f"{name}({arg}, y) at {arg} = {np.array2string(x, separator=', ')}, y = [1, 0, 1, 0]"
+        got = getattr(student.losses, name)(x, y)
+        _finite(got, what, hint)
+        assert_close(got, fn(x, y), what)
+
+
+@pytest.mark.points(0.5)
+def test_cce_handout(student):
+    """categorical_cross_entropy and its gradient on the handout's probabilities: the mean over the N = 3 rows."""
+    from solutions import losses as ref
+    p, y = CCE_PROBS, ref.one_hot(CCE_LABELS, 3)
+    inputs = {"p": p, "y_onehot": y}
+    want = ref.categorical_cross_entropy(p, y)
+    assert_close(student.losses.categorical_cross_entropy(p, y), want, "categorical_cross_entropy(p, y_onehot)",
+                 inputs=inputs, mistakes={
+                     "you took the mean over all N*C = 9 entries; sum over the classes, then average over the N rows":
+                         want / 3,
+                     "forgot the 1/N: average the per-row losses over the N = 3 rows": 3 * want,
+                     "forgot the minus sign in -sum y log p": -want})
+    grad = ref.categorical_cross_entropy_grad(p, y)
+    assert_close(student.losses.categorical_cross_entropy_grad(p, y), grad,
+                 "categorical_cross_entropy_grad(p, y_onehot)", inputs=inputs, mistakes={
+                     "you divided by N*C = 9; the loss averages over the N = 3 rows only": grad / 3,
+                     "forgot the 1/N: dL/dp = -y / (N p)": 3 * grad,
+                     "the sign is flipped: dL/dp = -y / (N p)": -grad})
+
+
+@pytest.mark.points(1)
+def test_softmax_ce_handout(student):
+    """softmax, softmax_cross_entropy and its gradient on the handout's logits with labels [0, 2, 1]."""
+    from solutions import losses as ref
+    z, labels = SCE_LOGITS, SCE_LABELS
+    inputs = {"logits": z, "labels": labels}
+    s = ref.softmax(z)
+    col = np.exp(z) / np.exp(z).sum(axis=0, keepdims=True)
+    assert_close(student.losses.softmax(z), s, "softmax(z)", inputs={"z": z}, mistakes={
+        "normalised over axis 0 (the columns); each ROW is one sample: sum over axis=1 with keepdims=True": col})
+    want = ref.softmax_cross_entropy(z, labels)
+    assert_close(student.losses.softmax_cross_entropy(z, labels), want, "softmax_cross_entropy(logits, labels)",
+                 inputs=inputs, mistakes={
+                     "you took the mean over all N*C = 9 entries; sum over the classes, then average over the N rows":
+                         want / 3,
+                     "forgot the 1/N: average the per-row losses over the N = 3 rows": 3 * want,
+                     "the sign is flipped: the loss is logsumexp(z_i) - z_i,label": -want})
+    grad = ref.softmax_cross_entropy_grad(z, labels)
+    assert_close(student.losses.softmax_cross_entropy_grad(z, labels), grad,
+                 "softmax_cross_entropy_grad(logits, labels)", inputs=inputs, mistakes={
+                     "forgot the 1/N: dL/dz = (softmax(z) - Y) / N": 3 * grad,
+                     "you divided by N*C = 9; the loss averages over the N = 3 rows only": grad / 3,
+                     "the sign is flipped: dL/dz = (softmax(z) - Y) / N, not (Y - softmax(z)) / N": -grad,
+                     "forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N": s / 3,
+                 })

@@ -1,0 +1,144 @@
+"""The grader end to end: the reference scores full marks, the stubs zero, and every way of
+handing in the same work gets the same scores. Bad input gets a clear message, never a crash."""
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader import runner, submission
+from grader.results import Results
+from grader.rubric import TASKS, TOTAL_POINTS
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["losses", "chain_rule", "gradcheck"]
+
+
+def copy_solutions(dest: Path, skip: tuple[str, ...] = ()) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py" and path.name not in skip:
+            shutil.copyfile(path, dest / path.name)
+    return dest
+
+
+def grade_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def reference_results(tmp_path_factory) -> Results:
+    return runner.grade(copy_solutions(tmp_path_factory.mktemp("ref")))
+
+
+@pytest.mark.slow
+def test_reference_scores_full_marks(reference_results):
+    failed = [f"{t.task}/{t.name}: {t.output[:300]}" for t in reference_results.tests if not t.passed]
+    assert failed == []
+    assert reference_results.score == reference_results.max_score == TOTAL_POINTS
+    assert {t.task for t in reference_results.tests} == {t.name for t in TASKS}
+
+
+def test_stubs_score_zero_without_crashing(tmp_path):
+    out = tmp_path / "stubs.json"
+    proc = grade_cli(str(ROOT / "assignments"), "--json", str(out), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(out.read_text())
+    assert data["score"] == 0 and data["max_score"] == TOTAL_POINTS
+    assert data["extra_data"]["grader_errors"] == []
+    assert all(t["output"] for t in data["tests"]), "every failed check says why"
+    assert any("not implemented yet" in t["output"] and "Task " in t["output"] for t in data["tests"])
+    assert {"name", "score", "max_score", "output", "visibility", "status", "task", "file"} <= set(data["tests"][0])
+
+
+@pytest.mark.slow
+def test_missing_file_loses_exactly_that_task(tmp_path, reference_results):
+    sub = copy_solutions(tmp_path / "sub", skip=("backprop.py",))
+    res = runner.grade(sub)
+    per_task, ref = res.by_task(), reference_results.by_task()
+    assert per_task["backprop"]["score"] == 0
+    assert per_task["backprop"]["max_score"] == ref["backprop"]["max_score"]
+    assert "backprop.py not found: expected the files of assignments/" in per_task["backprop"]["first_failure"]
+    for task in TASKS:
+        if task.name != "backprop":
+            assert per_task[task.name]["score"] == ref[task.name]["score"], task.name
+
+
+def test_syntax_error_names_file_and_line_and_fails_once(tmp_path):
+    sub = copy_solutions(tmp_path / "sub")
+    (sub / "losses.py").write_text("import numpy as np\n\ndef mse(a, b)\n    return 0\n")
+    res = runner.grade(sub, tasks=["losses", "chain_rule"])
+    losses = [t for t in res.tests if t.task == "losses"]
+    assert len(losses) == 1 and losses[0].score == 0
+    assert "SyntaxError" in losses[0].output and "line 3" in losses[0].output
+    assert losses[0].max_score == 14
+    assert res.by_task()["chain_rule"]["score"] == 8
+
+
+def test_same_seed_same_results_byte_for_byte(tmp_path):
+    sub = copy_solutions(tmp_path / "sub")
+    (sub / "chain_rule.py").write_text((sub / "chain_rule.py").read_text().replace("df_du = 2.0 * u", "df_du = u"))
+    first, second = (runner.grade(sub, tasks=FAST).to_json() for _ in range(2))
+    for doc in (first, second):
+        doc.pop("execution_time")
+    assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
+    assert first["score"] < first["max_score"]
+
+
+def test_public_only_runs_only_visible_checks(tmp_path):
+    res = runner.grade(copy_solutions(tmp_path / "sub"), tasks=FAST, public_only=True)
+    assert res.tests and all(t.visibility == "visible" for t in res.tests)
+    assert res.score == res.max_score < sum(t.points for t in TASKS if t.name in FAST)
+
+
+def test_zip_nested_and_notebooks_grade_like_the_folder(tmp_path):
+    flat = runner.grade(copy_solutions(tmp_path / "flat"), tasks=FAST).by_task()
+    nested = copy_solutions(tmp_path / "download" / "alice_hw")
+    archive = tmp_path / "hw.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in nested.glob("*.py"):
+            zf.write(path, f"alice_hw/{path.name}")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for task in FAST:
+        code = (ROOT / "solutions" / f"{task}.py").read_text()
+        nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# task"},
+                        {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None}],
+              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        (notebooks / f"{task}.ipynb").write_text(json.dumps(nb))
+    for path in (tmp_path / "download", archive, notebooks):
+        with submission.load(path) as sub:
+            assert runner.grade(sub.folder, tasks=FAST).by_task() == flat, path.name
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda p: p / "missing", "no such file or folder"),
+    (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "not a submission"),
+    (lambda p: (p / "empty").mkdir() or p / "empty", "no assignment files found"),
+    (lambda p: (p / "bad.zip").write_bytes(b"PK nonsense") and p / "bad.zip", "not a valid zip file"),
+])
+def test_usage_errors_exit_2_with_one_line(tmp_path, make, reason):
+    proc = grade_cli(str(make(tmp_path)), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert reason in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_zip_escaping_its_folder_is_refused(tmp_path):
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../losses.py", "x = 1\n")
+    with pytest.raises(submission.SubmissionError, match="escapes"):
+        submission.load(archive)
+
+
+def test_symlinks_are_not_followed(tmp_path):
+    sub = copy_solutions(tmp_path / "sub")
+    (sub / "losses.py").unlink()
+    (sub / "losses.py").symlink_to(ROOT / "solutions" / "losses.py")
+    with submission.load(sub) as clean:
+        assert not (clean.folder / "losses.py").exists()
+        assert any("symbolic link" in n for n in clean.notes)

@@ -1,0 +1,36 @@
+"""The catalog of planted mistakes: each loses points in its own task, nowhere else, and the
+named ones are named in the feedback (tests/mistakes/<task>.py, applied by run_catalog.py)."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "mistakes"))
+from run_catalog import catalog, grade_mistake  # noqa: E402
+
+from grader.rubric import BY_NAME, TASKS  # noqa: E402
+
+HERE = Path(__file__).parent / "mistakes"
+CASES = [(t.name, name) for t in TASKS if (HERE / f"{t.name}.py").exists() for name in catalog(t.name)]
+HEAVY = {"torch_training", "keras_training"}
+
+
+def test_every_task_has_at_least_three_mistakes():
+    for task in TASKS:
+        assert (HERE / f"{task.name}.py").exists(), task.name
+        assert len(catalog(task.name)) >= 3, task.name
+
+
+@pytest.mark.parametrize("task, name", CASES, ids=[f"{t}-{n}" for t, n in CASES])
+def test_planted_mistake_is_caught_in_its_task_only(task, name):
+    mistake = catalog(task)[name]
+    neighbour = "losses" if task == "chain_rule" else "chain_rule"
+    tasks = [task] if task in HEAVY else [task, neighbour]
+    res = grade_mistake(task, mistake, tasks=tasks)
+    per_task = res.by_task()
+    assert per_task[task]["score"] < per_task[task]["max_score"], f"{name} was not caught"
+    if task not in HEAVY:
+        assert per_task[neighbour]["score"] == per_task[neighbour]["max_score"] == BY_NAME[neighbour].points
+    if mistake.get("expect"):
+        outputs = [t.output for t in res.tests if t.task == task and not t.passed]
+        assert any(mistake["expect"] in o for o in outputs), outputs[:3]

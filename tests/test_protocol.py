@@ -1,0 +1,79 @@
+"""The wire format: plain data round-trips, nothing is ever unpickled, malformed frames are refused."""
+import io
+import os
+
+import numpy as np
+import pytest
+
+from grader import protocol
+
+
+def roundtrip(value, keep=None, plain=True):
+    r, w = os.pipe()
+    try:
+        protocol.write_frame(w, protocol.dumps(value, keep=keep))
+        doc, arrays = protocol.read_frame(r)
+    finally:
+        os.close(r)
+        os.close(w)
+    return protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=plain)
+
+
+def test_plain_values_round_trip():
+    value = {"a": [1, 2.5, None, True, "x"], "t": (1, (2, 3)), "nan": float("nan")}
+    got = roundtrip(value)
+    assert got["a"] == [1, 2.5, None, True, "x"]
+    assert got["t"] == (1, (2, 3))
+    assert np.isnan(got["nan"])
+
+
+def test_arrays_become_float64_or_int64_base_class():
+    class Sub(np.ndarray):
+        pass
+    sub = np.arange(6, dtype=np.float32).reshape(2, 3).view(Sub)
+    got = roundtrip({"f": sub, "i": np.arange(3, dtype=np.int8), "b": np.array([True, False])})
+    assert type(got["f"]) is np.ndarray and got["f"].dtype == np.float64
+    assert got["i"].dtype == np.int64 and got["b"].dtype == bool
+    np.testing.assert_array_equal(got["f"], np.arange(6).reshape(2, 3))
+
+
+def test_numpy_scalars_come_back_as_python_numbers():
+    assert roundtrip(np.float32(1.5)) == 1.5
+    assert isinstance(roundtrip(np.int64(3)), int)
+
+
+def test_objects_need_a_handle():
+    with pytest.raises(TypeError):
+        protocol.dumps({"x": object()})
+    got = roundtrip([object()], keep=lambda o: {"__handle__": 7, "type": "builtins.object"})
+    assert got == [{"__handle__": 7, "type": "builtins.object"}]
+
+
+def test_object_arrays_and_pickles_are_refused():
+    with pytest.raises(TypeError):
+        protocol.dumps(np.array([object()], dtype=object))
+    buf = io.BytesIO()
+    np.save(buf, np.array([{"evil": 1}], dtype=object), allow_pickle=True)
+    blob = buf.getvalue()
+    frame = protocol._HEADER.pack(len(b'{"__nd__": 0}'), 1) + b'{"__nd__": 0}' + protocol._LEN.pack(len(blob)) + blob
+    r, w = os.pipe()
+    os.write(w, frame)
+    os.close(w)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.read_frame(r)
+    os.close(r)
+
+
+def test_truncated_and_oversized_frames_are_refused():
+    r, w = os.pipe()
+    os.write(w, protocol._HEADER.pack(protocol.MAX_FRAME + 1, 0))
+    os.close(w)
+    with pytest.raises(protocol.ProtocolError):
+        protocol.read_frame(r)
+    os.close(r)
+    r, w = os.pipe()
+    os.write(w, protocol._HEADER.pack(100, 0) + b"{")
+    os.close(w)
+    with pytest.raises(EOFError):
+        protocol.read_frame(r)
+    os.close(r)
