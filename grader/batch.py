@@ -418,6 +418,10 @@ class _Progress:
             self.bar.stop()
 
 
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt  # SIGTERM to the batch: stop like Ctrl-C (finished results are kept)
+
+
 def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
     cores = os.cpu_count() or 1
     workers = max(1, requested or cores)
@@ -500,7 +504,7 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
                         "tasks": tasks, "public_only": public_only, "lanes": lanes,
                         "fingerprint": fingerprint, "run_id": run_id, "attempt": 0} for e in todo}
     previous_term = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     pool = None
     try:
         pending = list(jobs)

@@ -19,10 +19,13 @@ a Keras ``Dense`` kernel has shape (in, out) and computes Z = X @ K + b, so K = 
 lecture's / torch's W of shape (out, in).
 
 Unlike the torch version, this model ends in a softmax, so it outputs PROBABILITIES; the loss
-must therefore be told ``from_logits=False``. With ``from_logits=True`` Keras would apply a
-second softmax to the probabilities (wrong loss, wrong gradients); with softmax removed and
-``from_logits=False`` it would take logits for probabilities. (``from_logits=True`` on a linear
-last layer is the numerically safer pairing; the lecture's pairing is what is asked here.)
+must therefore be told ``from_logits=False``. With softmax removed and ``from_logits=False`` the
+loss would take logits for probabilities (clip to [1e-7, 1 - 1e-7], log): wrong loss, wrong
+gradients. With softmax kept and ``from_logits=True`` the loss would in general apply a second
+softmax; Keras 3's TensorFlow backend happens to rescue that case (it finds the logits the
+softmax saved on its output, uses them, and only warns), so ask for what the model outputs
+rather than rely on it. With the lecture's pairing the TF backend computes the loss from those
+saved logits too, so it is as stable as a linear last layer with ``from_logits=True``.
 
 Importing this module imports Keras (a few seconds). It sets, only if not already set,
 ``KERAS_BACKEND=tensorflow``, ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0`` so
@@ -112,7 +115,7 @@ def build_model(
 
 
 def compile_model(model: keras.Model, lr: float = 1e-3) -> keras.Model:
-    """Compile the model for L = mean_i -log p_{i, y_i} with Adam(lr) and an accuracy metric; return the same model.
+    """Compile the model for L = mean_i -log p[i, y_i] with Adam(lr) and an accuracy metric; return the same model.
 
     Exactly: ``optimizer=keras.optimizers.Adam(learning_rate=lr)`` (defaults beta_1 0.9,
     beta_2 0.999, epsilon 1e-7), ``loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False)``
@@ -167,7 +170,9 @@ def train(
 
 
 def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Return the compiled loss mean_i -log p_{i, y_i} and the accuracy on (X, y) as {"loss": float, "accuracy": float}.
+    """Return the compiled loss mean_i -log p[i, y_i] and the accuracy mean_i [argmax_c p[i, c] == y_i] on (X, y) as a dict.
+
+    The dict is ``{"loss": float, "accuracy": float}``.
 
     X: array-like (N, D), converted to ``keras.config.floatx()``; y: array-like (N,) int class
     indices. Uses ``model.evaluate(X, y, verbose=0, return_dict=True)`` and keeps the keys

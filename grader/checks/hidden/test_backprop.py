@@ -1,0 +1,308 @@
+"""Hidden checks of Task 3 (backprop.py).
+
+Order of evidence: properties (hypothesis), then the reference in float64 on seeded random
+networks, then central finite differences per parameter. Every network has dimensions that all
+differ (N=5, D=4, H1=6, H2=7, C=3), most have two hidden layers so that sigma'(a) used in place
+of sigma'(z) shows on the lower layers, and ReLU pre-activations are redrawn until |z| >= 1e-3.
+
+To keep one bug from failing every check, the checks of deltas / backward receive a cache made
+by the REFERENCE forward pass, so they depend only on the student's activation_grad,
+output_delta, deltas and backward.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.gradients import CheckFailure, assert_close, assert_finite_differences, assert_grad_close, assert_true
+from solutions import backprop as ref
+
+N, D, H1, H2, C = 5, 4, 6, 7, 3
+SIZES = [D, H1, H2, C]
+# (hidden, output, target kind): both hidden activations, both outputs, labels and one-hot.
+CASES = [("sigmoid", "softmax", "labels"), ("relu", "softmax", "onehot"),
+         ("sigmoid", "sigmoid", "values"), ("relu", "sigmoid", "values")]
+
+SIGMA_A = "sigma'(a) used where sigma'(z) belongs: evaluate act' at the pre-activation Z_l (cache['Z']), not at the activation A_l"
+NO_ACT_GRAD = "the factor act'(Z_l) is missing: Delta_l = (Delta_{l+1} @ W_{l+1}) * act'(Z_l)"
+BIAS_MEAN = ("the bias gradient is averaged over the batch: SUM it, db_l = Delta_l.sum(axis=0) "
+             "(the 1/N of the mean loss is already inside Delta_L)")
+
+
+# ----------------------------------------------------------------------------------------------
+# trusted helpers
+# ----------------------------------------------------------------------------------------------
+
+def make_case(rng, sizes, hidden, output, kind, n=N, min_grad=None):
+    """Seeded X, params, Y and the reference cache; ReLU pre-activations kept away from 0.
+
+    min_grad: also redraw while a gradient entry is nonzero but below it in magnitude, so that the
+    ~1e-11 noise of central differences stays far below the 1e-6 relative tolerance.
+    """
+    for _ in range(1000):
+        X = rng.normal(size=(n, sizes[0]))
+        params = [(rng.normal(0.0, 1.5 * np.sqrt(2.0 / (i + o)), size=(o, i)), rng.normal(0.0, 0.5, size=o))
+                  for i, o in zip(sizes[:-1], sizes[1:])]
+        if output == "softmax":
+            Y = rng.integers(0, sizes[-1], size=n)
+            if kind == "onehot":
+                Y = ref.one_hot(Y, sizes[-1])
+        else:
+            Y = rng.uniform(size=(n, sizes[-1]))
+        cache = ref.forward(X, params, hidden, output)
+        if hidden == "relu" and any(np.abs(z).min() < 1e-3 for z in cache["Z"][:-1]):
+            continue
+        if min_grad is not None:
+            g = np.concatenate([np.abs(a).ravel() for pair in ref.backward(cache, params, Y, hidden, output) for a in pair])
+            if np.any((g > 0) & (g < min_grad)):
+                continue
+        return X, params, Y, cache
+    raise RuntimeError("could not draw a test network")  # pragma: no cover
+
+
+def ref_deltas(cache, params, Y, hidden, output, at="Z"):
+    """The delta recursion with act' evaluated at Z (correct), at A (sigma'(a)) or left out ("none")."""
+    Z, A = cache["Z"], cache["A"]
+    L = len(params)
+    ds = [None] * L
+    ds[L - 1] = ref.output_delta(A[L], Z[L - 1], Y, output)
+    for i in range(L - 2, -1, -1):
+        factor = {"Z": lambda: ref.activation_grad(Z[i], hidden), "A": lambda: ref.activation_grad(A[i + 1], hidden),
+                  "none": lambda: 1.0}[at]()
+        ds[i] = (ds[i + 1] @ params[i + 1][0]) * factor
+    return ds
+
+
+def ref_grads(cache, ds):
+    return [(d.T @ cache["A"][i], d.sum(axis=0)) for i, d in enumerate(ds)]
+
+
+def shapes(X, params, Y):
+    out = {"X": X, "Y": Y}
+    for l, (W, b) in enumerate(params, start=1):
+        out[f"W{l}"], out[f"b{l}"] = W, b
+    return out
+
+
+def as_list(got, length, what, item):
+    assert_true(isinstance(got, (list, tuple)) and len(got) == length,
+                f"{what} must return a list of {length} {item} (one per layer, index i = layer i + 1), "
+                f"got {type(got).__name__}" + (f" of length {len(got)}" if isinstance(got, (list, tuple)) else ""))
+    return list(got)
+
+
+def as_pairs(got, length, what):
+    pairs = as_list(got, length, what, "(dW, db) pairs")
+    for i, p in enumerate(pairs):
+        assert_true(isinstance(p, (list, tuple)) and len(p) == 2,
+                    f"{what}[{i}] must be a pair (dW_{i + 1}, db_{i + 1}), got {type(p).__name__}")
+    return pairs
+
+
+def network_loss(X, params, Y, hidden, output):
+    cache = ref.forward(X, params, hidden, output)
+    return ref.loss(cache["A"][-1], Y, output, Z_L=cache["Z"][-1])
+
+
+# ----------------------------------------------------------------------------------------------
+# properties
+# ----------------------------------------------------------------------------------------------
+
+_away = st.floats(1e-3, 40.0) | st.floats(-40.0, -1e-3)
+
+
+@pytest.mark.points(1)
+@given(z=hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=6), elements=_away))
+def test_activation_grad_property(student, z):
+    """activation_grad(z, name) equals sigma(z)(1 - sigma(z)) and 1[z > 0] elementwise, for any shape of z."""
+    s = ref.sigmoid(z)
+    assert_close(student.backprop.activation_grad(z, "sigmoid"), ref.activation_grad(z, "sigmoid"),
+                 'activation_grad(z, "sigmoid")', inputs={"z": z}, rtol=1e-9, atol=1e-15,
+                 mistakes={"you computed z(1 - z): this function receives the pre-activation z, so compute "
+                           "s = sigmoid(z) and return s(1 - s)": z * (1 - z),
+                           "you computed sigma'(sigma(z)): the derivative was taken at a = sigma(z) instead of at z":
+                               ref.activation_grad(s, "sigmoid"),
+                           "you returned sigmoid(z) itself, not its derivative": s})
+    assert_close(student.backprop.activation_grad(z, "relu"), ref.activation_grad(z, "relu"),
+                 'activation_grad(z, "relu")', inputs={"z": z},
+                 mistakes={"you returned relu(z) itself, not its derivative 1[z > 0]": ref.relu(z)})
+
+
+@pytest.mark.points(1)
+@given(n=st.integers(3, 8), k=st.integers(0, 10_000), case=st.sampled_from(CASES))
+def test_gradient_of_the_mean_property(student, seed, n, k, case):
+    """The gradients are those of the MEAN loss: repeating every sample of the batch twice leaves them unchanged."""
+    hidden, output, kind = case
+    X, params, Y, _ = make_case(np.random.default_rng([seed, 11, k]), SIZES, hidden, output, kind, n=n)
+    X2, Y2 = np.concatenate([X, X]), np.concatenate([Y, Y])
+    once = as_pairs(student.backprop.backward(ref.forward(X, params, hidden, output), params, Y, hidden, output),
+                    3, "backward(...)")
+    twice = as_pairs(student.backprop.backward(ref.forward(X2, params, hidden, output), params, Y2, hidden, output),
+                     3, "backward(...)")
+    doubled = "the gradient doubled when each sample appears twice: it must be the gradient of the MEAN loss (1/N inside Delta_L)"
+    halved = "the gradient halved when each sample appears twice: you divided by N more than once"
+    for l in range(3, 0, -1):
+        for j, name in ((0, f"dW{l}"), (1, f"db{l}")):
+            one = np.asarray(once[l - 1][j], dtype=np.float64)
+            assert_grad_close(twice[l - 1][j], one, name,
+                              f"backward(...) on the batch repeated twice vs on the batch ({hidden}, {output})",
+                              inputs={"X": X2}, tol=1e-7, mistakes={doubled: 2 * one, halved: one / 2})
+
+
+# ----------------------------------------------------------------------------------------------
+# the reference in float64
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.points(1.5)
+def test_forward_matches_reference(student, seed):
+    """forward on seeded 4-6-7-3 networks, sigmoid and ReLU hidden layers, sigmoid and softmax outputs: every Z_l and A_l."""
+    for c, (hidden, output, kind) in enumerate(CASES):
+        X, params, Y, want = make_case(np.random.default_rng([seed, 1, c]), SIZES, hidden, output, kind)
+        what = f'forward(X, params, "{hidden}", "{output}")'
+        got = student.backprop.forward(X, params, hidden, output)
+        assert_true(isinstance(got, dict) and "Z" in got and "A" in got, f"{what} must return a dict with keys 'Z' and 'A'")
+        Z = as_list(got["Z"], 3, f"{what}['Z']", "pre-activations [Z_1, Z_2, Z_3]")
+        A = as_list(got["A"], 4, f"{what}['A']", "activations [A_0 = X, A_1, A_2, A_3]")
+        no_bias = ref.forward(X, [(W, 0 * b) for W, b in params], hidden, output)
+        assert_close(A[0], X, f"{what}['A'][0] (must be X)", inputs=shapes(X, params, Y))
+        for i in range(3):
+            l = i + 1
+            assert_close(Z[i], want["Z"][i], f"{what}['Z'][{i}] (Z_{l})", inputs=shapes(X, params, Y), rtol=1e-7, atol=1e-12,
+                         mistakes={f"the bias b_{l} is missing: Z_l = A_(l-1) @ W_l.T + b_l": no_bias["Z"][i]})
+            act = output if l == 3 else hidden
+            wrong = {}
+            if l < 3 and output != hidden:
+                wrong[f"layer {l} is hidden: use the hidden activation {hidden!r} there, the output activation "
+                      f"{output!r} only on the last layer"] = ref.activate(want["Z"][i], output)
+            if l == 3 and output != hidden:
+                wrong[f"the output layer must use the output activation {output!r}, not the hidden one {hidden!r}"] = \
+                    ref.activate(want["Z"][i], hidden)
+            assert_close(A[i + 1], want["A"][i + 1], f"{what}['A'][{l}] (A_{l} = {act}(Z_{l}))",
+                         inputs=shapes(X, params, Y), rtol=1e-7, atol=1e-12, mistakes=wrong)
+
+
+@pytest.mark.points(1)
+def test_output_delta_sigmoid_mse(student, seed):
+    """output_delta for a sigmoid output with the MSE mean over all N*K entries (N=5, K=3)."""
+    rng = np.random.default_rng([seed, 2])
+    Z = rng.normal(0.0, 2.0, size=(N, C))
+    A, Y = ref.sigmoid(Z), rng.uniform(size=(N, C))
+    want = ref.output_delta(A, Z, Y, "sigmoid")
+    g, sp = 2.0 * (A - Y), ref.activation_grad(Z, "sigmoid")
+    assert_close(student.backprop.output_delta(A, Z, Y, "sigmoid"), want, 'output_delta(A_L, Z_L, Y, "sigmoid")',
+                 inputs={"A_L": A, "Z_L": Z, "Y": Y}, rtol=1e-7, atol=1e-12, batch=N,
+                 mistakes={"the sigmoid's derivative sigma'(Z_L) is missing: Delta_L = dLoss/dZ_L = dLoss/dA_L * sigma'(Z_L)": g / (N * C),
+                           "sigma'(A_L) used where sigma'(Z_L) belongs": g / (N * C) * ref.activation_grad(A, "sigmoid"),
+                           "divided by N only: the MSE is the mean over all N*K entries, so divide by N*K": g / N * sp,
+                           "the 1/(N*K) of the mean is missing: the MSE is the mean over all N*K entries": g * sp})
+
+
+@pytest.mark.points(1)
+def test_output_delta_softmax_ce(student, seed):
+    """output_delta for softmax + cross-entropy, with integer labels (N,) and with one-hot targets (N, C)."""
+    rng = np.random.default_rng([seed, 3])
+    Z = rng.normal(0.0, 2.0, size=(N, C))
+    A, y = ref.softmax(Z), rng.integers(0, C, size=N)
+    T = ref.one_hot(y, C)
+    want = ref.output_delta(A, Z, y, "softmax")
+    mistakes = {"multiplied by a(1 - a): for softmax + cross-entropy the Jacobian and the log cancel, "
+                "Delta_L = (A_L - onehot(Y)) / N": want * A * (1 - A),
+                "divided by N*C: the cross-entropy is a mean over the N samples only": want / C}
+    for Y, label in ((y, "integer labels"), (T, "one-hot targets")):
+        assert_close(student.backprop.output_delta(A, Z, Y, "softmax"), want, f'output_delta(A_L, Z_L, Y, "softmax") with {label}',
+                     inputs={"A_L": A, "Z_L": Z, "Y": Y}, rtol=1e-7, atol=1e-12, batch=N, mistakes=mistakes)
+
+
+@pytest.mark.points(2)
+def test_deltas_three_layers(student, seed):
+    """deltas on 4-6-7-3 networks (two hidden layers), all four hidden/output pairs: Delta_3, Delta_2, Delta_1."""
+    for c, (hidden, output, kind) in enumerate(CASES):
+        X, params, Y, cache = make_case(np.random.default_rng([seed, 4, c]), SIZES, hidden, output, kind)
+        what = f'deltas(cache, params, Y, "{hidden}", "{output}")'
+        got = as_list(student.backprop.deltas(cache, params, Y, hidden, output), 3, what, "arrays [Delta_1, Delta_2, Delta_3]")
+        want = ref_deltas(cache, params, Y, hidden, output)
+        wrong = {"none": ref_deltas(cache, params, Y, hidden, output, at="none")}
+        if hidden == "sigmoid":
+            wrong["A"] = ref_deltas(cache, params, Y, hidden, output, at="A")
+        for i in range(2, -1, -1):  # from the output down: the first wrong layer is reported
+            named = {NO_ACT_GRAD: wrong["none"][i]}
+            if "A" in wrong:
+                named[SIGMA_A] = wrong["A"][i]
+            assert_close(got[i], want[i], f"{what}[{i}] (Delta_{i + 1})", inputs=shapes(X, params, Y),
+                         rtol=1e-7, atol=1e-13, batch=N, mistakes=named if i < 2 else None)
+
+
+@pytest.mark.points(2)
+def test_backward_matches_reference(student, seed):
+    """backward on 4-6-7-3 networks, all four hidden/output pairs: every dW_l and db_l vs the reference (rel. error 1e-7)."""
+    for c, (hidden, output, kind) in enumerate(CASES):
+        X, params, Y, cache = make_case(np.random.default_rng([seed, 5, c]), SIZES, hidden, output, kind)
+        what = f'backward(cache, params, Y, "{hidden}", "{output}")'
+        got = as_pairs(student.backprop.backward(cache, params, Y, hidden, output), 3, what)
+        want = ref.backward(cache, params, Y, hidden, output)
+        at_a = ref_grads(cache, ref_deltas(cache, params, Y, hidden, output, at="A")) if hidden == "sigmoid" else None
+        for i in range(2, -1, -1):
+            l = i + 1
+            wrong_W = {SIGMA_A: at_a[i][0]} if at_a and i < 2 else {}
+            wrong_b = {SIGMA_A: at_a[i][1]} if at_a and i < 2 else {}
+            wrong_b[BIAS_MEAN] = want[i][1] / N
+            assert_grad_close(got[i][0], want[i][0], f"dW{l}", what, inputs=shapes(X, params, Y), tol=1e-7, batch=N,
+                              mistakes=wrong_W)
+            assert_grad_close(got[i][1], want[i][1], f"db{l}", what, inputs=shapes(X, params, Y), tol=1e-7, batch=N,
+                              mistakes=wrong_b)
+
+
+# ----------------------------------------------------------------------------------------------
+# central finite differences per parameter
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.points(1.5)
+def test_backward_finite_differences(student, seed):
+    """backward vs central differences of the mean loss, per parameter W_l and b_l (10 sampled entries each), all four pairs."""
+    for c, (hidden, output, kind) in enumerate(CASES):
+        X, params, Y, cache = make_case(np.random.default_rng([seed, 6, c]), SIZES, hidden, output, kind, min_grad=1e-5)
+        what = f'backward(cache, params, Y, "{hidden}", "{output}")'
+        got = as_pairs(student.backprop.backward(cache, params, Y, hidden, output), 3, what)
+        for i in range(2, -1, -1):
+            for j, name in ((0, f"W{i + 1}"), (1, f"b{i + 1}")):
+                def f(value, i=i, j=j):
+                    p = [list(pair) for pair in params]
+                    p[i][j] = value
+                    return network_loss(X, [tuple(pair) for pair in p], Y, hidden, output)
+                assert_finite_differences(got[i][j], f, params[i][j], f"d{name}", what, tol=1e-6, h=1e-5,
+                                          samples=10, seed=seed + 10 * c + 2 * i + j, batch=N)
+
+
+# ----------------------------------------------------------------------------------------------
+# one training step
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_train_step_one_step(student, seed):
+    """train_step: new parameters equal params - lr * gradients, the loss is measured before the step, inputs unchanged."""
+    lr = 0.3
+    for c, (sizes, hidden, output, kind) in enumerate([(SIZES, "relu", "softmax", "labels"),
+                                                        ([D, H1, C], "sigmoid", "sigmoid", "values")]):
+        X, params, Y, cache = make_case(np.random.default_rng([seed, 7, c]), sizes, hidden, output, kind)
+        L = len(params)
+        what = f'train_step(params, X, Y, lr={lr}, "{hidden}", "{output}")'
+        got = student.backprop.train_step(params, X, Y, lr, hidden, output)
+        assert_true(isinstance(got, (tuple, list)) and len(got) == 2,
+                    f"{what} must return a pair (new_params, loss_before_step)")
+        new = as_pairs(got[0], L, f"{what}[0]")
+        grads = ref.backward(cache, params, Y, hidden, output)
+        for i in range(L - 1, -1, -1):
+            for j, name in ((0, f"W{i + 1}"), (1, f"b{i + 1}")):
+                old, g = params[i][j], grads[i][j]
+                value = np.asarray(new[i][j], dtype=np.float64)
+                if value.shape != old.shape:
+                    assert_close(value, old - lr * g, f"{what}: new {name}", inputs=shapes(X, params, Y))
+                assert_close(old - value, lr * g, f"{what}: the step {name} - new {name} (should be lr * d{name})",
+                             inputs=shapes(X, params, Y), rtol=1e-6, atol=1e-12, batch=N,
+                             mistakes={f"the step went up the gradient: use {name} - lr * d{name}": -lr * g,
+                                       f"the learning rate was not used: {name} - lr * d{name}": g})
+        new_params = [(np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64)) for W, b in new]
+        assert_close(got[1], network_loss(X, params, Y, hidden, output), f"{what}[1] (the loss before the step)",
+                     inputs=shapes(X, params, Y), rtol=1e-7,
+                     mistakes={"that is the loss AFTER the step; return the loss at the old parameters":
+                               network_loss(X, new_params, Y, hidden, output)})

@@ -1,0 +1,293 @@
+"""Hidden checks of Task 5 (gradcheck.py): centred differences, x restored, the relative error, per-parameter reports."""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.gradients import assert_close, assert_true, numerical_gradient
+from solutions import gradcheck as ref
+from solutions import minibatch as ref_models
+
+CUBE = "lambda x: (x ** 3).sum()"
+
+
+def worker_object(student, code: str, name: str):
+    """Run trusted ``code`` in the worker (namespace: np) and return a handle to ``name``."""
+    return student.source(f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})")
+
+
+# Trusted helpers that must run in the worker because they hold on to the very array object the
+# student's function perturbs (arrays sent from here arrive as fresh copies on every call).
+PROBES = '''
+def restore_probe(ng, x):
+    before = x.copy()
+    ng(lambda v: float((v ** 3).sum()), x)
+    after = x.copy()
+    calls = [0]
+    def failing(v):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise ValueError("planted failure of f")
+        return float((v ** 3).sum())
+    try:
+        ng(failing, x)
+        raised = False
+    except ValueError:
+        raised = True
+    return {"before": before, "after": after, "after_raise": x.copy(), "raised": raised}
+
+def closure_probe(ng, x):
+    return ng(lambda v: float((x ** 3).sum()), x)
+'''
+
+# The loss of a sigmoid 4-6-3 network with mean softmax cross-entropy, as a function of a params
+# dict; the same code runs here (for the reference report) and in the worker (for the student's).
+NET_LOSS = '''
+def make_loss(X, y):
+    def loss(p):
+        Z1 = X @ p["W1"].T + p["b1"]
+        A1 = 0.5 * (1.0 + np.tanh(0.5 * Z1))
+        Z2 = A1 @ p["W2"].T + p["b2"]
+        m = Z2.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(Z2 - m).sum(axis=1)) + m[:, 0]
+        return float(np.mean(lse - Z2[np.arange(len(y)), y]))
+    return loss
+'''
+
+RECORDER = '''
+def make_recorder(base):
+    log = []
+    def f(p):
+        changed = []
+        for k in base:
+            for idx in np.argwhere(np.asarray(p[k]) != base[k]):
+                changed.append([k, [int(i) for i in idx]])
+        log.append(changed)
+        return float(sum((np.asarray(v) ** 2).sum() for v in p.values()))
+    return f, (lambda: log)
+'''
+
+
+def _local(code: str, name: str):
+    ns = {"np": np}
+    exec(code, ns)
+    return ns[name]
+
+
+# ------------------------------------------------------------------------------------------------
+# numerical_gradient
+# ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.points(1.5)
+def test_numerical_gradient_is_centred(student, seed):
+    """At h = 1e-3 a centred difference of sum(x^3) is off by exactly h^2; a forward difference by 3xh."""
+    rng = np.random.default_rng(seed + 1)
+    x = rng.uniform(-2.0, 2.0, size=(4, 5))
+    h = 1e-3
+    got = student.gradcheck.numerical_gradient(student.source(CUBE), x, h=h)
+    centred = 3 * x ** 2 + h ** 2
+    assert_close(got, centred, f"numerical_gradient({CUBE}, x, h=1e-3)", inputs={"x": x}, rtol=1e-8, atol=1e-9,
+                 mistakes={"forward difference used where a centred one belongs: "
+                           "use (f(x + h e_i) - f(x - h e_i)) / (2h), error O(h^2) instead of O(h)":
+                           3 * x ** 2 + 3 * x * h + h ** 2,
+                           "backward difference (f(x) - f(x - h e_i)) / h used where a centred one belongs":
+                           3 * x ** 2 - 3 * x * h + h ** 2,
+                           "divided by h instead of 2h": 2 * centred})
+
+
+@pytest.mark.points(1)
+def test_numerical_gradient_any_shape(student, seed):
+    """numerical_gradient of sum(sin x) + sum(x^2)/2 on a (2, 3, 4) array is cos x + x (float64, default h)."""
+    rng = np.random.default_rng(seed + 2)
+    x = rng.normal(size=(2, 3, 4))
+    code = "lambda x: float(np.sin(x).sum() + 0.5 * (x ** 2).sum())"
+    got = student.gradcheck.numerical_gradient(student.source(code), x)
+    assert_close(got, np.cos(x) + x, f"numerical_gradient({code}, x)", inputs={"x": x}, rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.points(1)
+def test_numerical_gradient_restores_x(student, seed):
+    """numerical_gradient leaves x exactly as it was, also when f raises part-way."""
+    rng = np.random.default_rng(seed + 3)
+    x = rng.normal(size=(3, 4))
+    probe = worker_object(student, PROBES, "restore_probe")
+    out = probe(student.gradcheck.numerical_gradient.get(), x)
+    before, after = out["before"], out["after"]
+    if not np.array_equal(before, after):
+        diff = np.abs(after - before)
+        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
+        if diff.max() > 1e-7:
+            hint = ("an entry was left perturbed: after its two evaluations put the original value back "
+                    "(old = x[i]; ...; x[i] = old)")
+        else:
+            hint = ("restoring by arithmetic (x[i] += h, then -= 2h, then += h) does not give back the same "
+                    "float; save old = x[i] and assign x[i] = old")
+        raise AssertionError(f"numerical_gradient(f, x) changed x (shape {x.shape}): after the call "
+                             f"x{list(idx)} is {after[idx]:.17g} instead of {before[idx]:.17g}; {hint}")
+    assert_true(out["raised"], "numerical_gradient(f, x) with an f that raises ValueError on its 3rd call did not "
+                               "let the exception propagate")
+    if not np.array_equal(out["after_raise"], before):
+        raise AssertionError("numerical_gradient(f, x) with an f that raises on its 3rd call left x perturbed: "
+                             "restore the entry in a `finally:` block so x is unchanged even when f fails")
+
+
+@pytest.mark.points(0.5)
+def test_numerical_gradient_perturbs_in_place(student, seed):
+    """An f that reads x through a closure (as a network's loss does) sees the perturbation: 3x^2 again."""
+    rng = np.random.default_rng(seed + 4)
+    x = rng.uniform(0.5, 2.0, size=(2, 3))
+    probe = worker_object(student, PROBES, "closure_probe")
+    got = probe(student.gradcheck.numerical_gradient.get(), x)
+    arr = np.asarray(got, dtype=np.float64)
+    if arr.shape == x.shape and np.allclose(arr, 0.0, atol=1e-12):
+        raise AssertionError("numerical_gradient(f, x) with f = lambda v: (x ** 3).sum() (f reads x itself, not its "
+                             "argument) returned zeros: perturb x IN PLACE as the docstring says (x[i] = old + h, "
+                             "call f(x), ..., then restore x[i] = old), not a copy of it")
+    assert_close(got, 3 * x ** 2, "numerical_gradient(f, x) with f reading x through a closure", inputs={"x": x},
+                 rtol=1e-7, atol=1e-8)
+
+
+# ------------------------------------------------------------------------------------------------
+# relative_error
+# ------------------------------------------------------------------------------------------------
+
+_VALUES = st.one_of(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False),
+                    st.sampled_from([0.0, 1e-12, -3e-10, 1e-9]))
+
+
+@pytest.mark.points(1)
+@given(pair=st.integers(1, 8).flatmap(lambda n: st.tuples(hnp.arrays(np.float64, n, elements=_VALUES),
+                                                           hnp.arrays(np.float64, n, elements=_VALUES))))
+def test_relative_error_matches_definition(student, pair):
+    """relative_error(a, b) = max |a - b| / max(1e-8, |a| + |b|) for any a, b: in [0, 1] and symmetric."""
+    a, b = pair
+    want = ref.relative_error(a, b)
+    entry = np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mistakes = {"took the mean of the entrywise errors; report the max": entry.mean(),
+                    "the denominator is max(1e-8, |a| + |b|), not max(1e-8, |a + b|)":
+                        (np.abs(a - b) / np.maximum(1e-8, np.abs(a + b))).max(),
+                    "the denominator is max(1e-8, |a| + |b|), not max(|a|, |b|)":
+                        (np.abs(a - b) / np.maximum(1e-8, np.maximum(np.abs(a), np.abs(b)))).max()}
+    got = student.gradcheck.relative_error(a, b)
+    arr = np.asarray(got, dtype=np.float64) if isinstance(got, (int, float, np.ndarray)) else None
+    if arr is not None and arr.shape == () and not np.isfinite(arr):
+        raise AssertionError(f"relative_error(a, b) returned {got} for a = {a.tolist()}, b = {b.tolist()}: "
+                             f"entries where both are 0 need the floor max(1e-8, |a| + |b|) in the denominator")
+    assert_close(got, want, "relative_error(a, b)", inputs={"a": a.tolist(), "b": b.tolist()}, rtol=1e-9,
+                 atol=1e-12, mistakes=mistakes)
+    assert_close(student.gradcheck.relative_error(b, a), want, "relative_error(b, a) (it must be symmetric)",
+                 inputs={"a": a.tolist(), "b": b.tolist()}, rtol=1e-9, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------------
+# check_gradients
+# ------------------------------------------------------------------------------------------------
+
+def _net_problem(seed):
+    """A sigmoid 4-6-3 net, N = 5 (all dimensions differ), inputs and weights seeded."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(5, 4))
+    y = rng.integers(0, 3, size=5).astype(np.int64)
+    model = ref_models.TwoLayerNet(4, 6, 3, seed=int(rng.integers(1 << 30)), activation="sigmoid")
+    params = {k: v + 0.1 * rng.normal(size=v.shape) for k, v in model.params.items()}
+    return X, y, model, params
+
+
+def _check_entry(got: dict, want: dict, name: str, what: str, grads: dict, numeric_at) -> None:
+    if want["passed"]:
+        assert_true(got["passed"] is True and float(got["max_rel_error"]) < ref.DEFAULT_TOL,
+                    f"{what}: the gradient of {name} is correct, so its report should pass with max_rel_error "
+                    f"< 1e-6; got passed={got['passed']!r}, max_rel_error={got['max_rel_error']!r}")
+        idx = tuple(int(i) for i in got["worst_index"])
+        assert_close(got["analytic"], grads[name][idx], f"{what}: report[{name!r}]['analytic'] (grads[{name!r}] at "
+                                                        f"the reported worst_index {idx})")
+        assert_close(got["numeric"], numeric_at(name, idx), f"{what}: report[{name!r}]['numeric'] (the centred "
+                                                            f"difference at worst_index {idx})", rtol=1e-6, atol=1e-9)
+        return
+    assert_true(got["passed"] is False,
+                f"{what}: grads[{name!r}] is wrong (max relative error {want['max_rel_error']:.3g}), so report[{name!r}]"
+                f"['passed'] must be False; got {got['passed']!r}")
+    idx = got["worst_index"]
+    idx = tuple(int(i) for i in idx) if isinstance(idx, (tuple, list)) else idx
+    assert_true(idx == want["worst_index"],
+                f"{what}: report[{name!r}]['worst_index'] is {idx!r}; expected {want['worst_index']} (the index tuple "
+                f"of the entry with the largest relative error in this parameter)")
+    assert_close(got["max_rel_error"], want["max_rel_error"], f"{what}: report[{name!r}]['max_rel_error']", rtol=1e-6,
+                 mistakes={"reported the mean over the entries; report the max": want["_mean"]})
+    assert_close(got["analytic"], want["analytic"], f"{what}: report[{name!r}]['analytic']")
+    assert_close(got["numeric"], want["numeric"], f"{what}: report[{name!r}]['numeric']", rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.points(1.5)
+def test_check_gradients_per_parameter(student, seed):
+    """check_gradients on a 4-6-3 sigmoid network: correct weights pass, a planted bias bug fails on each bias."""
+    X, y, model, params = _net_problem(seed + 5)
+    _, grads = model.loss_and_grads(X, y, params)
+    Z1, A1, Z2 = model._forward(X, params)
+    _, D2 = ref_models.softmax_cross_entropy(Z2, y)
+    D1 = (D2 @ params["W2"]) * A1 * (1 - A1)
+    bad = dict(grads, b1=D1[0].copy(), b2=D2[0].copy())  # bias gradient of the first sample only: not summed
+    loss_here = _local(NET_LOSS, "make_loss")(X, y)
+    want = ref.check_gradients(loss_here, params, bad)
+    for name in ("b1", "b2"):
+        num = numerical_gradient(lambda v, name=name: loss_here(dict(params, **{name: v})), params[name])
+        want[name]["_mean"] = float(np.mean(np.abs(bad[name] - num) / np.maximum(1e-8, np.abs(bad[name]) + np.abs(num))))
+
+    def numeric_at(name, idx):
+        if not (isinstance(idx, tuple) and len(idx) == params[name].ndim
+                and all(0 <= i < s for i, s in zip(idx, params[name].shape))):
+            raise AssertionError(f"report[{name!r}]['worst_index'] = {idx} is not an index of {name} "
+                                 f"(shape {params[name].shape})")
+        return numerical_gradient(lambda v: loss_here(dict(params, **{name: v})), params[name], indices=[idx])[idx]
+
+    f = worker_object(student, NET_LOSS, "make_loss")(X, y)
+    what = ("check_gradients(loss, params, grads) on a 4-6-3 sigmoid net (N = 5) whose bias gradients use only "
+            "the first sample's delta")
+    report = student.gradcheck.check_gradients(f, params, bad)
+    assert_true(isinstance(report, dict) and list(report) == list(params),
+                f"{what}: expected one report per parameter with keys {list(params)} in the order of params; got "
+                f"{list(report) if isinstance(report, dict) else type(report).__name__}")
+    for name in params:
+        assert_true(isinstance(report[name], dict) and all(k in report[name] for k in want[name] if k != "_mean"),
+                    f"{what}: report[{name!r}] must have the keys max_rel_error, worst_index, analytic, numeric, passed")
+        _check_entry(report[name], want[name], name, what, bad, numeric_at)
+    loose = student.gradcheck.check_gradients(f, params, bad, tol=1.0)
+    assert_true(all(loose[name]["passed"] is True for name in params),
+                f"check_gradients(..., tol=1.0): every relative error is below 1, so every parameter must pass; got "
+                f"{ {k: v['passed'] for k, v in loose.items()} } (compare max_rel_error < tol)")
+
+
+@pytest.mark.points(0.5)
+def test_check_gradients_samples_entries(student, seed):
+    """With num_samples = 5, each parameter larger than 5 entries is checked at 5 distinct entries, one at a time."""
+    rng = np.random.default_rng(seed + 6)
+    params = {"W1": rng.normal(size=(6, 4)), "b1": rng.normal(size=3), "W2": rng.normal(size=(2, 5))}
+    grads = {k: 2 * v for k, v in params.items()}
+    expected = {"W1": 5, "b1": 3, "W2": 5}
+    what = "check_gradients(f, params, grads, num_samples=5, seed=3) with W1 (6, 4), b1 (3,), W2 (2, 5)"
+    seen_runs = []
+    for _ in range(2):
+        f, log = worker_object(student, RECORDER, "make_recorder")(params)
+        report = student.gradcheck.check_gradients(f, params, grads, num_samples=5, seed=3)
+        calls = log()
+        multi = [c for c in calls if len(c) > 1]
+        assert_true(not multi, f"{what}: f was called with several entries perturbed at once ({multi[0]}); perturb "
+                               f"one entry at a time")
+        seen = {}
+        for c in calls:
+            for name, idx in c:
+                seen.setdefault(name, set()).add(tuple(idx))
+        for name, count in expected.items():
+            got = len(seen.get(name, ()))
+            assert_true(got == count,
+                        f"{what}: {got} distinct entries of {name} were perturbed; expected {count} "
+                        + ("(num_samples entries of a parameter larger than num_samples)" if count == 5 else
+                           "(every entry of a parameter not larger than num_samples)"))
+            idx = tuple(int(i) for i in report[name]["worst_index"])
+            assert_true(idx in seen[name], f"{what}: report[{name!r}]['worst_index'] = {idx} is not one of the "
+                                           f"entries that were checked")
+        seen_runs.append(seen)
+    assert_true(seen_runs[0] == seen_runs[1], f"{what}: two calls with the same seed checked different entries; draw "
+                                              f"them with np.random.default_rng(seed)")

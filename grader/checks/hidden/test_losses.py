@@ -1,0 +1,317 @@
+"""Hidden checks of Task 1 (losses.py).
+
+Order of evidence: fixed cases (shapes refused, numerical stability at the extremes), then
+properties (hypothesis), then the reference in float64 on seeded inputs, then trusted central
+differences of the reference loss against the student's gradient. Shapes: N = 5 samples, K = 4
+outputs, C = 3 classes, so that 1/N, 1/K, 1/C and 1/(N*K) factors are all told apart.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+from hypothesis.extra import numpy as hnp
+
+from grader.gradients import CheckFailure, assert_close, assert_finite_differences, describe_inputs
+from grader.sandbox import StudentError
+from solutions import losses as ref
+
+N, K, C = 5, 4, 3
+RTOL, ATOL = 1e-7, 1e-12  # reference vs student, both float64 (NUMERICS.md)
+
+NAIVE_SOFTMAX = ("naive softmax: np.exp(1000) overflows to inf and inf / inf = nan; subtract each row's "
+                 "maximum before np.exp (the softmax does not change)")
+NAIVE_LSE = ("the log-sum-exp overflowed, or you took log(softmax(z)) and the softmax underflowed to 0: use "
+             "log-softmax = z - m - log(sum(exp(z - m))) with m the row maximum")
+NAIVE_BCE = ("naive BCE from logits: log(sigmoid(z)) is log(0) at z = -1000 and exp(-z) overflows; use "
+             "max(z, 0) - z y + np.log1p(np.exp(-|z|)) and a stable sigmoid built from exp(-|z|)")
+NO_CLIP = "log(0) or a division by 0: clip the probabilities with EPS before the log (and in the gradient)"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+def _finite(got, what, inputs, hint):
+    """Fail with ``hint`` when the student's value holds NaN or Inf (checked before the values)."""
+    try:
+        arr = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        return  # assert_close explains a wrong type
+    if not np.all(np.isfinite(arr)):
+        bad = "nan" if np.isnan(arr).any() else "inf"
+        at = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0]) if arr.ndim else ()
+        raise CheckFailure(f"{what}{describe_inputs(inputs)}: got {bad} at index {at}; expected finite "
+                           f"values. Likely: {hint}")
+
+
+def _elementwise_mean_mistakes(want, shape, kind):
+    """Named wrong answers of a loss (kind="loss") or gradient (kind="grad") that is a mean over all elements."""
+    n, m = shape[0], int(np.prod(shape))
+    size = f"M = N*K = {m}" if len(shape) == 2 else f"M = N = {m}"
+    wrong = {}
+    if kind == "loss":
+        wrong[f"you summed; the loss is the MEAN over all {size} elements"] = m * want
+        if m != n:
+            wrong[f"you divided by N = {n} (a mean of per-row sums); divide by all {size} elements"] = (m / n) * want
+        wrong["forgot the minus sign (or flipped the sign)"] = -want
+    else:
+        wrong[f"forgot the 1/M of the mean ({size} elements): divide by the array's size"] = m * want
+        if m != n:
+            wrong[f"divided by N = {n} only: the loss is the mean over all {size} elements"] = (m / n) * want
+        wrong["the sign is flipped: the gradient points from the target towards the prediction"] = -want
+    return wrong
+
+
+def _row_mean_mistakes(want, n, c, kind):
+    """Named wrong answers of a per-row loss (sum over the C classes, mean over the N rows) or its gradient."""
+    wrong = {
+        f"you took the mean over all N*C = {n * c} entries; sum over the C classes, then average over the N = {n} rows":
+            want / c,
+        (f"forgot the 1/N: average over the N = {n} rows" if kind == "loss"
+         else f"forgot the 1/N of the mean over the N = {n} rows"): n * want,
+    }
+    wrong["the sign is flipped" + (": the loss is -sum y log p" if kind == "loss" else "")] = -want
+    return wrong
+
+
+def _expect_value_error(call, what, inputs, correct):
+    """The student's function must refuse mismatched shapes with ValueError instead of broadcasting."""
+    try:
+        got = call()
+    except StudentError as exc:
+        if exc.type == "ValueError":
+            return
+        if exc.type == "NotImplementedError":
+            raise
+        raise CheckFailure(f"{what}{describe_inputs(inputs)} raised {exc.type} ({exc.message[:200]}); "
+                           f"expected ValueError because the shapes differ") from None
+    arr = np.asarray(got, dtype=np.float64) if isinstance(got, (int, float, np.ndarray)) else None
+    if arr is not None and arr.ndim == 0:
+        shown = f"{float(arr):.10g} (with matching shapes the result is {float(correct):.10g})"
+    elif arr is not None:
+        shown = f"an array of shape {arr.shape} (with matching shapes it has shape {np.shape(correct)})"
+    else:
+        shown = repr(got)[:80]
+    raise CheckFailure(f"{what}{describe_inputs(inputs)} returned {shown} instead of raising ValueError. Likely: "
+                       f"an (N,) array met an (N, 1) array and broadcast silently to (N, N); compare the shapes "
+                       f"first (the given _check_same_shape does it)")
+
+
+@st.composite
+def logits_and_labels(draw):
+    n = draw(st.integers(3, 6))
+    c = draw(st.integers(3, 5))
+    z = draw(hnp.arrays(np.float64, (n, c), elements=st.floats(-30, 30, allow_nan=False, allow_infinity=False)))
+    labels = np.array(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)), dtype=np.int64)
+    return z, labels
+
+
+# ----------------------------------------------------------------------------- fixed cases
+
+@pytest.mark.points(1)
+def test_shapes_must_match(student, seed):
+    """Every loss and gradient raises ValueError for predictions (N, 1) against targets (N,), instead of broadcasting."""
+    rng = np.random.default_rng(seed)
+    col = rng.uniform(0.1, 0.9, size=(N, 1))
+    flat = rng.integers(0, 2, size=N).astype(np.float64)
+    for name, first, second in [("mse", "y_pred", "y_true"), ("mse_grad", "y_pred", "y_true"),
+                                ("binary_cross_entropy", "p", "y"), ("binary_cross_entropy_grad", "p", "y"),
+                                ("binary_cross_entropy_with_logits", "z", "y"),
+                                ("binary_cross_entropy_with_logits_grad", "z", "y"),
+                                ("categorical_cross_entropy", "p", "y_onehot"),
+                                ("categorical_cross_entropy_grad", "p", "y_onehot")]:
+        fn = getattr(student.losses, name)
+        correct = getattr(ref, name)(col, flat.reshape(-1, 1))
+        _expect_value_error(lambda: fn(col, flat), f"{name}({first}, {second})", {first: col, second: flat}, correct)
+
+
+@pytest.mark.points(1)
+def test_stable_at_extreme_logits(student):
+    """softmax, softmax cross-entropy and BCE from logits are finite and exact at logits of +-1000; p = 0 is clipped."""
+    z = np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 1000.0], [1000.0, 1000.0, 1000.0],
+                  [-1000.0, -1000.0, -1000.0], [0.0, 1000.0, -1000.0]])
+    labels = np.array([1, 2, 0, 1, 2])
+    cases = [
+        ("softmax", (z,), {"z": z}, NAIVE_SOFTMAX),
+        ("softmax_cross_entropy", (z, labels), {"logits": z, "labels": labels}, NAIVE_LSE),
+        ("softmax_cross_entropy_grad", (z, labels), {"logits": z, "labels": labels}, NAIVE_SOFTMAX),
+    ]
+    zb, yb = z[:, :2], np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0]])
+    cases += [(name, (zb, yb), {"z": zb, "y": yb}, NAIVE_BCE)
+              for name in ("binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad")]
+    p = np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
+    yc = ref.one_hot(np.array([0, 2, 1, 1, 2]), C)
+    cases += [(name, (p, yc), {"p": p, "y_onehot": yc}, NO_CLIP)
+              for name in ("categorical_cross_entropy", "categorical_cross_entropy_grad")]
+    for name, args, inputs, hint in cases:
+        what = f"{name}(...) at logits or probabilities of +-1000 / 0 / 1"
+        got = getattr(student.losses, name)(*args)
+        _finite(got, what, inputs, hint)
+        assert_close(got, getattr(ref, name)(*args), what, inputs=inputs, rtol=RTOL, atol=ATOL)
+
+
+# ----------------------------------------------------------------------------- properties
+
+@pytest.mark.points(1)
+@given(data=logits_and_labels(), shift=st.floats(-1e3, 1e3))
+def test_softmax_properties(student, data, shift):
+    """softmax: shape (N, C), entries in [0, 1], rows sum to 1, and softmax(z + c) = softmax(z) for shifts up to 1e3."""
+    z, _ = data
+    inputs = {"z": z}
+    s = student.losses.softmax(z)
+    _finite(s, "softmax(z)", inputs, NAIVE_SOFTMAX)
+    s = assert_close(s, ref.softmax(z), "softmax(z)", inputs=inputs, rtol=RTOL, atol=ATOL, mistakes={
+        "normalised over axis 0 (the columns); each ROW is one sample: sum over axis=1 with keepdims=True":
+            ref.softmax(z.T).T})
+    assert_close(s.sum(axis=1), np.ones(z.shape[0]), "the row sums of softmax(z)", inputs=inputs, rtol=0, atol=1e-12)
+    shifted = student.losses.softmax(z + shift)
+    _finite(shifted, f"softmax(z + {shift:g})", inputs, NAIVE_SOFTMAX)
+    assert_close(shifted, s, f"softmax(z + {shift:g}) compared with softmax(z) (adding a constant changes nothing)",
+                 inputs=inputs, rtol=1e-7, atol=1e-12)
+
+
+@pytest.mark.points(1.5)
+@given(data=logits_and_labels(), shift=st.floats(-1e3, 1e3))
+def test_softmax_cross_entropy_properties(student, data, shift):
+    """softmax CE: int labels and one-hot rows agree, CE(zeros) = log C, gradient rows sum to 0, shifts up to 1e3 change nothing."""
+    z, labels = data
+    n, c = z.shape
+    y = ref.one_hot(labels, c)
+    inputs = {"logits": z, "labels": labels}
+    loss = student.losses.softmax_cross_entropy(z, labels)
+    _finite(loss, "softmax_cross_entropy(logits, labels)", inputs, NAIVE_LSE)
+    want = ref.softmax_cross_entropy(z, labels)
+    loss = float(assert_close(loss, want, "softmax_cross_entropy(logits, labels)", inputs=inputs,
+                              rtol=RTOL, atol=1e-10, batch=n, mistakes=_row_mean_mistakes(want, n, c, "loss")))
+    assert_close(student.losses.softmax_cross_entropy(z, y), loss,
+                 "softmax_cross_entropy(logits, one-hot labels) compared with integer labels (must be equal)",
+                 inputs={"logits": z, "labels": y}, rtol=1e-10, atol=1e-12)
+    assert_close(student.losses.softmax_cross_entropy(np.zeros((n, c)), labels), np.log(c),
+                 f"softmax_cross_entropy(zeros, labels) = log C = log {c}",
+                 inputs={"logits": np.zeros((n, c)), "labels": labels}, rtol=1e-10, atol=1e-12, batch=n,
+                 mistakes=_row_mean_mistakes(np.log(c), n, c, "loss"))
+    grad = student.losses.softmax_cross_entropy_grad(z, labels)
+    _finite(grad, "softmax_cross_entropy_grad(logits, labels)", inputs, NAIVE_SOFTMAX)
+    gwant = ref.softmax_cross_entropy_grad(z, labels)
+    wrong = _row_mean_mistakes(gwant, n, c, "grad")
+    wrong["forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N"] = ref.softmax(z) / n
+    grad = assert_close(grad, gwant, "softmax_cross_entropy_grad(logits, labels)", inputs=inputs,
+                        rtol=RTOL, atol=ATOL, batch=n, mistakes=wrong)
+    assert_close(grad.sum(axis=1), np.zeros(n), "the row sums of softmax_cross_entropy_grad(logits, labels) "
+                 "(softmax rows and one-hot rows both sum to 1)", inputs=inputs, rtol=0, atol=1e-12,
+                 mistakes={"forgot to subtract the one-hot labels Y": np.full(n, 1.0 / n)})
+    assert_close(student.losses.softmax_cross_entropy_grad(z, y), grad,
+                 "softmax_cross_entropy_grad(logits, one-hot labels) compared with integer labels (must be equal)",
+                 inputs={"logits": z, "labels": y}, rtol=1e-10, atol=1e-15)
+    moved = student.losses.softmax_cross_entropy(z + shift, labels)
+    _finite(moved, f"softmax_cross_entropy(logits + {shift:g}, labels)", inputs, NAIVE_LSE)
+    assert_close(moved, loss, f"softmax_cross_entropy(logits + {shift:g}, labels) compared with no shift "
+                 "(adding a constant to every logit changes nothing)", inputs=inputs, rtol=1e-7, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- the reference, seeded inputs
+
+@pytest.mark.points(1)
+def test_mse_vs_reference(student, seed):
+    """mse and mse_grad on seeded inputs of shape (N,) and (N, K) = (5,) and (5, 4), against the reference."""
+    rng = np.random.default_rng(seed + 1)
+    for shape in [(N,), (N, K)]:
+        a, b = rng.normal(size=shape), rng.normal(size=shape)
+        inputs = {"y_pred": a, "y_true": b}
+        want = ref.mse(a, b)
+        wrong = _elementwise_mean_mistakes(want, shape, "loss")
+        wrong["a 1/2 in front: the course's mse is the plain mean, no 1/2"] = 0.5 * want
+        assert_close(student.losses.mse(a, b), want, "mse(y_pred, y_true)", inputs=inputs,
+                     rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
+        grad = ref.mse_grad(a, b)
+        wrong = _elementwise_mean_mistakes(grad, shape, "grad")
+        wrong["forgot the factor 2 of d/dy (y - t)^2 = 2 (y - t)"] = 0.5 * grad
+        wrong["a factor 2 too many: the gradient is 2 (y_pred - y_true) / M"] = 2 * grad
+        assert_close(student.losses.mse_grad(a, b), grad, "mse_grad(y_pred, y_true)", inputs=inputs,
+                     rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
+
+
+@pytest.mark.points(1.5)
+def test_binary_cross_entropy_vs_reference(student, seed):
+    """BCE on probabilities and from logits, losses and gradients, on seeded (5,) (soft targets) and (5, 4) inputs."""
+    rng = np.random.default_rng(seed + 2)
+    for shape, soft in [((N,), True), ((N, K), False)]:
+        p = rng.uniform(0.02, 0.98, size=shape)
+        z = rng.normal(scale=3.0, size=shape)
+        y = rng.uniform(0, 1, size=shape) if soft else rng.integers(0, 2, size=shape).astype(np.float64)
+        m = p.size
+        want = ref.binary_cross_entropy(p, y)
+        assert_close(student.losses.binary_cross_entropy(p, y), want, "binary_cross_entropy(p, y)",
+                     inputs={"p": p, "y": y}, rtol=RTOL, atol=ATOL, batch=N,
+                     mistakes=_elementwise_mean_mistakes(want, shape, "loss"))
+        grad = ref.binary_cross_entropy_grad(p, y)
+        wrong = _elementwise_mean_mistakes(grad, shape, "grad")
+        wrong["forgot to divide by p (1 - p): dL/dp = (p - y) / (p (1 - p)) / M"] = (p - y) / m
+        assert_close(student.losses.binary_cross_entropy_grad(p, y), grad, "binary_cross_entropy_grad(p, y)",
+                     inputs={"p": p, "y": y}, rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
+        want = ref.binary_cross_entropy_with_logits(z, y)
+        got = student.losses.binary_cross_entropy_with_logits(z, y)
+        _finite(got, "binary_cross_entropy_with_logits(z, y)", {"z": z, "y": y}, NAIVE_BCE)
+        assert_close(got, want, "binary_cross_entropy_with_logits(z, y)", inputs={"z": z, "y": y},
+                     rtol=RTOL, atol=ATOL, batch=N, mistakes=_elementwise_mean_mistakes(want, shape, "loss"))
+        grad = ref.binary_cross_entropy_with_logits_grad(z, y)
+        assert_close(student.losses.binary_cross_entropy_with_logits_grad(z, y), grad,
+                     "binary_cross_entropy_with_logits_grad(z, y)", inputs={"z": z, "y": y},
+                     rtol=RTOL, atol=ATOL, batch=N, mistakes=_elementwise_mean_mistakes(grad, shape, "grad"))
+
+
+@pytest.mark.points(1.5)
+def test_categorical_vs_reference(student, seed):
+    """categorical CE on probabilities, softmax, and softmax CE with int and one-hot labels, on seeded (5, 3) inputs."""
+    rng = np.random.default_rng(seed + 3)
+    z = rng.normal(scale=2.0, size=(N, C))
+    labels = rng.integers(0, C, size=N)
+    y = ref.one_hot(labels, C)
+    p = ref.softmax(rng.normal(size=(N, C)))
+    inputs = {"p": p, "y_onehot": y}
+    want = ref.categorical_cross_entropy(p, y)
+    assert_close(student.losses.categorical_cross_entropy(p, y), want, "categorical_cross_entropy(p, y_onehot)",
+                 inputs=inputs, rtol=RTOL, atol=ATOL, batch=N, mistakes=_row_mean_mistakes(want, N, C, "loss"))
+    grad = ref.categorical_cross_entropy_grad(p, y)
+    assert_close(student.losses.categorical_cross_entropy_grad(p, y), grad,
+                 "categorical_cross_entropy_grad(p, y_onehot)", inputs=inputs, rtol=RTOL, atol=ATOL, batch=N,
+                 mistakes=_row_mean_mistakes(grad, N, C, "grad"))
+    s = student.losses.softmax(z)
+    _finite(s, "softmax(z)", {"z": z}, NAIVE_SOFTMAX)
+    assert_close(s, ref.softmax(z), "softmax(z)", inputs={"z": z}, rtol=RTOL, atol=ATOL, mistakes={
+        "normalised over axis 0 (the columns); each ROW is one sample: sum over axis=1 with keepdims=True":
+            ref.softmax(z.T).T})
+    for lab, kind in [(labels, "integer labels (N,)"), (y, "one-hot labels (N, C)")]:
+        inputs = {"logits": z, "labels": lab}
+        want = ref.softmax_cross_entropy(z, lab)
+        assert_close(student.losses.softmax_cross_entropy(z, lab), want,
+                     f"softmax_cross_entropy(logits, {kind})", inputs=inputs, rtol=RTOL, atol=ATOL, batch=N,
+                     mistakes=_row_mean_mistakes(want, N, C, "loss"))
+        grad = ref.softmax_cross_entropy_grad(z, lab)
+        wrong = _row_mean_mistakes(grad, N, C, "grad")
+        wrong["forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N"] = ref.softmax(z) / N
+        assert_close(student.losses.softmax_cross_entropy_grad(z, lab), grad,
+                     f"softmax_cross_entropy_grad(logits, {kind})", inputs=inputs, rtol=RTOL, atol=ATOL, batch=N,
+                     mistakes=wrong)
+
+
+# ----------------------------------------------------------------------------- central differences
+
+@pytest.mark.points(1)
+def test_gradients_vs_finite_differences(student, seed):
+    """Every *_grad against trusted central differences (h = 1e-5, float64) of the loss, on seeded inputs."""
+    rng = np.random.default_rng(seed + 4)
+    y_reg = rng.normal(size=(N, K))
+    y_bin = rng.integers(0, 2, size=(N, K)).astype(np.float64)
+    labels = rng.integers(0, C, size=N)
+    y_cat = ref.one_hot(labels, C)
+    cases = [
+        ("mse", rng.normal(size=(N, K)), y_reg),
+        ("binary_cross_entropy", rng.uniform(0.05, 0.95, size=(N, K)), y_bin),
+        ("binary_cross_entropy_with_logits", rng.normal(scale=2.0, size=(N, K)), y_bin),
+        ("categorical_cross_entropy", ref.softmax(rng.normal(size=(N, C))), y_cat),
+        ("softmax_cross_entropy", rng.normal(scale=2.0, size=(N, C)), labels),
+    ]
+    for k, (name, x, target) in enumerate(cases):
+        analytic = getattr(student.losses, f"{name}_grad")(x, target)
+        loss = getattr(ref, name)
+        assert_finite_differences(analytic, lambda v, loss=loss, target=target: loss(v, target), x,
+                                  param=f"d{name}/d(first argument), shape {x.shape}",
+                                  what=f"{name}_grad", tol=1e-6, h=1e-5, samples=20, seed=seed + k, batch=N)

@@ -1,0 +1,180 @@
+"""Public checks of Task 3 (backprop.py): the lecture's 2-2-1 network and the shapes of a batch.
+
+Expected numbers are the lecture's 2-2-1 example (reference/backprop.md, section 3) at full
+float64 precision; compare at rtol 1e-6. The shape checks use N=5, D=4, H=6, C=3 so that a
+misplaced transpose shows up as a shape error.
+"""
+import numpy as np
+import pytest
+
+from grader.gradients import CheckFailure, assert_close, assert_true, shape_hint
+
+SIGMA_A = "sigma'(a) used where sigma'(z) belongs: evaluate the derivative at the pre-activation z, not at the activation a"
+
+# The 2-2-1 example: every value, float64 (the handout prints them to 10 significant digits).
+EX = {
+    "z1": [0.3775, 0.39249999999999996],
+    "a1": [0.5932699921071872, 0.596884378259767],
+    "z2": [1.10590596705977],
+    "a2": [0.7513650695523157],
+    "loss": 0.54962216635231,
+    "delta2": [0.27699712325711395],
+    "delta1": [0.026735840845774926, 0.029992150977793713],
+    "dW1": [[0.0013367920422887463, 0.0026735840845774927], [0.0014996075488896857, 0.0029992150977793714]],
+    "db1": [0.026735840845774926, 0.029992150977793713],
+    "dW2": [[0.16433408112846157, 0.16533525569506652]],
+    "db2": [0.27699712325711395],
+}
+W1, B1 = np.array([[0.15, 0.20], [0.25, 0.30]]), np.array([0.35, 0.35])
+W2, B2 = np.array([[0.40, 0.45]]), np.array([0.60])
+X221, Y221 = np.array([[0.05, 0.10]]), np.array([[0.01]])
+
+N, D, H, C = 5, 4, 6, 3
+
+
+def _sig(z):
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=np.float64)))
+
+
+def _example(student):
+    got = student.backprop.example_221()
+    assert_true(isinstance(got, dict), f"example_221() returned {type(got).__name__}, expected a dict "
+                                        f"with keys {', '.join(EX)}")
+    missing = [k for k in EX if k not in got]
+    assert_true(not missing, f"example_221() is missing the key(s) {', '.join(map(repr, missing))}")
+    return got
+
+
+def _check_221(got, key, mistakes=None):
+    value, want = got[key], np.asarray(EX[key], dtype=np.float64)
+    shape = np.shape(value) if isinstance(value, (np.ndarray, list, tuple, float, int)) else None
+    if shape is not None and want.ndim == 1 and tuple(shape) == (1,) + want.shape:
+        raise CheckFailure(f"example_221()[{key!r}]: expected shape {want.shape}, got {tuple(shape)}. One sample, "
+                           f"so return vectors: row 0 of a (1, n) batch result"
+                           + ("; a bias gradient is Delta summed over the batch (axis 0)" if key.startswith("db") else ""))
+    assert_close(value, want, f"example_221()[{key!r}]", rtol=1e-6, mistakes=mistakes)
+
+
+def _shape(value, shape, what):
+    """The shape of a returned array, with the likely mistake named (transpose, unsummed bias)."""
+    got = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else None
+    if got is None:
+        raise CheckFailure(f"{what} returned {type(value).__name__}, expected a numpy array of shape {shape}")
+    if tuple(got) != tuple(shape):
+        hint = shape_hint(tuple(got), tuple(shape))
+        raise CheckFailure(f"{what}: expected shape {shape}, got {tuple(got)}" + (f". Likely: {hint}" if hint else ""))
+
+
+@pytest.mark.points(1)
+def test_activation_grad_hand_values(student):
+    """activation_grad at z: sigma'(z) = sigma(z)(1 - sigma(z)) (sigma'(0) = 1/4), relu'(z) = 1[z > 0]."""
+    z = np.array([[-1000.0, -2.0, -0.5], [0.0, 0.5, 1000.0]])
+    want = np.array([[0.0, 0.1049935854035065, 0.23500371220159447], [0.25, 0.2350037122015945, 0.0]])
+    at_a = np.array([[0.25, 0.24911401541513817, 0.24129887788965604],
+                     [0.2350037122015945, 0.22726609175218423, 0.19661193324148185]])
+    assert_close(student.backprop.activation_grad(z, "sigmoid"), want, 'activation_grad(z, "sigmoid")',
+                 inputs={"z": z}, rtol=1e-9, atol=1e-15,
+                 mistakes={"you computed z(1 - z): that is sigma'(z) written in terms of a = sigma(z), but this "
+                           "function receives the pre-activation z; compute s = sigmoid(z) first": z * (1 - z),
+                           "you computed sigma'(sigma(z)): the derivative was taken at a = sigma(z) instead of at z": at_a})
+    zr = np.array([[-2.0, -0.5, 0.0], [0.25, 1.5, 3.0]])
+    assert_close(student.backprop.activation_grad(zr, "relu"), (zr > 0).astype(float), 'activation_grad(z, "relu")',
+                 inputs={"z": zr}, mistakes={"you returned relu(z) itself, not its derivative 1[z > 0]": np.maximum(zr, 0)})
+
+
+@pytest.mark.points(1)
+def test_example_221_forward(student):
+    """The 2-2-1 example's forward pass: z1, a1, z2, a2 and the loss (a2 - y)^2, every value at rtol 1e-6."""
+    got = _example(student)
+    for key in ("z1", "a1", "z2", "a2"):
+        _check_221(got, key)
+    _check_221(got, "loss")
+
+
+@pytest.mark.points(1.5)
+def test_example_221_backward(student):
+    """The 2-2-1 example's backward pass: delta2, delta1, dW2, db2, dW1, db1, every value at rtol 1e-6."""
+    got = _example(student)
+    a1, a2, y = np.array(EX["a1"]), np.array(EX["a2"]), 0.01
+    delta2 = np.array(EX["delta2"])
+    _check_221(got, "delta2", mistakes={
+        "the sigmoid's derivative sigma'(z2) is missing: delta2 = dLoss/dz2 = 2(a2 - y) * sigma'(z2)": 2 * (a2 - y),
+        SIGMA_A: 2 * (a2 - y) * _sig(a2) * (1 - _sig(a2))})
+    _check_221(got, "delta1", mistakes={SIGMA_A: W2[0] * delta2 * _sig(a1) * (1 - _sig(a1)),
+                                        "the derivative sigma'(z1) is missing: delta1 = (W2^T delta2) * sigma'(z1)": W2[0] * delta2})
+    for key in ("dW2", "db2", "dW1", "db1"):
+        wrong = {"dW1 is transposed: dW1 = delta1 x^T, shape (out, in) like W1": np.array(EX["dW1"]).T} if key == "dW1" else None
+        _check_221(got, key, mistakes=wrong)
+
+
+@pytest.mark.points(0.5)
+def test_example_221_train_step(student):
+    """One gradient-descent step on the 2-2-1 example with lr = 0.5 (the handout's last table)."""
+    params = [(W1, B1), (W2, B2)]
+    got = student.backprop.train_step(params, X221, Y221, 0.5, "sigmoid", "sigmoid")
+    assert_true(isinstance(got, (tuple, list)) and len(got) == 2,
+                "train_step(...) must return a pair (new_params, loss_before_step)")
+    new, value = got
+    assert_true(isinstance(new, (list, tuple)) and len(new) == 2,
+                "train_step(...)[0] must be the list [(W1, b1), (W2, b2)] of the new parameters")
+    want = [(np.array([[0.14933160397885561, 0.19866320795771125], [0.24925019622555517, 0.2985003924511103]]),
+             np.array([0.3366320795771125, 0.3350039245111031])),
+            (np.array([[0.3178329594357692, 0.3673323721524667]]), np.array([0.461501438371443]))]
+    for l, ((W, b), (Wn, bn), (Wold, bold)) in enumerate(zip(new, want, params), start=1):
+        dW, db = np.array(EX[f"dW{l}"]), np.array(EX[f"db{l}"])
+        assert_close(W, Wn, f"train_step(...): new W{l}", rtol=1e-6,
+                     mistakes={"the step went up the gradient: use W - lr * dW": Wold + 0.5 * dW,
+                               "the learning rate was not used: W - lr * dW": Wold - dW})
+        assert_close(b, bn, f"train_step(...): new b{l}", rtol=1e-6,
+                     mistakes={"the step went up the gradient: use b - lr * db": bold + 0.5 * db,
+                               "the learning rate was not used: b - lr * db": bold - db})
+    assert_close(value, EX["loss"], "train_step(...): the loss before the step", rtol=1e-6,
+                 mistakes={"that is the loss AFTER the step; return the loss at the old parameters": 0.4817849407741164})
+
+
+@pytest.mark.points(1)
+def test_forward_shapes(student):
+    """forward on a batch with N=5, D=4, H=6, C=3: the cache's lists, their shapes, A[0] = X, softmax rows sum to 1."""
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(N, D))
+    params = [(rng.normal(size=(H, D)), rng.normal(size=H)), (rng.normal(size=(C, H)), rng.normal(size=C))]
+    cache = student.backprop.forward(X, params, "sigmoid", "softmax")
+    what = 'forward(X, params, "sigmoid", "softmax")'
+    assert_true(isinstance(cache, dict) and "Z" in cache and "A" in cache,
+                f"{what} must return a dict with keys 'Z' and 'A'")
+    Z, A = cache["Z"], cache["A"]
+    assert_true(isinstance(Z, (list, tuple)) and len(Z) == 2,
+                f"{what}['Z'] must be the list [Z_1, Z_2] (one per layer) for a 2-layer network")
+    assert_true(isinstance(A, (list, tuple)) and len(A) == 3,
+                f"{what}['A'] must be the list [A_0 = X, A_1, A_2] (length L + 1 = 3) for a 2-layer network")
+    for i, shape in enumerate([(N, H), (N, C)]):
+        _shape(Z[i], shape, f"{what}['Z'][{i}] (Z_{i + 1}, X of shape {X.shape})")
+    for i, shape in enumerate([(N, D), (N, H), (N, C)]):
+        _shape(A[i], shape, f"{what}['A'][{i}] (A_{i})")
+    assert_close(A[0], X, f"{what}['A'][0] (must be the input X itself)")
+    assert_close(np.sum(A[2], axis=1), np.ones(N), f"row sums of {what}['A'][2] (softmax probabilities)")
+
+
+@pytest.mark.points(1)
+def test_backward_shapes(student):
+    """deltas and backward on a cache with N=5, D=4, H=6, C=3: Delta_l is (N, out), dW_l (out, in), db_l (out,)."""
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(N, D))
+    params = [(rng.normal(size=(H, D)), rng.normal(size=H)), (rng.normal(size=(C, H)), rng.normal(size=C))]
+    Z1, Z2 = rng.normal(size=(N, H)), rng.normal(size=(N, C))
+    A2 = np.exp(Z2) / np.exp(Z2).sum(axis=1, keepdims=True)
+    cache = {"Z": [Z1, Z2], "A": [X, _sig(Z1), A2]}  # shapes matter here, not values
+    y = np.array([0, 2, 1, 1, 0])
+    ds = student.backprop.deltas(cache, params, y, "sigmoid", "softmax")
+    what = 'deltas(cache, params, y, "sigmoid", "softmax")'
+    assert_true(isinstance(ds, (list, tuple)) and len(ds) == 2, f"{what} must return the list [Delta_1, Delta_2]")
+    _shape(ds[1], (N, C), f"{what}[1] (Delta_2)")
+    _shape(ds[0], (N, H), f"{what}[0] (Delta_1)")
+    grads = student.backprop.backward(cache, params, y, "sigmoid", "softmax")
+    what = 'backward(cache, params, y, "sigmoid", "softmax")'
+    assert_true(isinstance(grads, (list, tuple)) and len(grads) == 2
+                and all(isinstance(g, (list, tuple)) and len(g) == 2 for g in grads),
+                f"{what} must return the list [(dW_1, db_1), (dW_2, db_2)]")
+    for l, (out, inp) in ((2, (C, H)), (1, (H, D))):
+        _shape(grads[l - 1][0], (out, inp), f"{what}[{l - 1}][0] (dW_{l}, like W_{l})")
+        _shape(grads[l - 1][1], (out,), f"{what}[{l - 1}][1] (db_{l}, like b_{l})")

@@ -1,0 +1,197 @@
+"""nbgrader preprocessors of the course, and ``configure(c)`` that puts them in nbgrader's pipelines.
+
+The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
+
+- ``GenerateAssignment``: ``TaskStubs`` instead of nbgrader's ``ClearSolutions``: the same
+  preprocessor, but each ``### BEGIN SOLUTION`` region becomes the line ``course stubs`` writes,
+  ``raise NotImplementedError("Task N.M: implement <function> (<docstring first line>)")``, so
+  the released notebook holds exactly ``assignments/<task>.py``.
+- ``Autograde``: ``IsolatedGrade`` just before ``SaveAutoGrades``. It takes the module source from
+  the (sanitised) submitted notebook with ``grader.submission.notebook_to_source``, grades that
+  one task with ``grader.runner.grade`` (trusted lanes, one sandboxed worker per task: the
+  student's kernel plays no part), and writes the outcome into the task's two graded cells: a
+  ``stdout`` stream with the checks' results, then an ``execute_result`` whose text is the score,
+  which nbgrader's ``utils.determine_grade`` reads as partial credit (0 <= score <= points).
+  ``SaveAutoGrades`` then stores those scores in the gradebook.
+  By default nbgrader's ``Execute`` is removed, so student code never runs in a kernel at
+  grading time (a kernel runs as the instructor, unsandboxed: it could read the reference,
+  print hidden checks into its outputs, which the feedback shows, or rewrite files on disk).
+  ``execute_kernel=True`` keeps ``Execute`` (outputs of the student's cells in the feedback);
+  the scores still come from ``IsolatedGrade``, cells get a per-task timeout
+  (``cell_timeout``) and TensorFlow logs / Python warnings are silenced.
+- ``GenerateFeedback``: ``ClearHiddenTests`` first, so the feedback HTML shows the hidden checks'
+  results but not their source (nbgrader shows hidden tests in feedback by design, nbgrader#917).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+from nbformat import v4
+from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
+from traitlets import Integer
+
+DEFAULT_TIMEOUT = 300
+MAX_OUTPUT = 1500  # characters of one check's message in a cell output
+
+
+def _runner_seed() -> int:
+    from grader.runner import DEFAULT_SEED
+    return DEFAULT_SEED
+
+
+class TaskStubs(ClearSolutions):
+    """nbgrader's ClearSolutions, with each region's stub naming the task and function (as ``course stubs``)."""
+
+    def preprocess(self, nb, resources):
+        from grader.rubric import BY_NAME
+        self._task = BY_NAME.get(resources.get("nbgrader", {}).get("notebook", ""))
+        return super().preprocess(nb, resources)
+
+    def _replace_solution_region(self, cell, language):
+        task = getattr(self, "_task", None)
+        if cell.cell_type != "code" or task is None or self.begin_solution_delimeter not in cell.source:
+            return super()._replace_solution_region(cell, language)
+        from grader.course import stubs
+        try:
+            labels = [stubs.task_label(task.number, i, fn, doc)
+                      for i, (_, _, fn, doc) in enumerate(stubs.regions(cell.source), start=1)]
+        except (SyntaxError, stubs.MarkerError) as exc:
+            self.log.warning("%s: generic stubs (%s)", task.name, exc)
+            return super()._replace_solution_region(cell, language)
+        out, inside, count = [], False, 0
+        for line in cell.source.split("\n"):
+            if self.begin_solution_delimeter in line:
+                if inside:
+                    raise RuntimeError("encountered nested begin solution statements")
+                inside = True
+                indent = re.match(r"\s*", line).group(0)
+                label = labels[count] if count < len(labels) else f"Task {task.number}: write your code here"
+                out.append(f"{indent}raise NotImplementedError({label!r})")
+                count += 1
+            elif self.end_solution_delimeter in line:
+                inside = False
+            elif not inside:
+                out.append(line)
+        if inside:
+            raise RuntimeError("no end solution statement found")
+        cell.source = "\n".join(out)
+        return count > 0
+
+
+def _score_text(score: float) -> str:
+    return f"{round(score, 4):g}"
+
+
+def grade_notebook(nb, task: str, seed: int | None = None):
+    """Grade one task's notebook (an nbformat node or dict) with the isolated grader; return Results."""
+    from grader import runner, submission
+    with tempfile.TemporaryDirectory(prefix="bplab-nbgrader-") as tmp:
+        tmp = Path(tmp)
+        path = tmp / f"{task}.ipynb"
+        path.write_text(json.dumps(nb), encoding="utf-8")
+        folder = tmp / "submission"
+        folder.mkdir()
+        (folder / f"{task}.py").write_text(submission.notebook_to_source(path), encoding="utf-8")
+        return runner.grade(folder, tasks=[task], seed=_runner_seed() if seed is None else seed)
+
+
+def _report(title: str, tests: list, score: float, max_score: float, notes: list[str]) -> str:
+    lines = [f"{title}: {_score_text(score)} / {_score_text(max_score)} (isolated grader, out of the kernel)"]
+    lines += notes
+    for t in tests:
+        mark = "PASS" if t.passed else "FAIL"
+        lines.append(f"{mark} {t.name}: {_score_text(t.score)}/{_score_text(t.max_score)}")
+        if t.output and not t.passed:
+            text = t.output if len(t.output) <= MAX_OUTPUT else t.output[:MAX_OUTPUT] + " [...]"
+            lines += ["    " + ln for ln in text.splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+class IsolatedGrade(NbGraderPreprocessor):
+    """Scores a task notebook's graded cells with the isolated grader (``grader.runner.grade``)."""
+
+    seed = Integer(None, allow_none=True, help="seed of the hidden inputs (default: grade's)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from grader.rubric import BY_NAME
+        task = resources.get("nbgrader", {}).get("notebook", "")
+        if task not in BY_NAME:
+            self.log.warning("IsolatedGrade: %s is not a task notebook of backprop-lab; left as it is", task)
+            return nb, resources
+        cells = {kind: c for c in nb.cells for kind in ("public", "hidden")
+                 if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                 and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"}
+        student = resources.get("nbgrader", {}).get("student", "?")
+        self.log.info("IsolatedGrade: grading %s of %s out of the kernel", task, student)
+        results = grade_notebook(nb, task, self.seed)
+        if results.grader_errors:
+            raise RuntimeError(f"IsolatedGrade: the grader failed on {task} of {student}: "
+                               + "; ".join(e[:300] for e in results.grader_errors))
+        rows = [t for t in results.tests if t.task == task]
+        groups = {"public": [t for t in rows if t.visibility == "visible"],
+                  "hidden": [t for t in rows if t.visibility != "visible"]}
+        import_failed = [t for t in rows if t.status == "import_failed" or t.name.endswith(f"import {task}.py")]
+        for kind, cell in cells.items():
+            tests = groups[kind]
+            points = float(cell.metadata.nbgrader["points"])
+            got, top = sum(t.score for t in tests), sum(t.max_score for t in tests)
+            notes = []
+            if import_failed and kind == "hidden" and not tests:
+                notes.append(f"Not run: {import_failed[0].name} failed (see the public checks).")
+            if top and abs(top - points) > 1e-9 and not import_failed:
+                self.log.warning("IsolatedGrade: %s %s checks are worth %g, the cell %g: scaled "
+                                 "(regenerate the assignment)", task, kind, top, points)
+            score = min(points, max(0.0, round(got * points / top, 4))) if top else 0.0
+            title = f"{'Public' if kind == 'public' else 'Hidden'} checks of {task}"
+            cell.outputs = [
+                v4.new_output("stream", name="stdout", text=_report(title, tests, score, points, notes)),
+                v4.new_output("execute_result", data={"text/plain": _score_text(score)}, execution_count=None),
+            ]
+            cell.execution_count = None
+            cell.metadata["bplab"] = {**cell.metadata.get("bplab", {}), "score": score, "max_score": points,
+                                      "seed": results.seed, "isolation": results.isolation}
+        missing = {"public", "hidden"} - set(cells)
+        if missing:
+            self.log.warning("IsolatedGrade: %s has no %s cell", task, " or ".join(sorted(missing)))
+        return nb, resources
+
+
+def cell_timeout(cell) -> int:
+    """Execute.timeout_func: the task's budget stored in the cell's metadata by ``course nbgrader``."""
+    try:
+        return int(cell.get("metadata", {}).get("bplab", {}).get("timeout", DEFAULT_TIMEOUT))
+    except (TypeError, ValueError, AttributeError):
+        return DEFAULT_TIMEOUT
+
+
+def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> None:
+    """Put the course's preprocessors into nbgrader's pipelines (``c``: the traitlets config)."""
+    from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+    from nbgrader.preprocessors import ClearHiddenTests, Execute, SaveAutoGrades
+
+    def default(cls, name):
+        return list(cls.class_traits()[name].default_value)
+
+    c.GenerateAssignment.preprocessors = [TaskStubs if p is ClearSolutions else p
+                                          for p in default(GenerateAssignment, "preprocessors")]
+    c.ClearSolutions.code_stub = {"python": 'raise NotImplementedError("write your code here")'}
+
+    pipeline = [p for p in default(Autograde, "autograde_preprocessors") if execute_kernel or p is not Execute]
+    pipeline.insert(pipeline.index(SaveAutoGrades), IsolatedGrade)
+    c.Autograde.autograde_preprocessors = pipeline
+    if seed is not None:
+        c.IsolatedGrade.seed = seed
+
+    c.GenerateFeedback.preprocessors = [ClearHiddenTests] + [
+        p for p in default(GenerateFeedback, "preprocessors") if p is not ClearHiddenTests]
+
+    # only matters where a kernel runs: execute_kernel=True, and `nbgrader validate`
+    c.Execute.timeout_func = cell_timeout
+    c.Execute.timeout = DEFAULT_TIMEOUT
+    c.Execute.kernel_name = "python3"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("PYTHONWARNINGS", "ignore")
