@@ -184,7 +184,12 @@ class Remote:
         return iter(items)
 
     def __len__(self) -> int:
-        return self.call_method("__len__")
+        try:
+            return self.call_method("__len__")
+        except StudentError as exc:  # no __len__: behave like Python (list() then just iterates)
+            if exc.type in ("AttributeError", "TypeError"):
+                raise TypeError(f"{self.type_name} has no len()") from None
+            raise
 
     def __repr__(self) -> str:
         return f"<student {self._bplab_type}: {self._bplab_repr[:80]}>"

@@ -132,7 +132,13 @@ def _bwrap_args(bwrap: str, box: Path) -> list[str]:
     for path in hidden:
         args += ["--tmpfs", path]
     for path in _runtime_dirs():  # bring the interpreter back where a hidden folder covered it
-        if any(path == h or path.startswith(h + os.sep) for h in hidden):
+        covering = [h for h in hidden if path == h or path.startswith(h + os.sep)]
+        if covering:
+            # bwrap creates missing parents with mode 0700: make them traversable for uid 65534
+            top = min(covering, key=len)
+            parts = Path(path).relative_to(top).parts
+            for i in range(1, len(parts)):
+                args += ["--perms", "0755", "--dir", str(Path(top, *parts[:i]))]
             args += ["--ro-bind", path, path]
     for path in hidden:  # ...but not what lies inside it (a non-editable install of grader/solutions)
         if any(path.startswith(r + os.sep) for r in _runtime_dirs()):
@@ -198,6 +204,7 @@ class Worker:
         self.proc: subprocess.Popen | None = None
         self.box: Path | None = None
         self.hello: dict | None = None
+        self._next_memory_check = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -322,16 +329,15 @@ class Worker:
 
     def _receive(self, timeout: float, what: str) -> dict:
         deadline = time.monotonic() + timeout
-        check_every, next_check = 0.1, 0.0
+        check_every = 0.1
 
         def read(fd: int, n: int) -> bytes:
-            nonlocal next_check
             while True:
                 now = time.monotonic()
                 if now >= deadline:
                     raise TimeoutError
-                if now >= next_check:
-                    next_check = now + check_every
+                if now >= self._next_memory_check:  # shared across calls: quick calls skip the scan
+                    self._next_memory_check = now + check_every
                     if _process_group_rss(self.proc.pid) > self.limits.memory_bytes:
                         raise MemoryError
                 ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))

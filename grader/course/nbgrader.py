@@ -40,12 +40,14 @@ c.Exchange.root = {exchange!r}
 # the student's own outputs in the feedback (their code then runs unsandboxed as you, in a kernel).
 EXECUTE_STUDENT_KERNEL = {execute!r}
 
+# nbgrader only logs an exception raised here and goes on with its defaults (in-kernel scores),
+# so any failure stops nbgrader instead (SystemExit).
 try:
     from grader.course.nbgrader_preprocessors import configure
-except ImportError as exc:  # without it every test cell would score full marks
-    raise SystemExit(f"backprop-lab is not installed in this Python ({{exc}}): "
-                     f"pip install 'backprop-lab[nbgrader]' before running nbgrader here") from None
-configure(c, execute_kernel=EXECUTE_STUDENT_KERNEL, seed={seed!r})
+    configure(c, execute_kernel=EXECUTE_STUDENT_KERNEL, seed={seed!r})
+except Exception as exc:
+    raise SystemExit(f"nbgrader_config.py: the backprop-lab grader is not usable in this Python "
+                     f"({{type(exc).__name__}}: {{exc}}); install it with pip install 'backprop-lab[nbgrader]'")
 
 load_subconfig({local!r})  # noqa: F821
 '''

@@ -174,7 +174,7 @@ def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> No
     from nbgrader.preprocessors import ClearHiddenTests, Execute, SaveAutoGrades
 
     def default(cls, name):
-        return list(cls.class_traits()[name].default_value)
+        return list(cls.class_traits()[name].default())
 
     c.GenerateAssignment.preprocessors = [TaskStubs if p is ClearSolutions else p
                                           for p in default(GenerateAssignment, "preprocessors")]

@@ -1,0 +1,344 @@
+"""Batch grading end to end (real processes, no mocks): a class graded in parallel, every gradebook
+row checked against the reference's own per-task scores; bad entries cost only themselves; a
+SIGKILL part way loses only what was in flight; reruns skip what is already graded."""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import psutil
+import pytest
+
+from grader.rubric import BY_NAME, TASKS
+
+ROOT = Path(__file__).resolve().parents[1]
+# fast numpy tasks only (whichever have checks by now), to keep the suite quick
+FAST = os.environ.get("BPLAB_TEST_TASKS", "losses,chain_rule,gradcheck").split(",")
+GRADED = [t for t in FAST if t in BY_NAME and BY_NAME[t].check_files()]
+pytestmark = pytest.mark.skipif(not GRADED, reason="no checks for the fast tasks yet")
+TASK_ARGS = [a for t in GRADED for a in ("--task", t)]
+
+
+# -- building submissions -------------------------------------------------------------------------
+def reference(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "solutions").glob("*.py"):
+        if path.name != "__init__.py":
+            shutil.copyfile(path, dest / path.name)
+    return dest
+
+
+def stubs(dest: Path) -> Path:
+    shutil.copytree(ROOT / "assignments", dest, ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
+def as_notebooks(src: Path, dest: Path) -> Path:
+    """Every task module of ``src`` as ``<task>.ipynb``: a markdown cell and the code in one code cell."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for task in TASKS:
+        code = (src / task.file).read_text()
+        nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+              "cells": [{"cell_type": "markdown", "metadata": {}, "source": [f"# Task {task.number}\n"], "id": "m"},
+                        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "id": "c",
+                         "source": code.splitlines(keepends=True)}]}
+        (dest / f"{task.name}.ipynb").write_text(json.dumps(nb))
+    return dest
+
+
+def zip_folder(folder: Path, archive: Path, prefix: str = "") -> Path:
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in sorted(folder.iterdir()):
+            zf.write(path, prefix + path.name)
+    return archive
+
+
+BREAKAGES = {
+    "stub": lambda ref, t: shutil.copyfile(ROOT / "assignments" / t.file, ref / t.file),
+    "syntax": lambda ref, t: (ref / t.file).write_text((ref / t.file).read_text() + "\ndef broken(:\n"),
+    "missing": lambda ref, t: (ref / t.file).unlink(),
+    "raises": lambda ref, t: (ref / t.file).write_text("raise RuntimeError('boom')\n" + (ref / t.file).read_text()),
+    "exits": lambda ref, t: (ref / t.file).write_text("import os\nos._exit(3)\n" + (ref / t.file).read_text()),
+    "empty": lambda ref, t: (ref / t.file).write_text("x = 1\n"),
+}
+
+
+def grade(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def gradebook(out: Path) -> dict[str, dict]:
+    with open(out / "gradebook.csv", newline="") as fh:
+        return {row["student"]: row for row in csv.DictReader(fh)}
+
+
+def stored(out: Path, student: str) -> dict:
+    return json.loads((out / student / "results.json").read_text())
+
+
+def leftovers(out: Path) -> list[str]:
+    """Anything that is not a finished result: temp files, partial files."""
+    bad = []
+    for path in out.rglob("*"):
+        if path.is_file() and (path.name.endswith(".tmp") or (path.name.startswith(".") and path.name != ".batch.lock")):
+            bad.append(str(path.relative_to(out)))
+    return bad
+
+
+@pytest.fixture(scope="module")
+def ref_scores(tmp_path_factory) -> dict[str, float]:
+    """The reference's own per-task scores (graded once): the expectations of every other row."""
+    tmp = tmp_path_factory.mktemp("refgrade")
+    proc = grade(str(reference(tmp / "ref")), *TASK_ARGS, "--json", str(tmp / "ref.json"), "--quiet", cwd=tmp)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads((tmp / "ref.json").read_text())
+    scores = {t: sum(x["score"] for x in data["tests"] if x["task"] == t) for t in GRADED}
+    scores["max"] = data["max_score"]
+    return scores
+
+
+def check_row(row: dict, expected: dict[str, float], max_score: float) -> None:
+    for task in GRADED:
+        assert float(row[task]) == pytest.approx(expected[task]), (row["student"], task, row)
+    assert float(row["total"]) == pytest.approx(sum(expected[t] for t in GRADED)), row
+    assert float(row["max"]) == pytest.approx(max_score), row
+
+
+# -- the class ------------------------------------------------------------------------------------
+@pytest.mark.slow  # the hostile submission costs the import time-out of its task (60 s)
+def test_class_of_twelve(tmp_path, ref_scores):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    expected: dict[str, dict[str, float]] = {}
+    full = {t: ref_scores[t] for t in GRADED}
+    reference(cls / "ref")
+    expected["ref"] = full
+    stubs(cls / "stubs")
+    expected["stubs"] = {t: 0.0 for t in GRADED}
+    zip_folder(reference(tmp_path / "zipsrc"), cls / "zoe.zip", prefix="zoe_submission/")
+    expected["zoe"] = full
+    reference(cls / "nick" / "hw3_backprop")  # a nested folder, as LMS downloads come
+    expected["nick"] = full
+    as_notebooks(reference(tmp_path / "nbsrc"), cls / "nora")
+    expected["nora"] = full
+    hostile_task = BY_NAME[GRADED[0]]
+    hostile = reference(cls / "hostile")
+    (hostile / hostile_task.file).write_text("while True:\n    pass\n" + (hostile / hostile_task.file).read_text())
+    expected["hostile"] = {**full, hostile_task.name: 0.0}
+    for i, (kind, breakage) in enumerate(BREAKAGES.items()):
+        task = BY_NAME[GRADED[i % len(GRADED)]]
+        name = f"broken_{kind}_{task.name}"
+        breakage(reference(cls / name), task)
+        expected[name] = {**full, task.name: 0.0}
+    assert len(expected) == 12
+
+    out = tmp_path / "results"
+    start = time.monotonic()
+    proc = grade(str(cls), "--batch", "--out", str(out), "--workers", "2", *TASK_ARGS, cwd=tmp_path)
+    seconds = time.monotonic() - start
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    book = gradebook(out)
+    assert set(book) == set(expected)
+    for student, scores in expected.items():
+        row = book[student]
+        check_row(row, scores, ref_scores["max"])
+        assert row["status"].startswith("graded"), row
+        data = stored(out, student)
+        assert data["score"] == pytest.approx(sum(scores.values()))
+        assert (out / student / "feedback.md").read_text().startswith(f"# Feedback for {student}")
+    assert "limit hit" in book["hostile"]["status"] and "timed out" in book["hostile"]["status"]
+    assert all("limit" not in book[s]["status"] for s in expected if s != "hostile")
+    assert "not implemented yet" in (out / "stubs" / "feedback.md").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["graded"] == 12 and summary["errors"] == {}
+    assert list(summary["limits"]) == ["hostile"]
+    assert summary["failures_by_task"][hostile_task.name]["failed"] >= 3  # stubs, hostile, its breakages
+    assert "Hit a limit: hostile" in proc.stdout and "Failures by task" in proc.stdout
+    assert leftovers(out) == []
+    # the hostile one ran beside the others: the batch took about its time-out, not the sum
+    assert seconds < 60 + 12 * 15, seconds
+
+
+# -- bad entries ----------------------------------------------------------------------------------
+def test_bad_entries_cost_only_themselves(tmp_path, ref_scores):
+    cls = tmp_path / "class"
+    cls.mkdir()
+    reference(cls / "good")
+    (cls / "empty").mkdir()
+    (cls / "readme.txt").write_text("not a submission")
+    reference(cls / "alice")
+    zip_folder(reference(tmp_path / "alice_zip"), cls / "alice.zip")
+    with zipfile.ZipFile(cls / "evil.zip", "w") as zf:
+        zf.writestr("../escape.py", "print('outside')\n")
+        zf.writestr("chain_rule.py", "x = 1\n")
+    with zipfile.ZipFile(cls / "huge.zip", "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("chain_rule.py", b"#" * (9 * 1024**2))  # 9 MiB unpacked, a few KiB packed
+    (cls / "garbage.zip").write_bytes(b"this is not a zip file")
+    os.symlink(cls / "good", cls / "sneaky")
+    (cls / ".DS_Store").write_bytes(b"\0")
+    out = cls / "results"  # inside the class folder: must not be taken for a student
+    proc = grade(str(cls), "--batch", "--out", str(out), "--quiet", *TASK_ARGS, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout == ""  # quiet
+    book = gradebook(out)
+    assert set(book) == {"good", "empty", "readme.txt", "alice", "evil", "huge", "garbage", "sneaky"}
+    check_row(book["good"], ref_scores, ref_scores["max"])
+    assert book["good"]["status"] == "graded"
+    reasons = {
+        "empty": "no assignment files found",
+        "readme.txt": "not a submission",
+        "alice": "2 entries map to this student (alice/, alice.zip)",
+        "evil": "escapes the archive's folder",
+        "huge": "too large",
+        "garbage": "not a valid zip file",
+        "sneaky": "symbolic link",
+    }
+    for student, reason in reasons.items():
+        row = book[student]
+        assert row["status"].startswith("error: ") and reason in row["status"], row
+        assert row["total"] == "" and not (out / student).exists()
+    assert not (tmp_path / "escape.py").exists() and not (cls / "escape.py").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["graded"] == 1 and set(summary["errors"]) == set(reasons)
+
+
+def test_several_paths_and_nbgrader_tree(tmp_path, ref_scores):
+    # grade a/ b.zip --out R: each path is one student
+    reference(tmp_path / "amir")
+    zip_folder(stubs(tmp_path / "bea_src"), tmp_path / "bea.zip")
+    out = tmp_path / "r1"
+    proc = grade(str(tmp_path / "amir"), str(tmp_path / "bea.zip"), "--out", str(out), "--quiet", *TASK_ARGS, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    book = gradebook(out)
+    assert set(book) == {"amir", "bea"}
+    check_row(book["amir"], ref_scores, ref_scores["max"])
+    check_row(book["bea"], {t: 0.0 for t in GRADED}, ref_scores["max"])
+
+    # an nbgrader course folder: submitted/<student>/<assignment>/*.ipynb (+ nbgrader's timestamp.txt)
+    course = tmp_path / "course"
+    for student, make in (("amy", reference), ("ben", stubs)):
+        folder = as_notebooks(make(tmp_path / f"{student}_src"), course / "submitted" / student / "backprop")
+        (folder / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    (course / "source" / "backprop").mkdir(parents=True)
+    out = tmp_path / "r2"
+    proc = grade(str(course), "--batch", "--out", str(out), *TASK_ARGS, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "nbgrader course folder" in proc.stdout
+    book = gradebook(out)
+    assert set(book) == {"amy", "ben"}
+    check_row(book["amy"], ref_scores, ref_scores["max"])
+    check_row(book["ben"], {t: 0.0 for t in GRADED}, ref_scores["max"])
+    assert any(".ipynb ->" in n for n in stored(out, "amy")["extra_data"]["batch"]["notes"])
+
+
+# -- resuming -------------------------------------------------------------------------------------
+def _marks(out: Path, students) -> dict[str, tuple]:
+    return {s: (stored(out, s)["extra_data"]["batch"]["run_id"], (out / s / "results.json").stat().st_mtime_ns)
+            for s in students}
+
+
+def test_rerun_skips_graded_and_regrades_what_changed(tmp_path):
+    cls = tmp_path / "class"
+    for name in ("a", "b", "c"):
+        reference(cls / name)
+    out = tmp_path / "out"
+    args = [str(cls), "--batch", "--out", str(out), "--quiet", "--task", GRADED[0]]
+    assert grade(*args, cwd=tmp_path).returncode == 0
+    first = _marks(out, "abc")
+    assert grade(*args, cwd=tmp_path).returncode == 0
+    assert _marks(out, "abc") == first
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["already_graded"] == 3 and summary["graded_now"] == 0
+    # change one submission: only that one is regraded
+    f = cls / "b" / BY_NAME[GRADED[0]].file
+    f.write_text(f.read_text() + "\n# resubmitted\n")
+    (out / "c" / "feedback.md").unlink()  # derived file lost: rebuilt without regrading
+    assert grade(*args, cwd=tmp_path).returncode == 0
+    now = _marks(out, "abc")
+    assert now["a"] == first["a"] and now["c"] == first["c"] and now["b"] != first["b"]
+    assert (out / "c" / "feedback.md").exists()
+    # other options, --force: everything regraded
+    assert grade(*args, "--seed", "7", cwd=tmp_path).returncode == 0
+    seeded = _marks(out, "abc")
+    assert all(seeded[s][0] != now[s][0] for s in "abc")
+    assert grade(*args, "--seed", "7", "--force", cwd=tmp_path).returncode == 0
+    forced = _marks(out, "abc")
+    assert all(forced[s][0] != seeded[s][0] for s in "abc")
+    assert stored(out, "a")["extra_data"]["seed"] == 7
+
+
+def test_sigkill_part_way_then_rerun(tmp_path):
+    cls = tmp_path / "class"
+    students = [f"s{i:02d}" for i in range(12)]
+    for name in students:
+        reference(cls / name)
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "grader.cli", str(cls), "--batch", "--out", str(out), "--quiet",
+            "--workers", "2", "--task", GRADED[0]]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tree: set[int] = set()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            tree |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        except psutil.NoSuchProcess:
+            break
+        if len(list(out.glob("*/results.json"))) >= 3:
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the batch finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    # everything the batch started dies with it (grading processes, lanes, sandboxed workers)
+    gone, alive = psutil.wait_procs([p for p in map(_proc, tree) if p], timeout=20)
+    assert alive == [], [p.cmdline() for p in alive]
+    finished = [s for s in students if (out / s / "results.json").exists()]
+    assert 3 <= len(finished) < len(students)
+    for s in finished:  # never a half-written file where a result should be
+        assert stored(out, s)["extra_data"]["batch"]["student"] == s
+    before = _marks(out, finished)
+    # simulate a kill in the middle of a write: a temp file left next to a result
+    (out / students[-1]).mkdir(exist_ok=True)
+    (out / students[-1] / ".results.json.abc123.tmp").write_text('{"score": 1')
+
+    rerun = grade(*args[3:], cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    book = gradebook(out)
+    assert set(book) == set(students) and all(r["status"] == "graded" for r in book.values())
+    assert _marks(out, finished) == before  # graded once: the rerun kept them untouched
+    run_ids = {stored(out, s)["extra_data"]["batch"]["run_id"] for s in students if s not in finished}
+    assert len(run_ids) == 1 and not run_ids & {r for r, _ in before.values()}
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["already_graded"] == len(finished) and summary["graded_now"] == len(students) - len(finished)
+    assert leftovers(out) == []
+
+
+def _proc(pid: int):
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
+# -- all tasks once -------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_full_task_batch(tmp_path):
+    cls = tmp_path / "class"
+    reference(cls / "ref")
+    stubs(cls / "stubs")
+    out = tmp_path / "out"
+    proc = grade(str(cls), "--batch", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    book = gradebook(out)
+    assert float(book["ref"]["total"]) == float(book["ref"]["max"]) > 0
+    assert float(book["stubs"]["total"]) == 0
+    assert all(book["ref"][t.name] != "" for t in TASKS)

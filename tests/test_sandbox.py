@@ -1,0 +1,153 @@
+"""The worker and its proxies, on small hand-written modules: what crosses the boundary, what
+the sandbox forbids, and what happens when student code misbehaves."""
+import os
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.client import InputMutated, Remote, Student
+from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied, isolation
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MODULE = """
+import os, socket, sys
+import numpy as np
+
+def double(a):
+    return a * 2
+
+def inplace(a):
+    a += 1
+    return float(a.sum())
+
+def boom():
+    raise ValueError("bad shape (3,)")
+
+def todo():
+    raise NotImplementedError("Task 9.1: implement todo")
+
+class Box:
+    def __init__(self, v):
+        self.v = np.asarray(v, dtype=float)
+    def __add__(self, other):
+        return Box(self.v + (other.v if isinstance(other, Box) else other))
+    __radd__ = __add__
+    def total(self):
+        return float(self.v.sum())
+
+def gen(n):
+    for i in range(n):
+        yield i, np.full(2, i)
+
+def environment():
+    try:
+        socket.create_connection(("1.1.1.1", 53), timeout=1)
+        net = "reachable"
+    except OSError as exc:
+        net = type(exc).__name__
+    visible = os.path.exists(%r)
+    return {"uid": os.getuid(), "network": net, "project_visible": visible, "ppid": os.getppid()}
+
+def apply(f, x):
+    return f(x)
+
+def unsendable():
+    return np.array([object()], dtype=object)
+""" % str(ROOT / "solutions" / "losses.py")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    (folder / "toy.py").write_text(MODULE)
+    student = Student(lambda: Worker(folder, "toy", Limits(call_timeout=5)), "toy")
+    yield student
+    student.close()
+
+
+def test_plain_values_cross_and_come_back_as_float64(toy):
+    got = toy.toy.double(np.arange(3, dtype=np.float32))
+    assert type(got) is np.ndarray and got.dtype == np.float64
+    np.testing.assert_array_equal(got, [0, 2, 4])
+
+
+def test_in_place_changes_are_caught(toy):
+    with pytest.raises(InputMutated, match="modified its input"):
+        toy.toy.inplace(np.zeros(3))
+    assert toy.toy.inplace.options(allow_mutation=True)(np.zeros(3)) == 3.0
+
+
+def test_student_exceptions_carry_type_message_and_line(toy):
+    with pytest.raises(StudentError) as info:
+        toy.toy.boom()
+    assert info.value.type == "ValueError" and "bad shape" in str(info.value) and "toy.py:" in str(info.value)
+    with pytest.raises(StudentError, match="not implemented yet.*Task 9.1"):
+        toy.toy.todo()
+    with pytest.raises(StudentError, match="has no attribute 'missing'"):
+        toy.toy.missing()
+
+
+def test_objects_stay_in_the_worker_as_handles(toy):
+    box = toy.toy.Box([1.0, 2.0])
+    assert isinstance(box, Remote) and box.type_name == "Box"
+    total = (1 + box + box).call_method("total")
+    assert total == 8.0
+    np.testing.assert_array_equal(box.v, [1.0, 2.0])
+    items = list(toy.toy.gen(3))
+    assert [i for i, _ in items] == [0, 1, 2]
+
+
+def test_trusted_source_runs_in_the_worker(toy):
+    cube_sum = toy.source("lambda x: float((x ** 3).sum())")
+    assert toy.toy.apply(cube_sum, np.array([1.0, 2.0])) == 9.0
+
+
+def test_unplain_results_stay_behind_as_handles_never_unpickled(toy):
+    got = toy.toy.unsendable()
+    assert isinstance(got, Remote) and got.type_name == "ndarray"
+
+
+def test_sandbox_hides_the_project_and_the_network(toy):
+    env = toy.toy.environment()
+    if isolation().kind == "bwrap":
+        assert env["project_visible"] is False
+        assert env["network"] != "reachable"
+        assert env["ppid"] in (0, 1)  # a pid namespace: the grader is not even nameable
+    if os.geteuid() == 0:
+        assert env["uid"] == 65534
+
+
+def test_timeouts_kill_and_the_next_call_gets_a_fresh_worker(tmp_path):
+    (tmp_path / "slow.py").write_text("import time\ndef nap(s):\n    time.sleep(s)\n    return s\n")
+    student = Student(lambda: Worker(tmp_path, "slow", Limits(call_timeout=0.5)), "slow")
+    try:
+        with pytest.raises(WorkerDied, match="timed out after 0.5 s"):
+            student.slow.nap(30)
+        student.dead_reason = None  # what the plugin does at the start of each check
+        assert student.slow.nap(0) == 0
+        assert student.restarts == 1
+    finally:
+        student.close()
+
+
+def test_import_failures_are_reported_once_with_the_reason(tmp_path):
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    with pytest.raises(ImportFailed, match="SyntaxError.*line 1"):
+        Worker(tmp_path, "broken").start()
+    (tmp_path / "quits.py").write_text("import sys\nsys.exit(3)\n")
+    with pytest.raises(ImportFailed, match=r"sys.exit\(3\)"):
+        Worker(tmp_path, "quits").start()
+
+
+def test_weaker_isolation_is_never_silent(monkeypatch):
+    isolation.cache_clear()
+    monkeypatch.setenv("BPLAB_NO_BWRAP", "1")
+    try:
+        iso = isolation()
+        assert iso.kind == "rlimits" and "WEAKER" in iso.description
+    finally:
+        monkeypatch.delenv("BPLAB_NO_BWRAP")
+        isolation.cache_clear()
