@@ -160,14 +160,24 @@ def content_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def grader_fingerprint() -> str:
-    """The grader version plus a hash of everything that decides a score: checks, engine, reference."""
+def grader_fingerprint(tasks: list[str]) -> str:
+    """The grader version plus a hash of what decides these tasks' scores: the engine, the tasks'
+    checks and the reference modules those checks use (editing another task's checks changes nothing)."""
     h = hashlib.sha256(GRADER_VERSION.encode())
-    files = [p for p in HERE.rglob("*.py") if "course" not in p.relative_to(HERE).parts
-             and p.name not in ("batch.py", "cli.py") and "__pycache__" not in p.parts]
+    files = [p for p in HERE.glob("*.py") if p.name not in ("batch.py", "cli.py")]
+    files += [p for p in (HERE / "checks").glob("*.py")]
+    used = {"data"}
+    for name in tasks:
+        used.add(name)
+        for check in BY_NAME[name].check_files():
+            files.append(check)
+            text = check.read_text(errors="replace")
+            used |= set(re.findall(r"\bsolutions\.(\w+)", text))
+            for group in re.findall(r"from\s+solutions\s+import\s+\(?([\w\s,]+)", text):
+                used |= {w.split()[0] for w in group.split(",") if w.strip()}
     solutions = HERE.parent / "solutions"
-    files += list(solutions.glob("*.py")) if solutions.is_dir() else []
-    for path in sorted(files):
+    files += [solutions / f"{m}.py" for m in used if (solutions / f"{m}.py").is_file()]
+    for path in sorted(set(files)):
         h.update(str(path.relative_to(HERE.parent)).encode() + b"\0" + path.read_bytes())
     return f"{GRADER_VERSION}+{h.hexdigest()[:16]}"
 
@@ -467,7 +477,7 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
         console.print(f"note: {note}")
     if removed:
         console.print(f"note: removed {removed} unfinished temporary file(s) of an interrupted batch")
-    fingerprint = grader_fingerprint()
+    fingerprint = grader_fingerprint(tasks)
     states: dict[str, dict] = {}
     todo: list[Entry] = []
     skipped = 0

@@ -65,8 +65,8 @@ BREAKAGES = {
     "stub": lambda ref, t: shutil.copyfile(ROOT / "assignments" / t.file, ref / t.file),
     "syntax": lambda ref, t: (ref / t.file).write_text((ref / t.file).read_text() + "\ndef broken(:\n"),
     "missing": lambda ref, t: (ref / t.file).unlink(),
-    "raises": lambda ref, t: (ref / t.file).write_text("raise RuntimeError('boom')\n" + (ref / t.file).read_text()),
-    "exits": lambda ref, t: (ref / t.file).write_text("import os\nos._exit(3)\n" + (ref / t.file).read_text()),
+    "raises": lambda ref, t: (ref / t.file).write_text((ref / t.file).read_text() + "\nraise RuntimeError('boom')\n"),
+    "exits": lambda ref, t: (ref / t.file).write_text((ref / t.file).read_text() + "\nimport os\nos._exit(3)\n"),
     "empty": lambda ref, t: (ref / t.file).write_text("x = 1\n"),
 }
 
@@ -132,7 +132,7 @@ def test_class_of_twelve(tmp_path, ref_scores):
     expected["nora"] = full
     hostile_task = BY_NAME[GRADED[0]]
     hostile = reference(cls / "hostile")
-    (hostile / hostile_task.file).write_text("while True:\n    pass\n" + (hostile / hostile_task.file).read_text())
+    (hostile / hostile_task.file).write_text((hostile / hostile_task.file).read_text() + "\nwhile True:\n    pass\n")
     expected["hostile"] = {**full, hostile_task.name: 0.0}
     for i, (kind, breakage) in enumerate(BREAKAGES.items()):
         task = BY_NAME[GRADED[i % len(GRADED)]]

@@ -41,6 +41,8 @@ def test_reference_scores_full_marks(reference_results):
     assert failed == []
     assert reference_results.score == reference_results.max_score == TOTAL_POINTS
     assert {t.task for t in reference_results.tests} == {t.name for t in TASKS}
+    for task in TASKS:  # the points awarded per task are the rubric's (declared next to the checks)
+        assert reference_results.by_task()[task.name]["max_score"] == task.points, task.name
 
 
 def test_stubs_score_zero_without_crashing(tmp_path):

@@ -19,8 +19,11 @@ The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
   ``execute_kernel=True`` keeps ``Execute`` (outputs of the student's cells in the feedback);
   the scores still come from ``IsolatedGrade``, cells get a per-task timeout
   (``cell_timeout``) and TensorFlow logs / Python warnings are silenced.
-- ``GenerateFeedback``: ``ClearHiddenTests`` first, so the feedback HTML shows the hidden checks'
-  results but not their source (nbgrader shows hidden tests in feedback by design, nbgrader#917).
+- ``GenerateFeedback``: ``FeedbackClearHiddenTests`` first, so the feedback HTML shows the hidden
+  checks' results but not their source (nbgrader shows hidden tests in feedback by design,
+  nbgrader#917). It is nbgrader's ``ClearHiddenTests`` restricted to the graded test cells: the
+  student's own cells are shown as written (a student's stray ``BEGIN HIDDEN TESTS`` line would
+  otherwise make the feedback of that notebook fail).
 """
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ import tempfile
 from pathlib import Path
 
 from nbformat import v4
-from nbgrader.preprocessors import ClearSolutions, NbGraderPreprocessor
+from nbgrader import utils as nbgrader_utils
+from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Integer
 
 DEFAULT_TIMEOUT = 300
@@ -80,6 +84,18 @@ class TaskStubs(ClearSolutions):
             raise RuntimeError("no end solution statement found")
         cell.source = "\n".join(out)
         return count > 0
+
+
+class FeedbackClearHiddenTests(ClearHiddenTests):
+    """nbgrader's ClearHiddenTests for the feedback: only graded test cells (not the student's cells)."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and nbgrader_utils.is_grade(cell) and not nbgrader_utils.is_solution(cell):
+            try:
+                self._remove_hidden_test_region(cell)
+            except RuntimeError:  # unbalanced markers: show none of the cell's source
+                cell.source = "# (source hidden)"
+        return cell, resources
 
 
 def _score_text(score: float) -> str:
@@ -171,7 +187,7 @@ def cell_timeout(cell) -> int:
 def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> None:
     """Put the course's preprocessors into nbgrader's pipelines (``c``: the traitlets config)."""
     from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
-    from nbgrader.preprocessors import ClearHiddenTests, Execute, SaveAutoGrades
+    from nbgrader.preprocessors import Execute, SaveAutoGrades
 
     def default(cls, name):
         return list(cls.class_traits()[name].default())
@@ -186,8 +202,8 @@ def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> No
     if seed is not None:
         c.IsolatedGrade.seed = seed
 
-    c.GenerateFeedback.preprocessors = [ClearHiddenTests] + [
-        p for p in default(GenerateFeedback, "preprocessors") if p is not ClearHiddenTests]
+    c.GenerateFeedback.preprocessors = [FeedbackClearHiddenTests] + [
+        p for p in default(GenerateFeedback, "preprocessors") if not issubclass(p, ClearHiddenTests)]
 
     # only matters where a kernel runs: execute_kernel=True, and `nbgrader validate`
     c.Execute.timeout_func = cell_timeout

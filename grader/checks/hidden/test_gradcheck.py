@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from grader.client import StudentError
 from grader.gradients import assert_close, assert_true, numerical_gradient
 from solutions import gradcheck as ref
 from solutions import minibatch as ref_models
@@ -67,6 +68,14 @@ def make_recorder(base):
 '''
 
 
+def run_probe(probe, what: str, *args):
+    """Call a trusted probe in the worker; a student error inside it is reported as ``what`` raising it."""
+    try:
+        return probe(*args)
+    except StudentError as exc:
+        raise AssertionError(str(exc).replace("calling function", what, 1)) from None
+
+
 def _local(code: str, name: str):
     ns = {"np": np}
     exec(code, ns)
@@ -111,7 +120,7 @@ def test_numerical_gradient_restores_x(student, seed):
     rng = np.random.default_rng(seed + 3)
     x = rng.normal(size=(3, 4))
     probe = worker_object(student, PROBES, "restore_probe")
-    out = probe(student.gradcheck.numerical_gradient.get(), x)
+    out = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x)
     before, after = out["before"], out["after"]
     if not np.array_equal(before, after):
         diff = np.abs(after - before)
@@ -137,7 +146,7 @@ def test_numerical_gradient_perturbs_in_place(student, seed):
     rng = np.random.default_rng(seed + 4)
     x = rng.uniform(0.5, 2.0, size=(2, 3))
     probe = worker_object(student, PROBES, "closure_probe")
-    got = probe(student.gradcheck.numerical_gradient.get(), x)
+    got = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x)
     arr = np.asarray(got, dtype=np.float64)
     if arr.shape == x.shape and np.allclose(arr, 0.0, atol=1e-12):
         raise AssertionError("numerical_gradient(f, x) with f = lambda v: (x ** 3).sum() (f reads x itself, not its "

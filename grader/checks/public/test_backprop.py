@@ -86,7 +86,8 @@ def test_activation_grad_hand_values(student):
 def test_example_221_forward(student):
     """The 2-2-1 example's forward pass: z1, a1, z2, a2 and the loss (a2 - y)^2, every value at rtol 1e-6."""
     got = _example(student)
-    for key in ("z1", "a1", "z2", "a2"):
+    _check_221(got, "z1", mistakes={"the bias b1 is missing: z1 = W1 x + b1": W1 @ X221[0]})
+    for key in ("a1", "z2", "a2"):
         _check_221(got, key)
     _check_221(got, "loss")
 
@@ -152,7 +153,7 @@ def test_forward_shapes(student):
     for i, shape in enumerate([(N, D), (N, H), (N, C)]):
         _shape(A[i], shape, f"{what}['A'][{i}] (A_{i})")
     assert_close(A[0], X, f"{what}['A'][0] (must be the input X itself)")
-    assert_close(np.sum(A[2], axis=1), np.ones(N), f"row sums of {what}['A'][2] (softmax probabilities)")
+    assert_close(np.sum(A[2], axis=1), np.ones(N), f"row sums of {what}['A'][2] (the output layer is a softmax, so each row sums to 1)")
 
 
 @pytest.mark.points(1)

@@ -31,9 +31,8 @@ def _finite(got, what, hint):
     except (TypeError, ValueError):
         return  # assert_close explains a wrong type
     if not np.all(np.isfinite(arr)):
-        bad = "nan" if np.isnan(arr).any() else "inf"
-        raise CheckFailure(f"{what} returned {bad} (got {np.array2string(np.ravel(arr)[:6], precision=6)}); "
-                           f"expected finite values. Likely: {hint}")
+        shown = f"{float(arr):g}" if arr.ndim == 0 else np.array2string(np.ravel(arr)[:6], precision=6, separator=", ")
+        raise CheckFailure(f"{what} returned {shown}; expected finite values. Likely: {hint}")
 
 
 @pytest.mark.points(1)
@@ -73,7 +72,8 @@ def test_mse_refuses_broadcast(student):
     silent = float(np.mean((y_pred - y_true) ** 2))
     right = float(np.mean((y_pred[:, 0] - y_true) ** 2))
     raise CheckFailure(
-        f"mse(y_pred, y_true) with y_pred: shape (3, 1), y_true: shape (3,) returned {got!r} instead of raising "
+        f"mse(y_pred, y_true) with y_pred: shape (3, 1), y_true: shape (3,) returned "
+        f"{f'{got:.10g}' if isinstance(got, float) else repr(got)[:80]} instead of raising "
         f"ValueError. Likely: an (N,) array met an (N, 1) array and broadcast to (N, N) "
         f"(that gives {silent:.10g}; with matching shapes the loss is {right:.10g}); "
         f"check the shapes first (the given _check_same_shape does it)")

@@ -1,0 +1,93 @@
+"""Public checks of Task 8 (keras_training.py): the layers of the model and how it is compiled.
+
+Your code runs in the grading worker; these checks read the model's layers, weights and compile
+configuration from there (``model.get_compile_config()``) and compare them with the docstrings.
+"""
+import pytest
+
+from grader.gradients import CheckFailure, assert_close, assert_true
+
+COMPILE_CONFIG = "lambda m: m.get_compile_config()"
+INPUT_SHAPE = "lambda m: list(m.input_shape)"
+SAME = "lambda a, b: a is b"
+LINEAR_OUTPUT = ("the last Dense layer has no softmax: the model must output probabilities "
+                 "(activation=\"softmax\"), because the loss is compiled with from_logits=False")
+
+
+def check_layers(exported, D, H, C, what):
+    """Dense(H, relu), Dense(C, softmax), kernels (in, out)."""
+    layers = exported["layers"]
+    desc = [(layer["class"], layer.get("activation")) for layer in layers]
+    assert_true([c for c, _ in desc] == ["Dense", "Dense"],
+                f"{what}: expected the layers [Dense, Dense] after keras.Input, got {desc}")
+    if desc[0][1] != "relu":
+        raise CheckFailure(f"{what}: the hidden Dense layer has activation {desc[0][1]!r}, expected 'relu'")
+    if desc[1][1] != "softmax":
+        hint = LINEAR_OUTPUT if desc[1][1] in ("linear", "None", None) else "expected 'softmax'"
+        raise CheckFailure(f"{what}: the output Dense layer has activation {desc[1][1]!r}: {hint}")
+    want = [{"kernel": (D, H), "bias": (H,)}, {"kernel": (H, C), "bias": (C,)}]
+    for i, (layer, shapes) in enumerate(zip(layers, want)):
+        got = {k: v.shape for k, v in layer["params"].items()}
+        if got != shapes:
+            hint = (" (transposed: a Dense kernel is (in, out))"
+                    if got.get("kernel") == tuple(reversed(shapes["kernel"])) else "")
+            raise CheckFailure(f"{what}: Dense layer {i} has weight shapes {got}, expected {shapes}{hint}")
+
+
+def compile_summary(config):
+    """(optimizer class, learning rate, loss name, from_logits) from model.get_compile_config()."""
+    if not isinstance(config, dict):
+        raise CheckFailure("compile_model(model) left the model uncompiled: call model.compile(...)")
+    opt, loss = config.get("optimizer"), config.get("loss")
+    opt_name = opt.get("class_name") if isinstance(opt, dict) else opt
+    lr = opt.get("config", {}).get("learning_rate") if isinstance(opt, dict) else None
+    if isinstance(loss, dict):
+        loss_name = loss.get("class_name") or loss.get("config", {}).get("name")
+        from_logits = loss.get("config", {}).get("from_logits", False)
+    else:  # a string ("sparse_categorical_crossentropy") or a function: from_logits=False by default
+        loss_name, from_logits = str(loss), False
+    return opt_name, lr, loss_name, from_logits, config.get("metrics")
+
+
+def check_compiled(student, model, lr, what):
+    opt, got_lr, loss, from_logits, metrics = compile_summary(student.source(COMPILE_CONFIG)(model))
+    assert_true(str(opt).lower() == "adam", f"{what}: the optimizer is {opt}, expected keras.optimizers.Adam")
+    assert_true(isinstance(got_lr, float),
+                f"{what}: the optimizer's learning rate is {got_lr!r}, expected the number lr = {lr}")
+    assert_close(got_lr, lr, f"{what}: Adam's learning rate", rtol=1e-6, atol=0,
+                 mistakes={"compile_model ignored its lr argument (Adam's default is 1e-3)": 1e-3})
+    name = str(loss).lower().replace("_", "")
+    if "categorical" in name and "sparse" not in name:
+        raise CheckFailure(f"{what}: the loss is {loss}, which expects one-hot labels; the labels are class "
+                           f"indices of shape (N,): use keras.losses.SparseCategoricalCrossentropy")
+    assert_true(name in ("sparsecategoricalcrossentropy",),
+                f"{what}: the loss is {loss}, expected keras.losses.SparseCategoricalCrossentropy")
+    if from_logits is not False:
+        raise CheckFailure(f"{what}: the loss is compiled with from_logits={from_logits!r}, but the model "
+                           f"ends in a softmax and outputs probabilities: use from_logits=False")
+    assert_true("accuracy" in str(metrics).lower(),
+                f"{what}: the metrics are {metrics}, expected metrics=[\"accuracy\"]")
+
+
+@pytest.mark.points(1.5)
+def test_build_model_layers(student):
+    """build_model is Input(D), Dense(hidden, relu), Dense(classes, softmax), kernels of shape (in, out)."""
+    kt = student.keras_training
+    model = kt.build_model()
+    check_layers(student.export_model(model), 784, 256, 10, "build_model()")
+    assert_true(student.source(INPUT_SHAPE)(model) == [None, 784],
+                f"build_model(): model.input_shape is {student.source(INPUT_SHAPE)(model)}, expected (None, 784): "
+                f"start with keras.Input((input_dim,))")
+    check_layers(student.export_model(kt.build_model(5, 6, 4)), 5, 6, 4, "build_model(5, 6, 4)")
+
+
+@pytest.mark.points(1.5)
+def test_compile_model_adam_sparse_ce_from_probabilities(student):
+    """compile_model uses Adam(lr) and SparseCategoricalCrossentropy(from_logits=False), and returns the model."""
+    kt = student.keras_training
+    model = kt.build_model(5, 6, 4, seed=0)
+    out = kt.compile_model(model, lr=0.01)
+    assert_true(student.source(SAME)(out, model),
+                f"compile_model(model, lr) returned {getattr(out, 'type_name', type(out).__name__)}, "
+                f"expected the same model it compiled (return model)")
+    check_compiled(student, model, 0.01, "compile_model(model, lr=0.01)")
