@@ -44,7 +44,7 @@ class Student:
             self._worker = None
 
     def request(self, message: dict, what: str, timeout: float | None = None,
-                allow_mutation: bool = False) -> Any:
+                allow_mutation: bool = False, mutation_hint: str | None = None) -> Any:
         if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
             raise WorkerDied(self.dead_reason)
         try:
@@ -56,8 +56,8 @@ class Student:
             raise StudentError(what, reply["error"])
         mutated = reply.get("mutated") or []
         if mutated and not allow_mutation:
-            raise InputMutated(f"{what} modified its input {', '.join(mutated)} in place: "
-                               f"copy arrays before changing them (e.g. x = x.copy())")
+            hint = mutation_hint or "copy arrays before changing them (e.g. x = x.copy())"
+            raise InputMutated(f"{what} modified its input {', '.join(mutated)} in place: {hint}")
         return self._wrap(reply.get("ok"))
 
     def _wrap(self, value: Any) -> Any:
@@ -101,23 +101,27 @@ class RemotePath:
     """A dotted name in the student's module, e.g. ``losses.mse``; resolved when used."""
 
     def __init__(self, student: Student, path: str, timeout: float | None = None,
-                 allow_mutation: bool = False):
+                 allow_mutation: bool = False, mutation_hint: str | None = None):
         self._student, self._path = student, path
-        self._timeout, self._allow_mutation = timeout, allow_mutation
+        self._timeout, self._allow_mutation, self._mutation_hint = timeout, allow_mutation, mutation_hint
 
     def __getattr__(self, name: str) -> "RemotePath":
         if name.startswith("_"):
             raise AttributeError(name)
-        return RemotePath(self._student, f"{self._path}.{name}", self._timeout, self._allow_mutation)
+        return RemotePath(self._student, f"{self._path}.{name}", self._timeout, self._allow_mutation,
+                          self._mutation_hint)
 
-    def options(self, timeout: float | None = None, allow_mutation: bool = False) -> "RemotePath":
-        """The same name, called with a different time limit or allowing in-place changes."""
-        return RemotePath(self._student, self._path, timeout, allow_mutation)
+    def options(self, timeout: float | None = None, allow_mutation: bool = False,
+                mutation_hint: str | None = None) -> "RemotePath":
+        """The same name, called with a different time limit, allowing in-place changes, or with
+        the advice to give when it changes an input (the default says: copy before changing)."""
+        return RemotePath(self._student, self._path, timeout, allow_mutation, mutation_hint)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._student.request(
             {"op": "call", "target": {"path": self._path}, "args": list(args), "kwargs": kwargs},
-            what=f"{self._path}()", timeout=self._timeout, allow_mutation=self._allow_mutation)
+            what=f"{self._path}()", timeout=self._timeout, allow_mutation=self._allow_mutation,
+            mutation_hint=self._mutation_hint)
 
     def get(self) -> Any:
         """The value of a module-level name (a constant, a class...)."""

@@ -31,11 +31,12 @@ _FETCH = "lambda t, name: (lambda v: float(v) if isinstance(v, np.ndarray) and v
 _helpers: dict = {}
 
 
-def _helper(student, name: str, source: str):
-    """A trusted helper evaluated once per worker (handles die with the worker)."""
+def _helper(student, name: str, source: str | None = None):
+    """A trusted helper evaluated once per worker (handles die with the worker); no source: the
+    student's Tensor class."""
     key = (id(student), student.restarts, name)
     if key not in _helpers:
-        _helpers[key] = student.source(source)
+        _helpers[key] = student.source(source) if source else student.autograd.Tensor.get()
     return _helpers[key]
 
 
@@ -62,8 +63,9 @@ def _grad(student, tensor, name: str, after: str):
     g = _get(student, tensor, "grad")
     if g is None:
         raise CheckFailure(f"{name}.grad is None after {after}: no gradient reached {name}. Each op must "
-                           f"assign its closure (out._backward = _backward) and the closure must call "
-                           f"{name}._accumulate(...)")
+                           f"assign its closure (out._backward = _backward), the closure must call "
+                           f"{name}._accumulate(...), and backward() must run the closures in REVERSED "
+                           f"topological order (root first, so each out.grad is complete when its closure runs)")
     return g
 
 
@@ -370,7 +372,7 @@ def test_topological_order_and_long_chain(student):
     rz.backward()
     what = f"a chain z = z * 1.001 + 0.001 repeated {CHAIN_STEPS} times from x = [0.5], then z.backward()"
     try:
-        got = _helper(student, "chain", _define(_CHAIN, "chain"))(T.get(), CHAIN_STEPS)
+        got = _helper(student, "chain", _define(_CHAIN, "chain"))(_helper(student, "Tensor"), CHAIN_STEPS)
     except StudentError as exc:
         if exc.type == "RecursionError":
             raise CheckFailure(f"{what} raised RecursionError ({exc.where or 'in your code'}). "
@@ -482,7 +484,7 @@ def _run_graph(student, seed, program, values):
     what = f"L.backward() on the graph [{'; '.join(lines)}] with leaves a (2, 3), b (3,), c (2, 1), M (3, 3)"
     # the student's engine: the same interpreter in the worker, on the resolved steps
     steps = [(op, i, j) for (op, _, _), (_, i, j) in zip(want["steps"], program)]
-    got = _helper(student, "graph", _define(_GRAPH, "run"))(student.autograd.Tensor.get(), leaves, steps)
+    got = _helper(student, "graph", _define(_GRAPH, "run"))(_helper(student, "Tensor"), leaves, steps)
     assert_close(got["value"], want["value"], f"{what}: L.data", rtol=1e-7, atol=1e-8)
     for name, g, w, leaf in zip(labels, got["grads"], want["grads"], leaves):
         if w is None:  # a leaf L does not depend on: no gradient (None or zeros both accepted)
@@ -491,15 +493,19 @@ def _run_graph(student, seed, program, values):
             continue
         if g is None:
             raise CheckFailure(f"{what}: {name}.grad is None, but L depends on {name}")
-        _check_grad(g, w, name, what)
+        _check_grad(g, w, name, what, mistakes={
+            "half the expected gradient: a node used twice (x + x, x * x, a shared t) must receive the SUM of "
+            "both contributions (" + ACCUMULATE + ")": w / 2,
+            "twice the expected gradient: a closure ran twice; topological_order() must list a node used "
+            "twice only once (keep a visited set)": 2 * w})
 
 
-# A fixed graph first (every op, a diamond a + a, a node used three times): a broken op fails here
-# at once, without hypothesis shrinking many examples.
+# A fixed graph first (every op on a path that carries gradient, a diamond a + a, shared nodes):
+# a broken op fails here at once, without hypothesis shrinking many examples.
 FIXED_PROGRAM = [("add", 0, 0), ("mul", 3, 1), ("sigmoid", 4, 0), ("div", 5, 2), ("matmul", 6, 0),
-                 ("sum0", 7, 0), ("mul", 8, 4), ("tanh", 9, 0), ("exp", 10, 0), ("log", 11, 0),
-                 ("sub", 12, 5), ("relu", 13, 0), ("square", 14, 0), ("rsub", 15, 0), ("rdiv", 16, 0),
-                 ("scale", 17, 0), ("neg", 18, 0), ("mean", 19, 0), ("add", 20, 5)]
+                 ("tanh", 7, 0), ("exp", 8, 0), ("log", 9, 0), ("relu", 0, 0), ("square", 11, 0),
+                 ("sub", 10, 12), ("sum0", 13, 0), ("mul", 14, 5), ("rdiv", 15, 0), ("rsub", 16, 0),
+                 ("scale", 17, 0), ("neg", 18, 0), ("add", 19, 2), ("mean", 20, 0), ("mul", 21, 13)]
 
 
 @pytest.mark.points(2)

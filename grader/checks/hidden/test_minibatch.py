@@ -1,6 +1,5 @@
 """Hidden checks of Task 6 (minibatch.py): every sample once, seeded orders, the reference run, early and NaN stops."""
 import importlib.util
-import math
 import pathlib
 import re
 
@@ -97,7 +96,7 @@ def check_batches(got, expected: list[np.ndarray], what: str) -> None:
     if sizes != want_sizes:
         hint = ""
         if sizes == want_sizes[:-1]:
-            hint = f": the last partial batch (the {want_sizes[-1]} left-over samples) must be kept, not dropped"
+            hint = f": the last partial batch (the {want_sizes[-1]} left-over sample(s)) must be kept, not dropped"
         raise AssertionError(f"{what}: got {len(sizes)} batches of sizes {sizes}; expected {len(want_sizes)} "
                              f"of sizes {want_sizes}{hint}")
     for k, b in enumerate(got, start=1):

@@ -43,8 +43,9 @@ def _grad(student, tensor, name: str, after: str):
     g = _get(student, tensor, "grad")
     if g is None:
         raise CheckFailure(f"{name}.grad is None after {after}: no gradient reached {name}. Each op must "
-                           f"assign its closure (out._backward = _backward) and the closure must call "
-                           f"{name}._accumulate(...)")
+                           f"assign its closure (out._backward = _backward), the closure must call "
+                           f"{name}._accumulate(...), and backward() must run the closures in REVERSED "
+                           f"topological order (root first, so each out.grad is complete when its closure runs)")
     return g
 
 
@@ -206,7 +207,9 @@ def test_backward_twice_and_zero_grad(student):
     what = "the diamond a = 1; b = a + a; c = b + b after calling c.backward() twice"
     _check_grad(_grad(student, a, "a", "two calls of c.backward()"), 8.0, "a", what, mistakes={
         "a.grad was reset by the second backward(): LEAVES accumulate across backward() calls, as in PyTorch "
-        "(only intermediate nodes are reset; the user calls zero_grad())": 4.0})
+        "(only intermediate nodes are reset; the user calls zero_grad())": 4.0,
+        "the intermediate nodes kept the first call's gradient (c.grad = 2, b.grad = 6, so a.grad = 4 + 12): "
+        "backward() must reset the INTERMEDIATE nodes' .grad to None at the start of each call": 16.0})
     _check_grad(_grad(student, b, "b", "two calls of c.backward()"), 2.0, "b", what, mistakes={
         "b.grad kept the first call's gradient: backward() must reset the INTERMEDIATE nodes' .grad to None "
         "at the start of each call (they hold the latest call's gradient only)": 4.0})

@@ -20,7 +20,7 @@ def check_batches(got, expected: list[np.ndarray], what: str) -> None:
     if sizes != want_sizes:
         hint = ""
         if sizes == want_sizes[:-1]:
-            hint = (f": the last partial batch (the {want_sizes[-1]} left-over samples) must be kept, "
+            hint = (f": the last partial batch (the {want_sizes[-1]} left-over sample(s)) must be kept, "
                     f"not dropped")
         raise AssertionError(f"{what}: got {len(sizes)} batches of sizes {sizes}; expected {len(want_sizes)} "
                              f"of sizes {want_sizes}{hint}")

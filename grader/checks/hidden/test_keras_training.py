@@ -1,0 +1,267 @@
+"""Hidden checks of Task 8 (keras_training.py).
+
+Order of evidence: the model's probabilities at fixed float64 weights against numpy; evaluate at
+fixed weights against numpy's mean cross-entropy and accuracy; two full-batch Adam steps of
+train in float64 against a numpy Keras-Adam (weights and history); seeded reproducibility with a
+validation split; an accuracy threshold on held-out digits measured here in numpy on the weights
+the worker returns (the worker never sees the held-out samples).
+
+Nothing here imports Keras: float64 mode, weights and predictions are set and read in the worker
+by the trusted one-liners below (``student.source``), weights come back through
+``student.export_model``. The oracle keeps the lecture's W of shape (out, in); Keras kernels are
+K = W.T. Fits are few and small: each ``fit`` of a new model costs a second of tracing.
+"""
+import contextlib
+
+import numpy as np
+import pytest
+
+from grader.gradients import CheckFailure, assert_close, assert_true
+
+KERAS = "__import__('keras')"
+FLOATX = f"lambda d: ({KERAS}.config.set_floatx(d), {KERAS}.config.set_dtype_policy(d)) and None"
+SET_WEIGHTS = "lambda m, ws: m.set_weights(ws)"
+PREDICT = "lambda m, X: np.asarray(m(X), dtype=np.float64)"
+STORED_LR = "lambda m: float(m.optimizer.learning_rate)"
+
+D, H, C = 5, 6, 4
+EPS = 1e-7  # keras.backend.epsilon(): Adam's epsilon and the clip of the probabilities
+LINEAR_OUTPUT = ("the output layer is linear: with from_logits=False the model must end in "
+                 "Dense(num_classes, activation=\"softmax\") and output probabilities")
+LR_IGNORED = "compile_model ignored its lr argument (these are the weights of Adam with the default 1e-3)"
+NAMES = ["kernel 1 (as W1 = K1.T)", "bias 1", "kernel 2 (as W2 = K2.T)", "bias 2"]
+
+
+# ----------------------------------------------------------------------------------------------
+# numpy float64 oracle
+# ----------------------------------------------------------------------------------------------
+
+def forward(params, X):
+    """(Z1, logits Z2, probabilities P) of Dense(relu), Dense(softmax) with W = K.T."""
+    W1, b1, W2, b2 = params
+    Z1 = X @ W1.T + b1
+    Z2 = np.maximum(Z1, 0.0) @ W2.T + b2
+    E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    return Z1, Z2, E / E.sum(axis=1, keepdims=True)
+
+
+def loss_and_grads(params, X, y):
+    W1, b1, W2, b2 = params
+    n = X.shape[0]
+    Z1, _, P = forward(params, X)
+    A1 = np.maximum(Z1, 0.0)
+    D2 = (P - np.eye(W2.shape[0])[y]) / n
+    D1 = (D2 @ W2) * (Z1 > 0)
+    return float(-np.log(P[np.arange(n), y]).mean()), [D1.T @ X, D1.sum(axis=0), D2.T @ A1, D2.sum(axis=0)]
+
+
+def linear_output_loss(params, X, y):
+    """What SparseCategoricalCrossentropy(from_logits=False) computes on LOGITS: CE of log(clip(z))."""
+    _, Z2, _ = forward(params, X)
+    L = np.log(np.clip(Z2, EPS, 1 - EPS))
+    L = L - np.log(np.exp(L).sum(axis=1, keepdims=True))
+    return float(-L[np.arange(len(y)), y].mean())
+
+
+def f32(x):
+    return float(np.float32(x))
+
+
+def keras_adam(params, X, y, steps, lr, beta1=0.9, beta2=0.999, eps=EPS):
+    """Keras 3 Adam, full batch: alpha = lr sqrt(1 - b2^t) / (1 - b1^t); W -= alpha m / (sqrt(v) + eps).
+
+    Keras keeps the betas of the bias correction in float32 even for float64 variables; mirrored
+    here so that the match is to rounding. ``lr`` is the value the optimizer stores.
+    """
+    params = [p.copy() for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    losses = []
+    for t in range(1, steps + 1):
+        loss, grads = loss_and_grads(params, X, y)
+        losses.append(loss)
+        alpha = lr * np.sqrt(1 - f32(beta2) ** t) / (1 - f32(beta1) ** t)
+        for k, g in enumerate(grads):
+            m[k] = m[k] + (g - m[k]) * (1 - beta1)
+            v[k] = v[k] + (g * g - v[k]) * (1 - beta2)
+            params[k] = params[k] - alpha * m[k] / (np.sqrt(v[k]) + eps)
+    return params, losses
+
+
+def random_case(rng, n):
+    """Seeded weights and data with every class present and ReLU inputs away from the kink."""
+    for _ in range(1000):
+        params = [rng.normal(0.0, 0.7, (H, D)), rng.normal(0.0, 0.3, H),
+                  rng.normal(0.0, 0.7, (C, H)), rng.normal(0.0, 0.3, C)]
+        X = rng.normal(size=(n, D))
+        if np.abs(X @ params[0].T + params[1]).min() > 1e-2:
+            return params, X, rng.permutation(np.arange(n) % C)
+    raise RuntimeError("could not draw a test case")  # pragma: no cover
+
+
+# ----------------------------------------------------------------------------------------------
+# worker-side helpers
+# ----------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def float64(student):
+    """Build layers in float64 in the worker (floatx AND the global dtype policy), then restore."""
+    student.source(FLOATX)("float64")
+    try:
+        yield
+    finally:
+        try:
+            student.source(FLOATX)("float32")
+        except Exception:  # the worker died: the next one starts in float32 anyway
+            pass
+
+
+def exported_params(student, model, what):
+    """[W1, b1, W2, b2] in the lecture's layout (W = K.T) from the model's Dense layers."""
+    layers = student.export_model(model)["layers"]
+    params = [v for layer in layers for v in layer["params"].values()]
+    assert_true(len(params) == 4 and params[0].ndim == 2 and params[2].ndim == 2,
+                f"{what}: the model has weights of shapes {[p.shape for p in params]}, expected "
+                f"[kernel (in, hidden), bias (hidden,), kernel (hidden, classes), bias (classes,)]")
+    K1, b1, K2, b2 = params
+    return [K1.T, b1, K2.T, b2]
+
+
+def fixed_model(student, params, compile_lr=None):
+    """build_model(D, H, C) (inside ``float64``) with the given [W1, b1, W2, b2] loaded as K = W.T."""
+    kt = student.keras_training
+    model = kt.build_model(D, H, C)
+    if compile_lr is not None:
+        kt.compile_model(model, lr=compile_lr)
+    shapes = [p.shape for p in exported_params(student, model, f"build_model({D}, {H}, {C})")]
+    assert_true(shapes == [p.shape for p in params],
+                f"build_model({D}, {H}, {C}) has weights of shapes {shapes} (kernels shown transposed), "
+                f"expected {[p.shape for p in params]}")
+    W1, b1, W2, b2 = params
+    student.source(SET_WEIGHTS)(model, [W1.T, b1, W2.T, b2])
+    return model
+
+
+def compare_params(got, want, what, mistakes=None, rtol=1e-9, atol=1e-12):
+    for k, name in enumerate(NAMES):
+        named = {label: ps[k] for label, ps in (mistakes or {}).items()}
+        assert_close(got[k], want[k], f"{what}: {name}", rtol=rtol, atol=atol, mistakes=named, show_expected=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# the model, evaluate
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.points(1)
+def test_model_outputs_softmax_probabilities(student, seed):
+    """At fixed float64 weights the model outputs softmax(relu(X K1 + b1) K2 + b2): rows sum to 1."""
+    params, X, _ = random_case(np.random.default_rng(seed + 1), 9)
+    with float64(student):
+        model = fixed_model(student, params)
+        P = student.source(PREDICT)(model, X)
+    _, Z2, want = forward(params, X)
+    assert_close(P, want, "model(X) of build_model(5, 6, 4)", inputs={"X": X}, rtol=1e-9, atol=1e-12,
+                 mistakes={LINEAR_OUTPUT: Z2})
+
+
+@pytest.mark.points(1.5)
+def test_evaluate_at_fixed_weights_equals_numpy(student, seed):
+    """evaluate returns {"loss": mean_i -log p[i, y_i], "accuracy": mean_i [argmax p_i == y_i]} at fixed weights."""
+    rng = np.random.default_rng(seed + 2)
+    params, X, _ = random_case(rng, 40)
+    y = rng.integers(0, C, size=40)
+    with float64(student):
+        model = fixed_model(student, params, compile_lr=1e-3)
+        result = student.keras_training.evaluate.options(timeout=60)(model, X, y)
+    assert_true(isinstance(result, dict) and set(result) == {"loss", "accuracy"},
+                f"evaluate returned {str(result)[:120]}, expected a dict with the keys 'loss' and 'accuracy'")
+    for key, value in result.items():
+        assert_true(isinstance(value, float), f"evaluate(...)[{key!r}] is {type(value).__name__}, expected a Python float")
+    loss, _ = loss_and_grads(params, X, y)
+    hits = forward(params, X)[2].argmax(axis=1) == y
+    assert_close(result["loss"], loss, "evaluate(model, X, y)['loss']", inputs={"X": X}, rtol=1e-9, atol=1e-12,
+                 mistakes={LINEAR_OUTPUT: linear_output_loss(params, X, y),
+                           "'loss' holds the accuracy: the keys are swapped": hits.mean()})
+    assert_close(result["accuracy"], hits.mean(), "evaluate(model, X, y)['accuracy']", rtol=1e-9, atol=1e-12,
+                 mistakes={"returned a percentage: return a fraction in [0, 1]": 100 * hits.mean(),
+                           "'accuracy' holds the loss: the keys are swapped": loss})
+
+
+# ----------------------------------------------------------------------------------------------
+# train
+# ----------------------------------------------------------------------------------------------
+
+@pytest.mark.points(2)
+def test_train_two_adam_steps_equal_numpy(student, seed):
+    """train in float64 with one batch per epoch (N = 9, 2 epochs, lr = 0.01) equals two numpy Adam steps."""
+    params, X, y = random_case(np.random.default_rng(seed + 3), 9)
+    lr = 0.01
+    kt = student.keras_training
+    with float64(student):
+        model = fixed_model(student, params, compile_lr=lr)
+        history = kt.train.options(timeout=60)(model, X, y, epochs=2, batch_size=9, seed=seed % 1000)
+        got = exported_params(student, model, "the model after train")
+        stored_lr = student.source(STORED_LR)(model)
+    assert_true(isinstance(history, dict) and "loss" in history and "accuracy" in history,
+                f"train returned {str(history)[:120]}, expected history.history as a dict with 'loss' and 'accuracy'")
+    assert_true(len(history["loss"]) == 2,
+                f"train(..., epochs=2) returned {len(history['loss'])} epoch losses, expected 2: pass epochs=epochs to fit")
+    assert_true(all(isinstance(v, float) for v in history["loss"]),
+                f"history['loss'] holds {[type(v).__name__ for v in history['loss']]}, expected Python floats")
+    want, losses = keras_adam(params, X, y, steps=2, lr=stored_lr)
+    compare_params(got, want, "train(model, X, y, epochs=2, batch_size=9) from fixed float64 weights",
+                   mistakes={LR_IGNORED: keras_adam(params, X, y, steps=2, lr=1e-3)[0]})
+    assert_close(history["loss"], losses, "train(...)['loss'], per epoch", rtol=1e-9, atol=1e-12)
+
+
+def digits_split():
+    """A fixed split of sklearn's 8 x 8 digits (1797 x 64, values 0..16, scaled to [0, 1]): 1437 / 360."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    perm = np.random.default_rng(0).permutation(len(d.target))
+    X, y = d.data[perm] / 16.0, d.target[perm]
+    return X[:1437], y[:1437], X[1437:], y[1437:]
+
+
+@pytest.mark.points(1)
+def test_train_seeded_runs_are_reproducible_with_validation_split(student, seed):
+    """Two seeded train runs with validation_split=0.25 give identical histories and weights, one entry per epoch."""
+    Xtr, ytr, _, _ = digits_split()
+    X, y = Xtr[:200], ytr[:200]
+    kt = student.keras_training
+    runs = []
+    for _ in range(2):
+        model = kt.compile_model(kt.build_model(64, 32, 10, seed=1))
+        history = kt.train.options(timeout=60)(model, X, y, epochs=3, batch_size=32, seed=seed % 1000,
+                                               validation_split=0.25)
+        runs.append((history, exported_params(student, model, "the model after train")))
+    history = runs[0][0]
+    keys = {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert_true(isinstance(history, dict) and set(history) == keys,
+                f"train(..., validation_split=0.25) returned the keys {sorted(history) if isinstance(history, dict) else history}, "
+                f"expected {sorted(keys)}")
+    for key, values in history.items():
+        assert_true(isinstance(values, list) and len(values) == 3 and all(isinstance(v, float) for v in values),
+                    f"history[{key!r}] is {str(values)[:80]}, expected a list of 3 Python floats (epochs=3)")
+    assert_true(runs[0][0] == runs[1][0], f"two seeded runs gave different histories: {runs[0][0]['loss']} and "
+                                          f"{runs[1][0]['loss']}: call set_determinism(seed) before fit")
+    for name, a, b in zip(NAMES, runs[0][1], runs[1][1]):
+        assert_true(np.array_equal(a, b), f"two seeded runs gave different {name}")
+
+
+@pytest.mark.points(1.5)
+def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
+    """A 64-256-10 network trained by train (10 epochs, batch 64, lr 3e-3) reaches >= 0.95 on unseen digits."""
+    Xtr, ytr, Xte, yte = digits_split()
+    kt = student.keras_training
+    model = kt.compile_model(kt.build_model(64, 256, 10, seed=seed % 1000), lr=3e-3)
+    history = kt.train.options(timeout=60)(model, Xtr, ytr, epochs=10, batch_size=64, seed=seed % 1000)
+    losses = history.get("loss") if isinstance(history, dict) else None
+    assert_true(isinstance(losses, list) and len(losses) == 10 and np.all(np.isfinite(losses)),
+                f"train(..., epochs=10) returned {str(history)[:80]}, expected 10 finite epoch losses")
+    assert_true(losses[-1] < losses[0], f"the epoch loss did not decrease: {losses[0]:.4g} -> {losses[-1]:.4g}")
+    W1, b1, W2, b2 = exported_params(student, model, "the trained model")
+    acc = float(np.mean((np.maximum(Xte @ W1.T + b1, 0.0) @ W2.T + b2).argmax(axis=1) == yte))
+    assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
+                             f"(epoch loss {losses[0]:.3g} -> {losses[-1]:.3g} over 10 epochs)")
