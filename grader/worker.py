@@ -19,6 +19,7 @@ Answers: {"ok": value, "mutated": [...]} or {"error": {"type", "message", "where
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import os
 import sys
@@ -76,6 +77,16 @@ def _arrays_in(value: object, path: str, out: list) -> None:
             _arrays_in(item, f"{path}[{key!r}]", out)
 
 
+def _positional_names(fn: object, count: int) -> list[str]:
+    """Parameter names for positional arguments, so feedback says 'x', not 'args[1]'."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"args[{i}]" for i in range(count)]
+
+
 def _mutated(snapshot: list) -> list[str]:
     return [path for path, arr, data, shape in snapshot
             if arr.shape != shape or arr.tobytes() != data]
@@ -113,7 +124,8 @@ def _handle(request: dict) -> dict:
         args = request.get("args", [])
         kwargs = request.get("kwargs", {})
         snapshot: list = []
-        _arrays_in(list(args), "args", snapshot)
+        for name, value in zip(_positional_names(target, len(args)), args):
+            _arrays_in(value, name, snapshot)
         for key, value in kwargs.items():
             _arrays_in(value, key, snapshot)
         if not callable(target):

@@ -657,7 +657,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         n, sizing = settings.class_size, ("set by BPLAB_BENCH_CLASS" if "BPLAB_BENCH_CLASS" in settings.overrides
                                           else "--quick")
     else:
-        per_student = 1.5 * t_grade + t_nb  # sequential + batch (~half) + nbgrader, per round
+        per_student = 2 * t_grade + t_nb  # sequential + batch (at worst as slow) + nbgrader, per round
         n = int(settings.class_budget_s / max(1e-3, settings.class_reps * per_student))
         n = max(4, min(CLASS_TARGET, n))
         sizing = (f"the issue's {CLASS_TARGET}" if n == CLASS_TARGET else
@@ -671,7 +671,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     composition = {}
     for v in members:
         composition[v.label] = composition.get(v.label, 0) + 1
-    results: dict[str, dict[str, Any]] = {"batch": {}, "sequential": {}}
+    results: dict[str, dict[str, Any]] = {"batch": {}, "sequential": {}, "nbgrader": {}}
     counter = {"batch": 0}
 
     def batch() -> float:
@@ -680,7 +680,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         counter["batch"] += 1
         out = work / "class" / f"batch-out-{counter['batch']}"
         t = run_timed([sys.executable, "-m", "grader.cli", str(folder), "--batch", "--out", str(out), "--quiet",
-                       *task_args(settings)], work / "class", env, what="grade --batch")
+                       *task_args(settings.tasks)], work / "class", env, what="grade --batch")
         for name in names:
             results["batch"][name] = _json_score(out / name / "results.json")
         shutil.rmtree(out, ignore_errors=True)
@@ -690,7 +690,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         total = 0.0
         for name in names:
             js = work / "class" / f"seq-{name}.json"
-            total += run_timed(grade_cmd(folder / name, settings, js), work / "class", env, what=f"grade {name}")
+            total += run_timed(grade_cmd(folder / name, settings.tasks, js), work / "class", env, what=f"grade {name}")
             results["sequential"][name] = _json_score(js)
         return total
 
@@ -705,13 +705,16 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         if not nb_state:
             nb_state["how"] = {}
             for name, v in zip(names, members):
-                how = course.add_student(name, v)
+                how = course.add_student(name, v, settings.tasks)
                 nb_state["how"][how] = nb_state["how"].get(how, 0) + 1
-        return course.autograde("c*")
+        t = course.autograde("c*")
+        for name in names:
+            results["nbgrader"][name] = course.score(name)
+        return t
 
     contenders = {"grade --batch": batch, f"{n} x grade": sequential, "nbgrader autograde": nbgrader}
     samples, dropped = alternate(contenders, settings.class_reps, 0, log)
-    t = Table(f"A class of {n} submissions ({settings.class_reps} round(s))",
+    t = Table(f"A class of {n} submissions ({len(settings.tasks)} task(s) each), {settings.class_reps} round(s)",
               ["contender", "median s", "min-max s", "submissions/min (median)", "rate vs sequential"])
     seq = samples.get(f"{n} x grade")
     for name in contenders:
@@ -735,6 +738,10 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         t.notes.append(f"Scores of batch and sequential grading agree for {sum(agree)}/{n} students.")
     if nb_state:
         t.notes.append("nbgrader students: " + ", ".join(f"{k} x{c}" for k, c in nb_state["how"].items()) + ".")
+        if "nbgrader autograde" in samples:
+            agree = [results["nbgrader"].get(k) == results["sequential"].get(k) for k in names]
+            t.notes.append(f"nbgrader scores (over the notebooks handed in) agree with `grade` for "
+                           f"{sum(agree)}/{n} students.")
     t.notes.append("Rate vs sequential: per-round ratio sequential_i / contender_i, median (min-max).")
     ctx["class_folder"], ctx["class_names"] = folder, names
     return [t]
@@ -763,6 +770,7 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             else "bubblewrap unavailable on this machine (rlimits only)",
     }
     if settings.quick:
+        commands["python -c 'import torch'"] = "--quick (seconds per import; run the full bench)"
         commands["python -c 'import tensorflow'"] = "--quick (about 10 s per import; run the full bench)"
 
     def runner_for(cmd: list[str] | str) -> Callable[[], float]:
@@ -806,12 +814,13 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             return wall
         return run
 
-    lane_samples, lane_dropped = alternate({t: lane_for(t) for t in settings.tasks}, settings.reps, 0, log)
-    t2 = Table(f"One lane per task ({settings.reps} round(s)): where each task's time goes",
+    tasks = settings.tasks if settings.quick else settings.all_tasks_with_checks
+    lane_samples, lane_dropped = alternate({t: lane_for(t) for t in tasks}, settings.lane_reps, 0, log)
+    t2 = Table(f"One lane per task ({settings.lane_reps} round(s)): where each task's time goes",
                ["task", "tests", "lane wall s (min-max)", "lane start s", "collect + worker start s",
                 "checks s", "share of serial total"])
     total = sum(median(s) for s in lane_samples.values()) or 1.0
-    for task in settings.tasks:
+    for task in tasks:
         if task not in lane_samples:
             t2.add(task, lane_dropped.get(task, "not run"))
             continue
@@ -825,7 +834,7 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
                secs(median(setup)), secs(median(checks)), f"{100 * median(wall) / total:.0f} %")
     t2.add("sum (one lane after another)", "", secs(total))
     one = ctx.get("one", {})
-    if one.get("grade"):
+    if one.get("grade") and tasks == settings.tasks:
         t2.add("`grade` (lanes in parallel, from comparison 1)", "", secs(median(one["grade"])))
     missing = [t for t in BY_NAME if t not in settings.all_tasks_with_checks]
     if missing:
@@ -1173,11 +1182,13 @@ def mib(b: float) -> str:
 
 def bench_memory(settings: Settings, work: Path, ctx: dict, log: Callable[[str], None]) -> list[Table]:
     env = grading_env()
-    t = Table("Peak memory (one run each, /proc polled every 0.1 s)", ["run", "process", "peak RSS MiB", "count"])
+    tasks = settings.tasks if settings.quick else settings.all_tasks_with_checks
+    t = Table(f"Peak memory ({len(tasks)} task(s) graded; one run each, /proc polled every 0.1 s)",
+              ["run", "process", "peak RSS MiB", "count"])
     sub = copy_modules(SOLUTIONS, work / "memory" / "solutions-copy")
     log("memory: one grade")
     try:
-        m = watch(grade_cmd(sub, settings), work / "memory", env)
+        m = watch(grade_cmd(sub, tasks), work / "memory", env)
         t.add("one `grade`", "all processes together (sum of RSS; PSS in brackets)",
               f"{mib(m['total_rss'])} ({mib(m['total_pss'])})", sum(len(v) for v in m["by_role"].values()))
         for role in sorted(m["by_role"], key=lambda r: -max(m["by_role"][r])):
@@ -1188,15 +1199,15 @@ def bench_memory(settings: Settings, work: Path, ctx: dict, log: Callable[[str],
     if importlib.util.find_spec("grader.batch") is None:
         t.skip("`grade --batch`", "grader.batch does not exist yet (batch mode)")
     else:
-        vs = variants(settings.tasks)
-        n = 4
+        vs = variants(tasks)
+        n = os.cpu_count() or 1  # one submission per default batch worker
         folder = work / "memory" / "class"
         for i in range(n):
             vs[0].build(folder / f"m{i + 1:03d}")
         log(f"memory: a batch of {n}")
         try:
             m = watch([sys.executable, "-m", "grader.cli", str(folder), "--batch", "--out", str(work / "memory" / "out"),
-                       "--quiet", *task_args(settings)], work / "memory", env)
+                       "--quiet", *task_args(tasks)], work / "memory", env)
             label = f"`grade --batch` of {n} reference copies"
             t.add(label, "all processes together (sum of RSS; PSS in brackets)",
                   f"{mib(m['total_rss'])} ({mib(m['total_pss'])})", sum(len(v) for v in m["by_role"].values()))
