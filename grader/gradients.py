@@ -106,18 +106,25 @@ def ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None = None) 
 
 
 def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
+    got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
     if len(got_shape) == 2 and got_shape == tuple(reversed(expected_shape)) and got_shape != expected_shape:
         return "the result is transposed (check W @ x vs x @ W.T and dW = delta.T @ a_prev)"
-    if len(got_shape) == 2 and got_shape[0] == got_shape[1] and expected_shape in ((got_shape[0],), (got_shape[0], 1)):
+    if len(got_shape) == 2 and len(expected_shape) == 1 and got_shape[1] == expected_shape[0]:
+        if got_shape[0] == 1:
+            return f"a (1, {expected_shape[0]}) row came back where a ({expected_shape[0]},) vector belongs (ravel it)"
+        if got_shape[0] == got_shape[1]:
+            return ("an (N,) array met an (N, 1) array and broadcast to (N, N), or a bias gradient was not "
+                    "summed over the batch (axis 0)")
+        return "a bias gradient must be summed over the batch (axis 0), one value per unit"
+    if len(got_shape) == 2 and got_shape[0] == got_shape[1] and expected_shape == (got_shape[0], 1):
         return "an (N,) array met an (N, 1) array and broadcast to (N, N): reshape one of them"
-    if len(expected_shape) == 1 and got_shape[1:] == expected_shape and len(got_shape) == 2:
-        return "the bias gradient must be summed over the batch (axis 0)"
     return ""
 
 
 def assert_close(got: Any, expected: Any, what: str, inputs: Mapping[str, Any] | None = None,
                  rtol: float = 1e-6, atol: float = 1e-9, batch: int | None = None,
-                 mistakes: Mapping[str, Any] | None = None, show_expected: bool = True) -> np.ndarray:
+                 mistakes: Mapping[str, Any] | None = None, show_expected: bool = True,
+                 nonfinite_hint: str | None = None) -> np.ndarray:
     """Assert the student's value equals the reference's; return it as a float64 array."""
     where = f"{what}{describe_inputs(inputs)}"
     arr = _as_array(got, what)
@@ -127,8 +134,9 @@ def assert_close(got: Any, expected: Any, what: str, inputs: Mapping[str, Any] |
         raise CheckFailure(f"{where}: expected shape {exp.shape}, got {arr.shape}" + (f". Likely: {hint}" if hint else ""))
     if not np.all(np.isfinite(arr)) and np.all(np.isfinite(exp)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise CheckFailure(f"{where}: got {arr[bad] if arr.ndim else arr} at index {bad}; expected finite values "
-                           f"(use a numerically stable form: subtract the max before exp, log1p, clipping)")
+        hint = nonfinite_hint or "use a numerically stable form: subtract the max before exp, log1p, clipping"
+        raise CheckFailure(f"{where}: got {arr[bad] if arr.ndim else arr} at index {bad}; expected finite values. "
+                           f"Likely: {hint}")
     if np.allclose(arr, exp, rtol=rtol, atol=atol):
         return arr
     err = np.abs(arr - exp)
@@ -171,17 +179,25 @@ def assert_grad_close(got: Any, expected: Any, param: str, what: str,
     worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(rel)), rel.shape))
     detail = (f"{where}: max relative error {rel.max():.3g} > {tol:g} at index {worst} "
               f"(expected {exp[worst]:.10g}, got {arr[worst]:.10g})")
-    hint = _mistake_hint(np.where(mask, arr, 0), np.where(mask, exp, 0), batch, mistakes)
+    masked = {name: np.where(mask, np.asarray(w, dtype=np.float64), 0) for name, w in (mistakes or {}).items()
+              if np.shape(w) == arr.shape}
+    hint = _mistake_hint(np.where(mask, arr, 0), np.where(mask, np.nan_to_num(exp), 0), batch, masked)
     raise CheckFailure(detail + (f". Likely: {hint}" if hint else ""))
 
 
 def assert_finite_differences(analytic: Any, f: Callable[[np.ndarray], float], x: np.ndarray, param: str,
                               what: str, tol: float = 1e-6, h: float = 1e-5, samples: int | None = 10,
-                              seed: int = 0, batch: int | None = None) -> None:
-    """Compare a student's analytic gradient with trusted central differences of ``f`` at ``x``."""
+                              seed: int = 0, batch: int | None = None, inputs: Mapping[str, Any] | None = None,
+                              mistakes: Mapping[str, Any] | None = None) -> None:
+    """Compare a student's analytic gradient with trusted central differences of ``f`` at ``x``.
+
+    Sampled entries only (``samples``, seeded); ``mistakes`` are full-shape wrong gradients, compared
+    on the sampled entries.
+    """
     indices = sample_indices(np.shape(x), samples, seed) if samples else None
     numeric = numerical_gradient(f, x, h=h, indices=indices)
-    assert_grad_close(analytic, numeric, param, f"{what} vs central differences", tol=tol, batch=batch)
+    assert_grad_close(analytic, numeric, param, f"{what} vs central differences", tol=tol, batch=batch,
+                      inputs=inputs, mistakes=mistakes)
 
 
 def assert_unchanged(before: np.ndarray, after: np.ndarray, what: str) -> None:

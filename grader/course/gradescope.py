@@ -71,7 +71,8 @@ fi
 "$PY" -m venv --clear "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip
 # CPU torch first, from PyTorch's CPU index (the PyPI wheel is the CUDA build), same pin
-"$VENV/bin/python" -m pip install -q -c "$SRC/constraints.txt" --index-url https://download.pytorch.org/whl/cpu torch
+"$VENV/bin/python" -m pip install -q -c "$SRC/constraints.txt" torch \
+  --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
 if ls "$SRC"/backprop_lab-*.whl >/dev/null 2>&1; then
   PKG="$(ls "$SRC"/backprop_lab-*.whl | head -n 1)"
 else

@@ -134,6 +134,14 @@ def as_pairs(got, length, what):
     return pairs
 
 
+def check_order(got, want, what):
+    """Name a list returned output-layer first (list index i must hold layer i + 1)."""
+    shp = [np.shape(g) if isinstance(g, (np.ndarray, list, tuple)) else None for g in got]
+    if shp != [w.shape for w in want] and shp[::-1] == [w.shape for w in want]:
+        raise CheckFailure(f"{what}: the list is in reverse order (output layer first); index i must hold "
+                           f"layer i + 1, from the first hidden layer to the output")
+
+
 def network_loss(X, params, Y, hidden, output):
     cache = ref.forward(X, params, hidden, output)
     return ref.loss(cache["A"][-1], Y, output, Z_L=cache["Z"][-1])
@@ -264,6 +272,7 @@ def test_deltas_three_layers(student, seed):
         what = f'deltas(cache, params, Y, "{hidden}", "{output}")'
         got = as_list(student.backprop.deltas(cache, params, Y, hidden, output), 3, what, "arrays [Delta_1, Delta_2, Delta_3]")
         want = ref_deltas(cache, params, Y, hidden, output)
+        check_order(got, want, what)
         wrong = wrong_deltas(cache, params, Y, hidden, output)
         for i in range(2, -1, -1):  # from the output down: the first wrong layer is reported
             assert_close(got[i], want[i], f"{what}[{i}] (Delta_{i + 1})", inputs=shapes(X, params, Y),
@@ -278,6 +287,7 @@ def test_backward_matches_reference(student, seed):
         what = f'backward(cache, params, Y, "{hidden}", "{output}")'
         got = as_pairs(student.backprop.backward(cache, params, Y, hidden, output), 3, what)
         want = ref.backward(cache, params, Y, hidden, output)
+        check_order([p[0] for p in got], [p[0] for p in want], what)
         wrong = {name: ref_grads(cache, ds) for name, ds in wrong_deltas(cache, params, Y, hidden, output).items()}
         for i in range(2, -1, -1):
             l = i + 1

@@ -142,6 +142,15 @@ def fixed_model(student, params, compile_lr=None):
     return model
 
 
+def describe(value):
+    """A short description of a returned value for the feedback."""
+    if isinstance(value, list):
+        return f"{len(value)} values {str(value)[:60]}"
+    if isinstance(value, dict):
+        return f"a dict with the keys {sorted(value)}"
+    return f"a {getattr(value, 'type_name', type(value).__name__)}"
+
+
 def compare_params(got, want, what, mistakes=None, rtol=1e-9, atol=1e-12):
     for k, name in enumerate(NAMES):
         named = {label: ps[k] for label, ps in (mistakes or {}).items()}
@@ -203,7 +212,7 @@ def test_train_two_adam_steps_equal_numpy(student, seed):
         got = exported_params(student, model, "the model after train")
         stored_lr = student.source(STORED_LR)(model)
     assert_true(isinstance(history, dict) and "loss" in history and "accuracy" in history,
-                f"train returned {str(history)[:120]}, expected history.history as a dict with 'loss' and 'accuracy'")
+                f"train returned {describe(history)}, expected history.history as a dict with 'loss' and 'accuracy'")
     assert_true(len(history["loss"]) == 2,
                 f"train(..., epochs=2) returned {len(history['loss'])} epoch losses, expected 2: pass epochs=epochs to fit")
     assert_true(all(isinstance(v, float) for v in history["loss"]),
@@ -239,8 +248,9 @@ def test_train_seeded_runs_are_reproducible_with_validation_split(student, seed)
     history = runs[0][0]
     keys = {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert_true(isinstance(history, dict) and set(history) == keys,
-                f"train(..., validation_split=0.25) returned the keys {sorted(history) if isinstance(history, dict) else history}, "
-                f"expected {sorted(keys)}")
+                f"train(..., validation_split=0.25) returned "
+                f"{f'the keys {sorted(history)}' if isinstance(history, dict) else describe(history)}, "
+                f"expected a dict with the keys {sorted(keys)}")
     for key, values in history.items():
         assert_true(isinstance(values, list) and len(values) == 3 and all(isinstance(v, float) for v in values),
                     f"history[{key!r}] is {str(values)[:80]}, expected a list of 3 Python floats (epochs=3)")
@@ -259,7 +269,8 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
     history = kt.train.options(timeout=60)(model, Xtr, ytr, epochs=10, batch_size=64, seed=seed % 1000)
     losses = history.get("loss") if isinstance(history, dict) else None
     assert_true(isinstance(losses, list) and len(losses) == 10 and np.all(np.isfinite(losses)),
-                f"train(..., epochs=10) returned {str(history)[:80]}, expected 10 finite epoch losses")
+                f"train(..., epochs=10) returned {describe(losses if isinstance(losses, list) else history)}, "
+                f"expected history['loss'] with 10 finite epoch losses")
     assert_true(losses[-1] < losses[0], f"the epoch loss did not decrease: {losses[0]:.4g} -> {losses[-1]:.4g}")
     W1, b1, W2, b2 = exported_params(student, model, "the trained model")
     acc = float(np.mean((np.maximum(Xte @ W1.T + b1, 0.0) @ W2.T + b2).argmax(axis=1) == yte))

@@ -203,10 +203,11 @@ def test_train_step_two_steps_zero_grad(student, seed):
     opt, loss_fn, as_tensor = student.source(SGD)(model, lr), student.source(CROSS_ENTROPY)(), student.source(AS_TENSOR)
     want, before, after = run_steps(params, batches, lr)
     stale, stale_before, _ = run_steps(params, batches, lr, zero_grad=False)
+    soft_before = run_steps(params, batches, lr, double_softmax=True)[1]
     for k, (Xb, yb) in enumerate(batches):
         loss = student.torch_training.train_step(model, opt, loss_fn, as_tensor(Xb), as_tensor(yb))
         assert_close(loss, before[k], f"train_step number {k + 1}: the returned loss", rtol=1e-9, atol=1e-12,
-                     mistakes={AFTER_STEP: after[k], NO_ZERO_GRAD: stale_before[k]})
+                     mistakes={AFTER_STEP: after[k], NO_ZERO_GRAD: stale_before[k], SOFTMAX: soft_before[k]})
     got = exported_params(student, model, "the model after two train_steps")
     compare_params(got, want, "two SGD steps (lr = 0.3) on batches of 6 and 4 samples", mistakes={NO_ZERO_GRAD: stale})
 

@@ -169,6 +169,8 @@ def test_backward_shapes(student):
     ds = student.backprop.deltas(cache, params, y, "sigmoid", "softmax")
     what = 'deltas(cache, params, y, "sigmoid", "softmax")'
     assert_true(isinstance(ds, (list, tuple)) and len(ds) == 2, f"{what} must return the list [Delta_1, Delta_2]")
+    assert_true(not (np.shape(ds[0]) == (N, C) and np.shape(ds[1]) == (N, H)),
+                f"{what}: the list is in reverse order (output layer first); index i must hold layer i + 1")
     _shape(ds[1], (N, C), f"{what}[1] (Delta_2)")
     _shape(ds[0], (N, H), f"{what}[0] (Delta_1)")
     grads = student.backprop.backward(cache, params, y, "sigmoid", "softmax")
@@ -176,6 +178,8 @@ def test_backward_shapes(student):
     assert_true(isinstance(grads, (list, tuple)) and len(grads) == 2
                 and all(isinstance(g, (list, tuple)) and len(g) == 2 for g in grads),
                 f"{what} must return the list [(dW_1, db_1), (dW_2, db_2)]")
+    assert_true(not (np.shape(grads[0][0]) == (C, H) and np.shape(grads[1][0]) == (H, D)),
+                f"{what}: the list is in reverse order (output layer first); index i must hold layer i + 1")
     for l, (out, inp) in ((2, (C, H)), (1, (H, D))):
         _shape(grads[l - 1][0], (out, inp), f"{what}[{l - 1}][0] (dW_{l}, like W_{l})")
         _shape(grads[l - 1][1], (out,), f"{what}[{l - 1}][1] (db_{l}, like b_{l})")

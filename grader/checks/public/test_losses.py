@@ -1,11 +1,12 @@
 """Public checks of Task 1 (losses.py): the handout's worked numbers (N = 3 samples, K = C = 3).
 
 Every input below is the one printed in reference/losses.md, so you can reproduce each case by
-hand. Expected values come from the reference solution.
+hand. Expected values come from the reference solution (recorded in expected/losses.json).
 """
 import numpy as np
 import pytest
 
+from grader.expected import reference
 from grader.gradients import CheckFailure, assert_close
 from grader.sandbox import StudentError
 
@@ -18,6 +19,8 @@ CCE_PROBS = np.array([[0.7, 0.2, 0.1], [0.1, 0.6, 0.3], [0.25, 0.25, 0.5]])
 CCE_LABELS = np.array([0, 2, 2])
 SCE_LOGITS = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0], [0.0, 0.0, 0.0]])
 SCE_LABELS = np.array([0, 2, 1])
+
+ref = reference("losses")  # the reference's values, recorded so students can run these checks
 
 
 def _sigmoid(z):
@@ -38,7 +41,6 @@ def _finite(got, what, hint):
 @pytest.mark.points(1)
 def test_mse_handout(student):
     """mse and mse_grad on the handout's 3 x 3 example: the mean over all N*K = 9 elements."""
-    from solutions import losses as ref
     a, b = MSE_PRED, MSE_TRUE
     inputs = {"y_pred": a, "y_true": b}
     want = ref.mse(a, b)
@@ -82,7 +84,6 @@ def test_mse_refuses_broadcast(student):
 @pytest.mark.points(1)
 def test_bce_handout(student):
     """binary_cross_entropy on p = sigmoid(z) and binary_cross_entropy_with_logits on z agree with the handout."""
-    from solutions import losses as ref
     z, y = BCE_LOGITS, BCE_TARGETS
     p = _sigmoid(z)
     want = ref.binary_cross_entropy(p, y)
@@ -109,7 +110,6 @@ def test_bce_handout(student):
 @pytest.mark.points(0.5)
 def test_bce_extremes_handout(student):
     """BCE at certain predictions: p in {0, 1} is clipped at EPS = 1e-7; logits of +-1000 stay finite."""
-    from solutions import losses as ref
     y = np.array([1.0, 0.0, 1.0, 0.0])
     p = np.array([0.0, 1.0, 1.0, 0.0])
     z = np.array([-1000.0, 1000.0, 1000.0, -1000.0])
@@ -132,7 +132,6 @@ def test_bce_extremes_handout(student):
 @pytest.mark.points(0.5)
 def test_cce_handout(student):
     """categorical_cross_entropy and its gradient on the handout's probabilities: the mean over the N = 3 rows."""
-    from solutions import losses as ref
     p, y = CCE_PROBS, ref.one_hot(CCE_LABELS, 3)
     inputs = {"p": p, "y_onehot": y}
     want = ref.categorical_cross_entropy(p, y)
@@ -153,7 +152,6 @@ def test_cce_handout(student):
 @pytest.mark.points(1)
 def test_softmax_ce_handout(student):
     """softmax, softmax_cross_entropy and its gradient on the handout's logits with labels [0, 2, 1]."""
-    from solutions import losses as ref
     z, labels = SCE_LOGITS, SCE_LABELS
     inputs = {"logits": z, "labels": labels}
     s = ref.softmax(z)
