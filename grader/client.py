@@ -13,6 +13,10 @@ from typing import Any, Callable
 from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
 
 
+class StudentAttributeError(AttributeError):
+    """The student's object has no such attribute (an AttributeError, so ``hasattr`` works)."""
+
+
 class InputMutated(AssertionError):
     """The student's function changed one of its array arguments in place."""
 
@@ -141,6 +145,7 @@ class Remote:
     """A handle to an object that lives in the worker (a Tensor, a model, an iterator...)."""
 
     __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable")
+    __array_ufunc__ = None  # ndarray + remote defers to Remote.__radd__ instead of probing the worker
 
     def __init__(self, student: Student, info: dict):
         object.__setattr__(self, "_bplab_student", student)
@@ -157,11 +162,16 @@ class Remote:
         return self.type_name
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_bplab"):
-            raise AttributeError(name)
-        return self._bplab_student.request(
-            {"op": "getattr", "target": {"handle": self._bplab_handle}, "name": name},
-            what=f"reading {self._short()}.{name}")
+        if name.startswith("_bplab") or (name.startswith("__") and name.endswith("__")):
+            raise AttributeError(name)  # Python's and numpy's protocol probes stay on this side
+        try:
+            return self._bplab_student.request(
+                {"op": "getattr", "target": {"handle": self._bplab_handle}, "name": name},
+                what=f"reading {self._short()}.{name}")
+        except StudentError as exc:
+            if exc.type == "AttributeError":
+                raise StudentAttributeError(str(exc)) from None  # so hasattr() works
+            raise
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._bplab_student.request(

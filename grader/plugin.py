@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.client import InputMutated, Student
+from grader.client import InputMutated, Student, StudentAttributeError
 from grader.gradients import CheckFailure
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
@@ -43,7 +43,7 @@ def task_of(path: Path) -> str:
 def _message(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
         return _message(exc.exceptions[0])
-    if isinstance(exc, (CheckFailure, InputMutated, StudentError, WorkerDied)):
+    if isinstance(exc, (CheckFailure, InputMutated, StudentError, StudentAttributeError, WorkerDied)):
         text = str(exc)
     elif isinstance(exc, AssertionError):
         text = str(exc) or "a check failed"

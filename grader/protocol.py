@@ -102,7 +102,7 @@ def dumps(message: Any, keep: Callable[[Any], dict] | None = None) -> bytes:
     parts = [_HEADER.pack(len(text), len(arrays)), text]
     for arr in arrays:
         buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(arr), allow_pickle=False)
+        np.save(buf, np.ascontiguousarray(arr).reshape(arr.shape), allow_pickle=False)  # keeps 0-d arrays 0-d
         blob = buf.getvalue()
         parts += [_LEN.pack(len(blob)), blob]
     return b"".join(parts)

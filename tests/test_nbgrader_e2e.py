@@ -217,7 +217,8 @@ def flow(tmp_path_factory):
     for s, codes in plan.items():
         for t, code in codes.items():
             notebooks.set_solution(homes[s] / ASSIGNMENT / f"{t}.ipynb", t, code)
-    info["wrong"] = {t: _wrong(stub[t]) for t in tasks}
+    done = _run(_nbgrader("validate", f"{tasks[0]}.ipynb"), homes["alice"] / ASSIGNMENT, env)  # a kernel, as a student
+    info["validate"] = done.stdout + done.stderr
 
     with ThreadPoolExecutor(max_workers=len(STUDENTS)) as pool:
         list(pool.map(lambda s: _run(_nbgrader("submit", ASSIGNMENT, *student_flags,
@@ -274,6 +275,11 @@ def test_course_directory_config_and_fresh_notebooks(flow):
     assert f"c.Exchange.root = {str(flow['exchange'])!r}" in flow["config"]
     assert "EXECUTE_STUDENT_KERNEL = False" in flow["config"]
     assert {f"{t}.ipynb" for t in flow["tasks"]} <= flow["fetched"]
+
+
+@slow
+def test_validate_runs_the_public_checks_in_a_student_kernel(flow):
+    assert "Success! Your notebook passes all the tests." in flow["validate"], flow["validate"][-2000:]
 
 
 @slow

@@ -151,3 +151,12 @@ def test_weaker_isolation_is_never_silent(monkeypatch):
     finally:
         monkeypatch.delenv("BPLAB_NO_BWRAP")
         isolation.cache_clear()
+
+
+def test_zero_d_arrays_stay_zero_d_and_numpy_defers_to_handles(toy):
+    got = toy.toy.apply(toy.source("lambda x: np.array(x.shape == ())"), np.array(2.0))
+    assert got.shape == () and bool(got) is True  # a 0-d array arrived 0-d, and came back 0-d
+    box = toy.toy.Box([1.0, 2.0])
+    total = (np.array([1.0, 1.0]) + box).call_method("total")
+    assert total == 5.0
+    assert hasattr(box, "v") and not hasattr(box, "nothing_here")

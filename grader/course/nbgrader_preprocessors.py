@@ -197,7 +197,8 @@ class IsolatedGrade(NbGraderPreprocessor):
 
 
     def _submitted_sources(self, resources) -> dict[str, str]:
-        """{task: source} of every task notebook in the student's submitted folder."""
+        """{task: source} of the task notebooks in the student's submitted folder that this run grades."""
+        import fnmatch
         from nbgrader.coursedir import CourseDirectory
         from grader import submission
         from grader.rubric import BY_NAME
@@ -205,7 +206,7 @@ class IsolatedGrade(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         folder = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
         return {p.stem: submission.notebook_to_source(p) for p in sorted(folder.glob("*.ipynb"))
-                if p.stem in BY_NAME and not p.is_symlink()}
+                if p.stem in BY_NAME and not p.is_symlink() and fnmatch.fnmatch(p.stem, coursedir.notebook_id)}
 
     def _results(self, nb, task: str, resources):
         import time

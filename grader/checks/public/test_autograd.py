@@ -2,14 +2,17 @@
 
 Every input below is printed in reference/autograd.md or small enough to check by hand. Your
 Tensor runs in your own process; these checks drive it like ordinary code (``x * y``,
-``out.backward_local(g)``, ``x.grad``). Expected values come from the reference solution.
+``out.backward_local(g)``, ``x.grad``). Expected values come from the reference solution
+(recorded, so the checks run without it).
 """
 import numpy as np
 import pytest
 
 from grader.client import Remote
+from grader.expected import reference
 from grader.gradients import CheckFailure, assert_close
-from solutions import autograd as ref
+
+ref = reference("autograd")  # recorded reference values: students run these checks without solutions/
 
 # Hand inputs: all entries away from 0 (the ReLU kink) and positive where log needs it.
 X3 = np.array([0.5, -1.0, 2.0])
@@ -71,6 +74,15 @@ def _check_grad(got, want, name: str, what: str, out_shape=None, mistakes=None, 
     assert_close(got, want, f"{what}: {name}.grad", inputs=inputs, rtol=1e-7, atol=1e-10, mistakes=mistakes)
 
 
+def _ref_op(m, op: str, data: list, g, *args) -> dict:
+    """On the reference module m: out = op(inputs), out.backward_local(g); out.data and each input's grad."""
+    ts = [m.Tensor(d, requires_grad=True) for d in data]
+    fns = {"x + y": lambda x, y: x + y, "x * y": lambda x, y: x * y, "x ** p": lambda x: x ** args[0]}
+    out = fns[op](*ts) if op in fns else getattr(ts[0], op)(*args)
+    out.backward_local(g)
+    return {"out": out.data, "grads": [t.grad for t in ts]}
+
+
 @pytest.mark.points(1)
 def test_lecture_example(student):
     """The lecture's example: x = [1.0], y = x**2 + 2*x gives y = [3.0] and, after y.backward(), x.grad = [4.0]."""
@@ -90,11 +102,10 @@ def test_binary_ops_at_a_point(student):
     for text, fn in (("x + y", lambda x, y: x + y), ("x * y", lambda x, y: x * y)):
         what = f"out = {text} with x = {X3.tolist()}, y = {Y3.tolist()}, out.backward_local(g = {G3.tolist()})"
         x, y = T(X3, requires_grad=True), T(Y3, requires_grad=True)
-        rx, ry = ref.Tensor(X3, requires_grad=True), ref.Tensor(Y3, requires_grad=True)
-        out, rout = fn(x, y), fn(rx, ry)
-        assert_close(_data(student, out), rout.data, f"{what}: out.data")
+        want = ref.value(f"at-a-point {text}", lambda m: _ref_op(m, text, [X3, Y3], G3))
+        out = _tensor(fn(x, y), text)
+        assert_close(_data(student, out), want["out"], f"{what}: out.data")
         out.call_method("backward_local", G3)
-        rout.backward_local(G3)
         mistakes = {"x.grad": {"forgot to multiply by the upstream gradient out.grad (chain rule)":
                                Y3 if text == "x * y" else np.ones(3)},
                     "y.grad": {"forgot to multiply by the upstream gradient out.grad (chain rule)":
@@ -102,18 +113,18 @@ def test_binary_ops_at_a_point(student):
         if text == "x * y":
             mistakes["x.grad"]["d(x*y)/dx = y: you used x"] = G3 * X3
             mistakes["y.grad"]["d(x*y)/dy = x: you used y"] = G3 * Y3
-        _check_grad(_grad(student, x, "x", what), rx.grad, "x", what, mistakes=mistakes["x.grad"])
-        _check_grad(_grad(student, y, "y", what), ry.grad, "y", what, mistakes=mistakes["y.grad"])
+        _check_grad(_grad(student, x, "x", what), want["grads"][0], "x", what, mistakes=mistakes["x.grad"])
+        _check_grad(_grad(student, y, "y", what), want["grads"][1], "y", what, mistakes=mistakes["y.grad"])
 
     # x ** 2 and x ** -1 (a constant exponent)
     for p in (2, -1):
         what = f"out = x ** {p} with x = {X3.tolist()}, out.backward_local(g = {G3.tolist()})"
-        x, rx = T(X3, requires_grad=True), ref.Tensor(X3, requires_grad=True)
-        out, rout = x**p, rx**p
-        assert_close(_data(student, out), rout.data, f"{what}: out.data")
+        x = T(X3, requires_grad=True)
+        want = ref.value(f"at-a-point x ** {p}", lambda m: _ref_op(m, "x ** p", [X3], G3, p))
+        out = _tensor(x**p, f"x ** {p}")
+        assert_close(_data(student, out), want["out"], f"{what}: out.data")
         out.call_method("backward_local", G3)
-        rout.backward_local(G3)
-        _check_grad(_grad(student, x, "x", what), rx.grad, "x", what, mistakes={
+        _check_grad(_grad(student, x, "x", what), want["grads"][0], "x", what, mistakes={
             "d(x**p)/dx = p * x**(p - 1): the exponent drops by one (you used p * x**p)": G3 * p * X3**p,
             "d(x**p)/dx = p * x**(p - 1): the factor p is missing": G3 * X3 ** (p - 1),
             "forgot to multiply by the upstream gradient out.grad (chain rule)": p * X3 ** (p - 1)})
@@ -152,13 +163,13 @@ def test_unary_ops_at_a_point(student):
     for name in ("exp", "log", "sigmoid", "tanh", "relu"):
         data = P3 if name == "log" else X3
         what = f"out = x.{name}() with x = {data.tolist()}, out.backward_local(g = {G3.tolist()})"
-        x, rx = T(data, requires_grad=True), ref.Tensor(data, requires_grad=True)
-        out, rout = x.call_method(name), getattr(rx, name)()
-        assert_close(_data(student, out), rout.data, f"{what}: out.data")
+        x = T(data, requires_grad=True)
+        want = ref.value(f"at-a-point {name}", lambda m: _ref_op(m, name, [data], G3))
+        out = _tensor(x.call_method(name), f"x.{name}()")
+        assert_close(_data(student, out), want["out"], f"{what}: out.data")
         out.call_method("backward_local", G3)
-        rout.backward_local(G3)
-        o = rout.data
-        mistakes = {"forgot to multiply by the upstream gradient out.grad (chain rule)": rx.grad / G3}
+        o, wg = want["out"], want["grads"][0]
+        mistakes = {"forgot to multiply by the upstream gradient out.grad (chain rule)": wg / G3}
         if name == "exp":
             mistakes["d exp(x)/dx = exp(x) (the output): you used x"] = G3 * data
         elif name == "log":
@@ -171,7 +182,7 @@ def test_unary_ops_at_a_point(student):
             mistakes["tanh'(x) = 1 - tanh(x)**2: the square is missing"] = G3 * (1 - o)
         elif name == "relu":
             mistakes["relu'(x) is the 0/1 mask 1[x > 0]: you multiplied by relu(x)"] = G3 * o
-        _check_grad(_grad(student, x, "x", what), rx.grad, "x", what, mistakes=mistakes)
+        _check_grad(_grad(student, x, "x", what), wg, "x", what, mistakes=mistakes)
 
     what = f"out = x.sum() with x = {X3.tolist()}, out.backward_local(3.0)"
     x = T(X3, requires_grad=True)
@@ -227,16 +238,22 @@ def test_softmax_cross_entropy_handout(student):
     """softmax_cross_entropy on the handout's logits [[2, 1, 0.1], [0.5, 2.5, -1]], labels [0, 2]: L = 2.035104112 and Z.grad = (softmax(Z) - onehot(y)) / N."""
     logits = np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]])
     labels = np.array([0, 2])
-    rz = ref.Tensor(logits, requires_grad=True)
-    rl = ref.softmax_cross_entropy(rz, labels)
-    rl.backward()
+
+    def reference_loss(m):
+        z = m.Tensor(logits, requires_grad=True)
+        loss = m.softmax_cross_entropy(z, labels)
+        loss.backward()
+        return {"loss": loss.item(), "grad": z.grad}
+
+    want = ref.value("softmax-cross-entropy handout", reference_loss)
     z = student.autograd.Tensor(logits, requires_grad=True)
     loss = student.autograd.softmax_cross_entropy(z, labels)
     what = "softmax_cross_entropy(Z, y) on the handout's example"
     inputs = {"Z": logits, "y": labels}
     _tensor(loss, "softmax_cross_entropy(Z, y)")
-    assert_close(_data(student, loss), rl.data, f"{what}: L.data", inputs=inputs, mistakes={
-        "summed over the N = 2 samples: the loss is the MEAN over the samples": 2 * rl.data})
+    assert_close(_data(student, loss), want["loss"], f"{what}: L.data", inputs=inputs, mistakes={
+        "summed over the N = 2 samples: the loss is the MEAN over the samples": 2 * want["loss"]})
     loss.call_method("backward")
-    _check_grad(_grad(student, z, "Z", "L.backward()"), rz.grad, "Z", f"{what}, after L.backward()", inputs=inputs,
-                mistakes={"summed over the N = 2 samples: the loss is the MEAN over the samples": 2 * rz.grad})
+    _check_grad(_grad(student, z, "Z", "L.backward()"), want["grad"], "Z", f"{what}, after L.backward()",
+                inputs=inputs, mistakes={"summed over the N = 2 samples: the loss is the MEAN over the samples":
+                                         2 * want["grad"]})
