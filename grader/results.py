@@ -153,6 +153,7 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be read by the course staff
         os.replace(tmp, path)
     except BaseException:
         try:

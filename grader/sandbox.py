@@ -21,6 +21,7 @@ import dataclasses
 import functools
 import importlib.util
 import os
+import pwd
 import resource
 import select
 import shutil
@@ -120,12 +121,12 @@ def _runtime_dirs() -> list[str]:
 
 
 def _bwrap_args(bwrap: str, box: Path) -> list[str]:
-    home = os.path.expanduser("~")
     args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
     hidden = _package_dirs()
-    if home not in ("/", "") and os.path.isdir(home):
-        hidden.append(home)
+    for home in {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}:  # $HOME may not be the real one
+        if home not in ("/", "") and os.path.isdir(home) and home not in hidden:
+            hidden.append(home)
     for path in hidden:
         args += ["--tmpfs", path]
     for path in _runtime_dirs():  # bring the interpreter back where a hidden folder covered it

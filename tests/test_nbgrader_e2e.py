@@ -161,10 +161,18 @@ def _gradebook(course: Path, tasks: list[str], students) -> dict:
     return out
 
 
-def _grade_folder(folder: Path, tasks: list[str]) -> dict[str, float]:
+def _grade_folder(folder: Path, tasks: list[str], env: dict) -> dict[str, float]:
+    """``grade`` in this process, its lanes in the environment the nbgrader commands had."""
     from grader import runner, submission
-    with submission.load(folder) as sub:
-        results = runner.grade(sub.folder, tasks=tasks)
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with submission.load(folder) as sub:
+            results = runner.grade(sub.folder, tasks=tasks)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert not results.grader_errors, results.grader_errors
     return {t: row["score"] for t, row in results.by_task().items()}
 
@@ -249,7 +257,7 @@ def flow(tmp_path_factory):
     alice = json.loads((tmp / "alice.json").read_text())
     info["grade"] = {"alice": {t: sum(x["score"] for x in alice["tests"] if x["task"] == t) for t in tasks}}
     for s in STUDENTS[1:]:
-        info["grade"][s] = _grade_folder(submitted[s], tasks)
+        info["grade"][s] = _grade_folder(submitted[s], tasks, env)
 
     # the attacks again, now with nbgrader executing the notebooks in a kernel
     config = course / "nbgrader_config.py"

@@ -5,7 +5,7 @@ The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
 - ``GenerateAssignment``: ``TaskStubs`` instead of nbgrader's ``ClearSolutions``: the same
   preprocessor, but each ``### BEGIN SOLUTION`` region becomes the line ``course stubs`` writes,
   ``raise NotImplementedError("Task N.M: implement <function> (<docstring first line>)")``, so
-  the released notebook holds exactly ``assignments/<task>.py``.
+  the released notebook holds exactly ``assignments/<task>.py`` (less its "Generated" header line).
 - ``Autograde``: ``IsolatedGrade`` just before ``SaveAutoGrades``. It takes the module source from
   the (sanitised) submitted notebook with ``grader.submission.notebook_to_source``, grades it
   with ``grader.runner.grade`` (trusted lanes, one sandboxed worker per task: the student's
@@ -164,10 +164,11 @@ class IsolatedGrade(NbGraderPreprocessor):
                  and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"}
         student = resources.get("nbgrader", {}).get("student", "?")
         results = self._results(nb, task, resources)
-        if results.grader_errors:
-            raise RuntimeError(f"IsolatedGrade: the grader failed on {task} of {student}: "
-                               + "; ".join(e[:300] for e in results.grader_errors))
         rows = [t for t in results.tests if t.task == task]
+        unfinished = [t for t in rows if t.name == f"{task}: grading did not finish"]
+        if unfinished or not rows:  # the grader itself failed: no score rather than a wrong one
+            raise RuntimeError(f"IsolatedGrade: the grader failed on {task} of {student}: "
+                               + ("; ".join(e[:300] for e in results.grader_errors) or "no results"))
         groups = {"public": [t for t in rows if t.visibility == "visible"],
                   "hidden": [t for t in rows if t.visibility != "visible"]}
         import_failed = [t for t in rows if t.status == "import_failed" or t.name.endswith(f"import {task}.py")]
@@ -196,30 +197,41 @@ class IsolatedGrade(NbGraderPreprocessor):
         return nb, resources
 
 
-    def _submitted_sources(self, resources) -> dict[str, str]:
+    def _submitted_folder(self, resources) -> Path:
+        from nbgrader.coursedir import CourseDirectory
+        info = resources["nbgrader"]
+        coursedir = CourseDirectory(config=self.config)
+        return Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+
+    def _submitted_sources(self, folder: Path) -> dict[str, str]:
         """{task: source} of the task notebooks in the student's submitted folder that this run grades."""
         import fnmatch
         from nbgrader.coursedir import CourseDirectory
         from grader import submission
         from grader.rubric import BY_NAME
-        info = resources["nbgrader"]
-        coursedir = CourseDirectory(config=self.config)
-        folder = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+        pattern = CourseDirectory(config=self.config).notebook_id
         return {p.stem: submission.notebook_to_source(p) for p in sorted(folder.glob("*.ipynb"))
-                if p.stem in BY_NAME and not p.is_symlink() and fnmatch.fnmatch(p.stem, coursedir.notebook_id)}
+                if p.stem in BY_NAME and not p.is_symlink() and fnmatch.fnmatch(p.stem, pattern)}
 
     def _results(self, nb, task: str, resources):
         import time
         info = resources.get("nbgrader", {})
         source = module_source(nb)
-        key = (info.get("db_url"), info.get("assignment"), info.get("student"), self.seed)
-        fresh = _BATCH["key"] == key and time.monotonic() - _BATCH["at"] < _BATCH_TTL
+        try:
+            folder = self._submitted_folder(resources)
+            stamp = (folder / "timestamp.txt").read_text() if (folder / "timestamp.txt").exists() else ""
+        except Exception as exc:  # no course directory in reach: grade this notebook alone
+            self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
+            folder, stamp = None, ""
+        key = (info.get("db_url"), info.get("assignment"), info.get("student"), stamp, self.seed)
+        fresh = folder is not None and _BATCH["key"] == key and time.monotonic() - _BATCH["at"] < _BATCH_TTL
         if not fresh:
-            try:
-                sources = self._submitted_sources(resources)
-            except Exception as exc:  # no course directory in reach: grade this notebook alone
-                self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
-                sources = {}
+            sources = {}
+            if folder is not None:
+                try:
+                    sources = self._submitted_sources(folder)
+                except Exception as exc:  # an unreadable notebook: the others are graded one by one
+                    self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
             sources[task] = source
             self.log.info("IsolatedGrade: grading %s of %s out of the kernel", ", ".join(sorted(sources)),
                           info.get("student"))

@@ -311,13 +311,16 @@ def write(dest: Path, tasks: list[str] | None = None) -> tuple[list[Path], dict[
     return changed, skipped
 
 
-def check(dest: Path, tasks: list[str] | None = None) -> list[str]:
+def check(dest: Path, tasks: list[str] | None = None, assignment: str = "backprop") -> list[str]:
     """Problems of the assignment folder ``dest``: ``stale: x``, ``missing: x``, ``unexpected: x``.
 
-    ``unexpected`` names a task notebook that would not be generated now (its task is skipped).
-    Other files (an instructor's extra notebook) are left alone.
+    ``dest`` is ``source/<assignment>/`` or the course directory holding it. ``unexpected`` names a
+    task notebook that would not be generated now (its task is skipped). Other files (an
+    instructor's extra notebook) are left alone.
     """
     dest = Path(dest)
+    if (dest / "source" / assignment).is_dir():
+        dest = dest / "source" / assignment
     files, _ = expected_files(tasks)
     problems = []
     for name, text in files.items():

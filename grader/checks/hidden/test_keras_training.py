@@ -8,11 +8,13 @@ the worker returns (the worker never sees the held-out samples).
 
 Nothing here imports Keras: float64 mode, weights and predictions are set and read in the worker
 by the trusted one-liners below (``student.source``), weights come back through
-``student.export_model``. The oracle keeps the lecture's W of shape (out, in); Keras kernels are
-K = W.T. Fits are few and small: each ``fit`` of a new model costs a second of tracing.
+``student.export_model``. The checks of evaluate and of the Adam steps of train use a model built
+and compiled by such a one-liner, so that a mistake in build_model or compile_model costs only
+their own checks; the reproducibility and held-out checks run the student's whole pipeline.
+The oracle keeps the lecture's W of shape (out, in); Keras kernels are K = W.T. Fits are few and
+small: each ``fit`` of a new model costs about a second of tracing.
 """
 import contextlib
-
 import functools
 import importlib.util
 from pathlib import Path
@@ -27,6 +29,8 @@ FLOATX = f"lambda d: ({KERAS}.config.set_floatx(d), {KERAS}.config.set_dtype_pol
 SET_WEIGHTS = "lambda m, ws: m.set_weights(ws)"
 PREDICT = "lambda m, X: np.asarray(m(X), dtype=np.float64)"
 STORED_LR = "lambda m: float(m.optimizer.learning_rate)"
+MODEL = (f"lambda D, H, C: (lambda k: k.Sequential([k.Input((D,)), k.layers.Dense(H, activation='relu'), "
+         f"k.layers.Dense(C, activation='softmax')]))({KERAS})")
 COMPILE = (f"lambda m, lr: m.compile(optimizer={KERAS}.optimizers.Adam(learning_rate=lr), "
            f"loss={KERAS}.losses.SparseCategoricalCrossentropy(from_logits=False), metrics=['accuracy'])")
 
@@ -132,13 +136,32 @@ def exported_params(student, model, what):
     return [K1.T, b1, K2.T, b2]
 
 
-def fixed_model(student, params, compile_lr=None):
+def exported_output(exported, X):
+    """The exported model applied in numpy, Dense layer by Dense layer with their activations."""
+    def softmax(Z):
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+
+    acts = {"relu": lambda A: np.maximum(A, 0.0), "sigmoid": lambda A: 1.0 / (1.0 + np.exp(-A)), "tanh": np.tanh,
+            "softmax": softmax, "linear": lambda A: A, "None": lambda A: A}
+    A = X
+    for layer in exported["layers"]:
+        act = str(layer.get("activation"))
+        if layer["class"] != "Dense" or act not in acts:
+            raise CheckFailure(f"the trained model has a {layer['class']} layer with activation {act}: "
+                               f"expected Dense(relu), Dense(softmax)")
+        A = acts[act](A @ layer["params"]["kernel"] + layer["params"].get("bias", 0.0))
+    return A
+
+
+def fixed_model(student, params, compile_lr=None, trusted=False):
     """build_model(D, H, C) (inside ``float64``) with the given [W1, b1, W2, b2] loaded as K = W.T.
 
-    With ``compile_lr`` the model is compiled HERE as documented (Adam(lr), sparse CE from
-    probabilities, accuracy), so that a mistake in compile_model costs only its own check.
+    ``trusted``: the lecture's model made HERE instead of by the student's build_model; with
+    ``compile_lr`` it is also compiled here as documented (Adam(lr), sparse CE from probabilities,
+    accuracy), so that a mistake in build_model or compile_model costs only their own checks.
     """
-    model = student.keras_training.build_model(D, H, C)
+    model = student.source(MODEL)(D, H, C) if trusted else student.keras_training.build_model(D, H, C)
     if compile_lr is not None:
         student.source(COMPILE)(model, compile_lr)
     shapes = [p.shape for p in exported_params(student, model, f"build_model({D}, {H}, {C})")]
@@ -188,12 +211,13 @@ def test_evaluate_at_fixed_weights_equals_numpy(student, seed):
     params, X, _ = random_case(rng, 40)
     y = rng.integers(0, C, size=40)
     with float64(student):
-        model = fixed_model(student, params, compile_lr=1e-3)
+        model = fixed_model(student, params, compile_lr=1e-3, trusted=True)
         result = student.keras_training.evaluate.options(timeout=60)(model, X, y)
     assert_true(isinstance(result, dict) and set(result) == {"loss", "accuracy"},
                 f"evaluate returned {str(result)[:120]}, expected a dict with the keys 'loss' and 'accuracy'")
     for key, value in result.items():
-        assert_true(isinstance(value, float), f"evaluate(...)[{key!r}] is {type(value).__name__}, expected a Python float")
+        assert_true(isinstance(value, float),
+                    f"evaluate(...)[{key!r}] is {type(value).__name__}, expected a Python float")
     loss, _ = loss_and_grads(params, X, y)
     hits = forward(params, X)[2].argmax(axis=1) == y
     assert_close(result["loss"], loss, "evaluate(model, X, y)['loss']", inputs={"X": X}, rtol=1e-9, atol=1e-12,
@@ -215,14 +239,15 @@ def test_train_two_adam_steps_equal_numpy(student, seed):
     lr = 0.01
     kt = student.keras_training
     with float64(student):
-        model = fixed_model(student, params, compile_lr=lr)
+        model = fixed_model(student, params, compile_lr=lr, trusted=True)
         history = kt.train.options(timeout=60)(model, X, y, epochs=2, batch_size=9, seed=seed % 1000)
         got = exported_params(student, model, "the model after train")
         stored_lr = student.source(STORED_LR)(model)
     assert_true(isinstance(history, dict) and "loss" in history and "accuracy" in history,
                 f"train returned {describe(history)}, expected history.history as a dict with 'loss' and 'accuracy'")
     assert_true(len(history["loss"]) == 2,
-                f"train(..., epochs=2) returned {len(history['loss'])} epoch losses, expected 2: pass epochs=epochs to fit")
+                f"train(..., epochs=2) returned {len(history['loss'])} epoch losses, expected 2: "
+                f"pass epochs=epochs to fit")
     assert_true(all(isinstance(v, float) for v in history["loss"]),
                 f"history['loss'] holds {[type(v).__name__ for v in history['loss']]}, expected Python floats")
     want, losses = keras_adam(params, X, y, steps=2, lr=stored_lr)
@@ -292,7 +317,6 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
                 f"train(..., epochs=10) returned {describe(losses if isinstance(losses, list) else history)}, "
                 f"expected history['loss'] with 10 finite epoch losses")
     assert_true(losses[-1] < losses[0], f"the epoch loss did not decrease: {losses[0]:.4g} -> {losses[-1]:.4g}")
-    W1, b1, W2, b2 = exported_params(student, model, "the trained model")
-    acc = float(np.mean((np.maximum(Xte @ W1.T + b1, 0.0) @ W2.T + b2).argmax(axis=1) == yte))
+    acc = float(np.mean(exported_output(student.export_model(model), Xte).argmax(axis=1) == yte))
     assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
                              f"(epoch loss {losses[0]:.3g} -> {losses[-1]:.3g} over 10 epochs)")

@@ -1,7 +1,8 @@
 """Public checks of Task 7 (torch_training.py): the lecture's autograd example, the layers, one step.
 
-Your code runs in the grading worker; these checks build tensors, optimizers and the loss there
-and bring the model's weights back as numpy arrays, then compare with numpy (float64).
+Your code runs in the grading worker; these checks build tensors, optimizers, the loss (and for
+train_step a Linear-ReLU-Linear model of their own) there and bring the model's weights back as
+numpy arrays, then compare with numpy (float64).
 """
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ TORCH = "__import__('torch')"
 AS_TENSOR = f"lambda a: {TORCH}.as_tensor(a)"
 SGD = f"lambda m, lr: {TORCH}.optim.SGD(m.parameters(), lr=lr)"
 CROSS_ENTROPY = f"lambda: {TORCH}.nn.CrossEntropyLoss()"
+MODEL = f"lambda D, H, C: (lambda nn: nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C)))({TORCH}.nn)"
 LOAD = (f"lambda m, ps: (lambda torch: (m.double(), [p.data.copy_(torch.as_tensor(v)) "
         f"for p, v in zip(m.parameters(), ps)], m)[-1])({TORCH})")
 SOFTMAX_LAYER = ("there is a softmax layer in the model: build_model must end with the last Linear (raw logits), "
@@ -93,7 +95,7 @@ def test_train_step_handout_example(student):
     X = np.array([[1.0, 2.0], [-1.0, 0.5], [0.5, -1.0]])
     y = np.array([0, 2, 1])
     tt = student.torch_training
-    model = student.source(LOAD)(tt.build_model(2, 3, 3), params)
+    model = student.source(LOAD)(student.source(MODEL)(2, 3, 3), params)  # the lecture's model, made here
     as_tensor = student.source(AS_TENSOR)
     loss = tt.train_step(model, student.source(SGD)(model, 1.0), student.source(CROSS_ENTROPY)(),
                          as_tensor(X), as_tensor(y))
