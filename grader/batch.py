@@ -246,7 +246,7 @@ def grade_one(job: dict) -> dict:
             content = content_hash(sub.folder)
             key = make_key(content, job["fingerprint"], job["seed"], job["tasks"], job["public_only"])
             results = runner.grade(sub.folder, tasks=job["tasks"], seed=job["seed"],
-                                   public_only=job["public_only"], lanes=job["lanes"])
+                                   public_only=job["public_only"], lanes=job["lanes"], in_process=True)
             notes = list(sub.notes)
         data = results.to_json()
         data["extra_data"]["batch"] = {
@@ -520,6 +520,9 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
         pending = list(jobs)
         while pending:
             ctx = multiprocessing.get_context("spawn")
+            # workers run their lane in-process: give them what a lane process gets
+            os.environ.update({k: v for k, v in runner.lane_env().items()
+                               if k.startswith(("BPLAB_ISOLATION", "OMP_", "MKL_", "OPENBLAS_", "TF_CPP", "PYTHONHASHSEED"))})
             pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
                                           initializer=_init_worker, initargs=(os.getpid(),))
             futures = {pool.submit(grade_one, jobs[s]): s for s in pending}

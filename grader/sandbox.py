@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import importlib.util
 import os
 import pwd
@@ -151,7 +152,17 @@ def _bwrap_args(bwrap: str, box: Path) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def isolation() -> Isolation:
-    """Decide once what this machine allows; probe bubblewrap with a trivial command."""
+    """Decide once what this machine allows; probe bubblewrap with a trivial command.
+
+    A parent that already probed passes its answer down in ``BPLAB_ISOLATION_PROBED`` (the runner
+    does, so each lane does not pay the probe again).
+    """
+    cached = os.environ.get("BPLAB_ISOLATION_PROBED")
+    if cached and not os.environ.get("BPLAB_NO_BWRAP"):
+        try:
+            return Isolation(**json.loads(cached))
+        except (TypeError, ValueError):
+            pass
     root = os.geteuid() == 0
     bwrap = None if os.environ.get("BPLAB_NO_BWRAP") else _bwrap_binary()
     if bwrap:
@@ -172,6 +183,11 @@ def isolation() -> Isolation:
     return Isolation("rlimits", None, root,
                      f"WEAKER: bubblewrap unavailable; network allowed, runs as {who}; "
                      f"rlimits and a memory watchdog only")
+
+
+def isolation_env() -> dict[str, str]:
+    """The environment entry that hands this process's probe result to its children."""
+    return {"BPLAB_ISOLATION_PROBED": json.dumps(dataclasses.asdict(isolation()))}
 
 
 def _process_group_rss(pgid: int) -> int:

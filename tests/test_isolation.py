@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,7 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, mon
         shutil.copyfile(path, sub / path.name)
     (sub / "chain_rule.py").write_text(source)
     out = tmp_path / "out" / "results.json"
+    before = set(leftover_workers())  # only what this grade leaves behind counts
     proc = subprocess.run([sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule",
                            "--task", "losses", "--json", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
@@ -140,7 +142,10 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, mon
     if expected_message:
         outputs = " ".join(t["output"] for t in per_task["chain_rule"])
         assert expected_message in outputs, outputs[:1000]
-    assert leftover_workers() == []
+    deadline = time.monotonic() + 5  # killed processes may take a moment to be reaped
+    while (left := set(leftover_workers()) - before) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sorted(left) == []
 
 
 def test_isolation_in_force_is_reported():
