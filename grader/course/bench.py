@@ -485,6 +485,8 @@ class NbCourse:
         if exe is None:
             raise Skipped("the nbgrader command is not installed (pip install 'backprop-lab[nbgrader]')")
         self.exe, self.root, self.env = exe, root, grading_env()
+        # nbgrader runs `alembic` when it creates a gradebook: the venv's bin must be on PATH
+        self.env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + self.env.get("PATH", "")
         proc = subprocess.run([sys.executable, "-m", "grader.course.cli", "nbgrader", str(root),
                                "--assignment", ASSIGNMENT], cwd=ROOT, env=self.env, capture_output=True,
                               text=True, timeout=900)
