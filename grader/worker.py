@@ -18,10 +18,12 @@ Answers: {"ok": value, "mutated": [...]} or {"error": {"type", "message", "where
 """
 from __future__ import annotations
 
+import errno
 import importlib
 import inspect
 import itertools
 import os
+import resource
 import sys
 import traceback
 
@@ -164,6 +166,9 @@ def _error(exc: BaseException) -> dict:
         message = f"{exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
     elif isinstance(exc, SystemExit):
         message = f"called sys.exit({exc.code!r})"
+    elif isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        message = f"output / file size limit of {limit >> 20} MiB exceeded ({exc})"
     return {"error": {"type": type(exc).__name__, "message": message[:4000], "where": _where(exc)}}
 
 
