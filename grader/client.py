@@ -8,6 +8,7 @@ Every call also checks that the student's code left its array arguments unchange
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
@@ -24,9 +25,11 @@ class InputMutated(AssertionError):
 class Student:
     """The student's submission as seen by one task's checks (one worker at a time)."""
 
-    def __init__(self, make_worker: Callable[[], Worker], module: str):
+    def __init__(self, make_worker: Callable[[], Worker], module: str, budget: float | None = None):
         self._make_worker = make_worker
         self._module = module
+        self._budget = budget          # seconds for all of this task's calls together (None: no limit)
+        self._started: float | None = None
         self._worker: Worker | None = None
         self.restarts = 0
         self.dead_reason: str | None = None  # set when the worker died during the current check
@@ -38,7 +41,11 @@ class Student:
                 self._worker.close()
                 self.restarts += 1
             worker = self._make_worker()
-            worker.start()  # may raise ImportFailed
+            try:
+                worker.start()  # may raise ImportFailed
+            except BaseException:
+                worker.close()
+                raise
             self._worker = worker
         return self._worker
 
@@ -50,6 +57,12 @@ class Student:
     def request(self, message: dict, what: str, timeout: float | None = None,
                 allow_mutation: bool = False, mutation_hint: str | None = None) -> Any:
         if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
+            raise WorkerDied(self.dead_reason)
+        if self._started is None:
+            self._started = time.monotonic()
+        budget = self._budget
+        if budget and time.monotonic() - self._started > budget:
+            self.dead_reason = f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)"
             raise WorkerDied(self.dead_reason)
         try:
             reply = self._live().request(message, timeout=timeout, what=what)
@@ -68,7 +81,7 @@ class Student:
         if isinstance(value, dict) and "__handle__" in value:
             if value.get("type") == "builtins.NotImplementedType":
                 return NotImplemented
-            return Remote(self, value)
+            return Remote(self, value, self._worker)
         if isinstance(value, list):
             return [self._wrap(v) for v in value]
         if isinstance(value, tuple):
@@ -83,6 +96,15 @@ class Student:
             raise AttributeError(name)
         return RemotePath(self, name)
 
+    def cached(self, name: str, make: Callable[[], Any]) -> Any:
+        """``make()`` once per worker (handles die with their worker), e.g. a trusted helper."""
+        worker = self._live()
+        if getattr(self, "_cache_owner", None) is not worker:
+            self._cache_owner, self._cache = worker, {}
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
     def source(self, code: str) -> "Remote":
         """Evaluate trusted code (e.g. ``"lambda x: (x**3).sum()"``) in the worker; a handle back."""
         return self.request({"op": "eval", "source": code}, what="setting up the check")
@@ -95,7 +117,7 @@ class Student:
 
 def _target(obj: Any) -> dict:
     if isinstance(obj, Remote):
-        return {"handle": obj._bplab_handle}
+        return obj._bplab_ref()
     if isinstance(obj, RemotePath):
         return {"path": obj._path}
     raise TypeError(f"not a remote object: {obj!r}")
@@ -144,15 +166,24 @@ _BINARY = ["add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "
 class Remote:
     """A handle to an object that lives in the worker (a Tensor, a model, an iterator...)."""
 
-    __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable")
+    __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable",
+                 "_bplab_worker")
     __array_ufunc__ = None  # ndarray + remote defers to Remote.__radd__ instead of probing the worker
 
-    def __init__(self, student: Student, info: dict):
+    def __init__(self, student: Student, info: dict, worker: Worker | None = None):
+        object.__setattr__(self, "_bplab_worker", worker)  # handles are only valid in their worker
         object.__setattr__(self, "_bplab_student", student)
         object.__setattr__(self, "_bplab_handle", info["__handle__"])
         object.__setattr__(self, "_bplab_type", info.get("type", "?"))
         object.__setattr__(self, "_bplab_repr", info.get("repr", ""))
         object.__setattr__(self, "_bplab_callable", info.get("callable", False))
+
+    def _bplab_ref(self) -> dict:
+        """The target of a request on this handle; refused when its worker is gone."""
+        worker = self._bplab_worker
+        if worker is not None and (worker is not self._bplab_student._worker or not worker.alive()):
+            raise WorkerDied(f"this {self.type_name} lived in a worker that has since died or been restarted")
+        return {"handle": self._bplab_handle}
 
     @property
     def type_name(self) -> str:
@@ -166,7 +197,7 @@ class Remote:
             raise AttributeError(name)  # Python's and numpy's protocol probes stay on this side
         try:
             return self._bplab_student.request(
-                {"op": "getattr", "target": {"handle": self._bplab_handle}, "name": name},
+                {"op": "getattr", "target": self._bplab_ref(), "name": name},
                 what=f"reading {self._short()}.{name}")
         except StudentError as exc:
             if exc.type == "AttributeError":
@@ -175,25 +206,25 @@ class Remote:
 
     def __setattr__(self, name: str, value: Any) -> None:
         self._bplab_student.request(
-            {"op": "setattr", "target": {"handle": self._bplab_handle}, "name": name, "value": value},
+            {"op": "setattr", "target": self._bplab_ref(), "name": name, "value": value},
             what=f"setting {self._short()}.{name}")
 
     def call_method(self, name: str, *args: Any, _timeout: float | None = None,
                     _allow_mutation: bool = False, **kwargs: Any) -> Any:
         """``obj.name(*args, **kwargs)`` in one round trip."""
         return self._bplab_student.request(
-            {"op": "call", "target": {"handle": self._bplab_handle}, "method": name,
+            {"op": "call", "target": self._bplab_ref(), "method": name,
              "args": list(args), "kwargs": kwargs},
             what=f"{self._short()}.{name}()", timeout=_timeout, allow_mutation=_allow_mutation)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._bplab_student.request(
-            {"op": "call", "target": {"handle": self._bplab_handle}, "args": list(args), "kwargs": kwargs},
+            {"op": "call", "target": self._bplab_ref(), "args": list(args), "kwargs": kwargs},
             what=f"calling {self._short()}", allow_mutation=True)
 
     def __iter__(self):
         items = self._bplab_student.request(
-            {"op": "iter", "target": {"handle": self._bplab_handle}, "limit": 1_000_000},
+            {"op": "iter", "target": self._bplab_ref(), "limit": 1_000_000},
             what=f"iterating over {self._short()}")
         return iter(items)
 

@@ -108,7 +108,8 @@ class GradingPlugin:
         if task.name not in self.students:
             given = {"data.py": GIVEN / "data.py"} if (GIVEN / "data.py").exists() else {}
             limits = task.limits.scaled(float(os.environ.get("BPLAB_TIMEOUT_SCALE", "1")))
-            student = Student(lambda: Worker(self.submission, task.name, limits, given), task.name)
+            student = Student(lambda: Worker(self.submission, task.name, limits, given), task.name,
+                              budget=limits.task_budget)
             try:
                 student._live()
             except (ImportFailed, WorkerDied) as exc:

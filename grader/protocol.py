@@ -20,6 +20,7 @@ nothing from the rest of the project.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -29,6 +30,22 @@ from typing import Any, Callable
 import numpy as np
 
 MAX_FRAME = 512 * 1024 * 1024  # refuse absurd frames rather than allocating them
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameLimits:
+    """What a reader accepts: JSON text size, total array bytes (after widening to 8-byte
+    dtypes), JSON nesting depth."""
+
+    json_bytes: int = MAX_FRAME
+    array_bytes: int = MAX_FRAME
+    depth: int = 10_000
+
+
+TRUSTED = FrameLimits()
+#: Answers from student code: a small JSON text cannot blow up into gigabytes of Python objects,
+#: nor a uint8 array into a huge int64 one.
+UNTRUSTED = FrameLimits(json_bytes=8 * 1024**2, array_bytes=256 * 1024**2, depth=64)
 _HEADER = struct.Struct(">II")
 _LEN = struct.Struct(">Q")
 
@@ -119,22 +136,53 @@ def _read_exact(fd: int, n: int, read: Callable[[int, int], bytes]) -> bytes:
     return b"".join(chunks)
 
 
-def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read) -> tuple[Any, list]:
+def _nesting(text: bytes) -> int:
+    """Maximum bracket depth of a JSON text (strings skipped), without parsing it."""
+    depth = worst = 0
+    in_string = escaped = False
+    for byte in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):
+            depth += 1
+            worst = max(worst, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return worst
+
+
+def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read,
+               limits: FrameLimits = TRUSTED) -> tuple[Any, list]:
     """Read one frame from a file descriptor: (json value, list of raw arrays)."""
     json_len, n_arrays = _HEADER.unpack(_read_exact(fd, _HEADER.size, read))
-    if json_len > MAX_FRAME or n_arrays > 1_000_000:
+    if json_len > limits.json_bytes or n_arrays > 100_000:
         raise ProtocolError("frame too large")
-    doc = json.loads(_read_exact(fd, json_len, read))
-    arrays, total = [], json_len
+    text = _read_exact(fd, json_len, read)
+    if limits is not TRUSTED and _nesting(text) > limits.depth:
+        raise ProtocolError("value nested too deeply")
+    doc = json.loads(text)
+    arrays, widened = [], 0
     for _ in range(n_arrays):
         (size,) = _LEN.unpack(_read_exact(fd, _LEN.size, read))
-        total += size
-        if total > MAX_FRAME:
+        if size > limits.array_bytes:
             raise ProtocolError("frame too large")
         try:
-            arrays.append(np.load(io.BytesIO(_read_exact(fd, size, read)), allow_pickle=False))
-        except ValueError as exc:
+            arr = np.load(io.BytesIO(_read_exact(fd, size, read)), allow_pickle=False)
+        except (ValueError, OSError, EOFError) as exc:
             raise ProtocolError(f"bad array: {exc}") from None
+        if not isinstance(arr, np.ndarray):  # e.g. an .npz archive
+            raise ProtocolError("bad array: not a .npy array")
+        widened += arr.size * 8
+        if widened > limits.array_bytes:
+            raise ProtocolError("arrays too large")
+        arrays.append(arr)
     return doc, arrays
 
 

@@ -40,8 +40,8 @@ TASKS: tuple[Task, ...] = (
     Task(4, "autograd", "A computational-graph autograd engine", 18, 2.0),
     Task(5, "gradcheck", "Gradient checking", 10, 1.0),
     Task(6, "minibatch", "Mini-batch gradient descent and training tips", 12, 2.0),
-    Task(7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90)),
-    Task(8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120)),
+    Task(7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90, task_budget=300)),
+    Task(8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120, task_budget=400)),
 )
 BY_NAME = {t.name: t for t in TASKS}
 TOTAL_POINTS = sum(t.points for t in TASKS)

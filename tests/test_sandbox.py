@@ -160,3 +160,44 @@ def test_zero_d_arrays_stay_zero_d_and_numpy_defers_to_handles(toy):
     total = (np.array([1.0, 1.0]) + box).call_method("total")
     assert total == 5.0
     assert hasattr(box, "v") and not hasattr(box, "nothing_here")
+
+
+HOSTILE_WIRE = """
+import os, struct
+def nested():
+    fd = int(os.environ["BPLAB_FDS"].split(",")[1])
+    text = b"[" * 100000 + b"]" * 100000
+    os.write(fd, struct.pack(">II", len(text), 0) + text)
+    import time; time.sleep(60)
+def garbage():
+    fd = int(os.environ["BPLAB_FDS"].split(",")[1])
+    os.write(fd, struct.pack(">II", 2, 0) + b"[]")
+    import time; time.sleep(60)
+def forge_then_sleep():
+    import protocol, time
+    fd = int(os.environ["BPLAB_FDS"].split(",")[1])
+    protocol.write_frame(fd, protocol.dumps({"ok": 1.0}))  # answer early, then stop reading
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("attack, message", [("nested", "malformed answer"), ("garbage", "malformed answer")])
+def test_forged_frames_kill_the_worker_not_the_grader(tmp_path, attack, message):
+    (tmp_path / "wire.py").write_text(HOSTILE_WIRE)
+    student = Student(lambda: Worker(tmp_path, "wire", Limits(call_timeout=5)), "wire")
+    try:
+        with pytest.raises(WorkerDied, match=message):
+            getattr(student.wire, attack)()
+    finally:
+        student.close()
+
+
+def test_a_worker_that_stops_reading_cannot_stall_a_big_request(tmp_path):
+    (tmp_path / "wire.py").write_text(HOSTILE_WIRE)
+    student = Student(lambda: Worker(tmp_path, "wire", Limits(call_timeout=1)), "wire")
+    try:
+        assert student.wire.forge_then_sleep() == 1.0  # a forged answer is just an answer
+        with pytest.raises(WorkerDied, match="timed out"):  # 8 MB: far more than a pipe holds
+            student.wire.forge_then_sleep(np.zeros(1_000_000))
+    finally:
+        student.close()

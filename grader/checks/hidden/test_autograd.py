@@ -31,15 +31,9 @@ _FETCH = "lambda t, name: (lambda v: float(v) if isinstance(v, np.ndarray) and v
 
 
 def _helper(student, name: str, source: str | None = None):
-    """A trusted helper evaluated once per worker (handles die with the worker, so the cache lives on
-    the Student and is keyed by its restart count); no source: the student's Tensor class."""
-    cache = getattr(student, "_autograd_helpers", None)
-    if cache is None:
-        cache = student._autograd_helpers = {}
-    key = (student.restarts, name)
-    if key not in cache:
-        cache[key] = student.source(source) if source else student.autograd.Tensor.get()
-    return cache[key]
+    """A trusted helper evaluated once per worker (handles die with their worker); no source: the
+    student's Tensor class."""
+    return student.cached(name, lambda: student.source(source) if source else student.autograd.Tensor.get())
 
 
 def _define(code: str, name: str) -> str:

@@ -30,13 +30,7 @@ _FETCH = "lambda t, name: (lambda v: float(v) if isinstance(v, np.ndarray) and v
 
 def _get(student, tensor, name: str):
     """``tensor.<name>`` (data or grad) with its true shape, 0-d arrays as floats."""
-    cache = getattr(student, "_autograd_helpers", None)
-    if cache is None:
-        cache = student._autograd_helpers = {}
-    key = (student.restarts, "fetch")  # a handle lives as long as its worker
-    if key not in cache:
-        cache[key] = student.source(_FETCH)
-    return cache[key](tensor, name)
+    return student.cached("fetch", lambda: student.source(_FETCH))(tensor, name)  # one per worker
 
 
 def _data(student, tensor):
