@@ -38,6 +38,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
+
 from grader import runner, submission
 from grader.results import GRADER_VERSION, Results, gradebook_row, write_atomic
 from grader.rubric import BY_NAME, TASKS
@@ -179,7 +181,22 @@ def grader_fingerprint(tasks: list[str]) -> str:
     files += [solutions / f"{m}.py" for m in used if (solutions / f"{m}.py").is_file()]
     for path in sorted(set(files)):
         h.update(str(path.relative_to(HERE.parent)).encode() + b"\0" + path.read_bytes())
+    h.update(json.dumps(_environment(), sort_keys=True).encode())
     return f"{GRADER_VERSION}+{h.hexdigest()[:16]}"
+
+
+def _environment() -> dict[str, str]:
+    """What else changes a grade: library versions, the time-limit scale, the isolation in force."""
+    from importlib import metadata
+    versions = {}
+    for dist in ("numpy", "torch", "tensorflow-cpu", "tensorflow", "keras", "hypothesis", "pytest"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    from grader.sandbox import isolation
+    return {**versions, "timeout_scale": os.environ.get("BPLAB_TIMEOUT_SCALE", "1"),
+            "isolation": isolation().kind}
 
 
 def make_key(content: str, fingerprint: str, seed: int, tasks: list[str], public_only: bool) -> str:
@@ -356,9 +373,9 @@ def print_summary(summary: dict, out: Path, seconds: float, graded_now: int, con
              for t, v in s["failures_by_task"].items() if v["failed"]]
     console.print("Failures by task: " + (", ".join(fails) if fails else "none"))
     if s["limits"]:
-        console.print("Hit a limit: " + "; ".join(f"{st} ({', '.join(h)})" for st, h in s["limits"].items()))
+        console.print("Hit a limit: " + escape("; ".join(f"{st} ({', '.join(h)})" for st, h in s["limits"].items())))
     for student, error in s["errors"].items():
-        console.print(f"[red]not graded[/red] {student}: {_one_line(error)}", highlight=False)
+        console.print(f"[red]not graded[/red] {escape(student)}: {escape(_one_line(error))}", highlight=False)
     if s["pending"]:
         console.print(f"[yellow]pending[/yellow] (rerun to continue): {', '.join(s['pending'])}")
     console.print(f"Results: {out}/<student>/results.json, feedback.md; gradebook: {out / 'gradebook.csv'}")
@@ -421,7 +438,7 @@ class _Progress:
 
     def advance(self, last: str) -> None:
         if self.bar:
-            self.bar.update(self.task, advance=1, last=last[:40])
+            self.bar.update(self.task, advance=1, last=escape(last[:40]))
 
     def stop(self) -> None:
         if self.bar:
@@ -474,7 +491,7 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
         err.print(f"grade: no submissions found in {', '.join(map(str, paths))}")
         return USAGE_ERROR
     for note in notes:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(note)}")
     if removed:
         console.print(f"note: removed {removed} unfinished temporary file(s) of an interrupted batch")
     fingerprint = grader_fingerprint(tasks)
@@ -489,6 +506,9 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
                 entry.content = content_hash(sub.folder)
         except submission.SubmissionError as exc:
             entry.error = str(exc)
+            continue
+        except Exception as exc:  # whatever else a strange entry does costs only that entry
+            entry.error = f"cannot be read as a submission ({type(exc).__name__}: {str(exc)[:200]})"
             continue
         entry.key = make_key(entry.content, fingerprint, seed, tasks, public_only)
         done = None if force else _existing(out, entry, entry.key)
@@ -542,11 +562,11 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
                 if state["state"] == "graded":
                     graded_now += 1
                     if not quiet and state["data"].get("extra_data", {}).get("grader_errors"):
-                        err.print(f"grader error for {student}: {state['data']['extra_data']['grader_errors'][0][:300]}")
+                        err.print(escape(f"grader error for {student}: {state['data']['extra_data']['grader_errors'][0][:300]}"))
                 elif state["state"] == "error":
                     by_student[student].error = state["error"]
                 else:
-                    err.print(f"[red]grader error[/red] for {student}: {state['error']}\n{state.get('trace', '')}")
+                    err.print(f"[red]grader error[/red] for {escape(student)}: {escape(state['error'])}\n{escape(state.get('trace', ''))}")
                 label = f"{student}: {state['data']['score']:g}" if state["state"] == "graded" else f"{student}: error"
                 progress.advance(label)
                 if time.monotonic() - last_book > 1.0:

@@ -125,6 +125,7 @@ class Results:
 
     def print_table(self, console=None) -> None:
         from rich.console import Console
+        from rich.markup import escape  # messages quote student text: never read it as markup
         from rich.table import Table
         console = console or Console()
         table = Table(title="backprop-lab grade", show_lines=False)
@@ -136,12 +137,12 @@ class Results:
             ok = row["score"] == row["max_score"] and row["total"] > 0
             status = "[green]ok[/green]" if ok else ("[red]failed[/red]" if row["score"] == 0 else "[yellow]partial[/yellow]")
             table.add_row(f"{task.number}. {task.file}", f"{row['passed']}/{row['total']}",
-                          f"{row['score']:g}/{row['max_score']:g}", status, row["first_failure"][:160])
+                          f"{row['score']:g}/{row['max_score']:g}", status, escape(row["first_failure"][:160]))
         console.print(table)
         console.print(f"[bold]{self.summary_line()}[/bold]  ({self.execution_time:.1f} s)")
-        console.print(f"Isolation: {self.isolation}")
+        console.print(f"Isolation: {escape(self.isolation)}")
         for error in self.grader_errors:
-            console.print(f"[red]Grader error:[/red] {error[:300]}")
+            console.print(f"[red]Grader error:[/red] {escape(error[:300])}")
 
 
 def write_atomic(path: Path, text: str) -> None:

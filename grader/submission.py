@@ -14,6 +14,7 @@ import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from grader.rubric import TASKS
@@ -88,12 +89,19 @@ def _safe_extract(archive: Path, dest: Path) -> None:
             if info.is_dir() or "__MACOSX" in info.filename:
                 continue
             target = dest / info.filename
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                data = src.read(MAX_FILE * 4 + 1)  # never trust the declared size
-                if len(data) > MAX_FILE * 4:
-                    raise SubmissionError(f"{archive}: entry {info.filename!r} is too large")
-                out.write(data)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as out:
+                    data = src.read(MAX_FILE * 4 + 1)  # never trust the declared size
+                    if len(data) > MAX_FILE * 4:
+                        raise SubmissionError(f"{archive}: entry {info.filename!r} is too large")
+                    out.write(data)
+            except SubmissionError:
+                raise
+            except (OSError, RuntimeError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+                # corrupt data, bad CRC, encrypted entries, a file and a folder of the same name...
+                raise SubmissionError(f"{archive}: entry {info.filename!r} cannot be unpacked "
+                                      f"({type(exc).__name__}: {exc})") from None
 
 
 def notebook_to_source(path: Path) -> str:
@@ -102,16 +110,22 @@ def notebook_to_source(path: Path) -> str:
         nb = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SubmissionError(f"{path.name}: not a readable notebook ({exc})") from None
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise SubmissionError(f"{path.name}: not a Jupyter notebook (no list of cells)")
     chunks = []
-    for cell in nb.get("cells", []):
+    for cell in cells:
+        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        src = cell.get("source", "")
+        if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))):
+            raise SubmissionError(f"{path.name}: a cell's source is not text")
         if cell.get("cell_type") != "code":
             continue
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):
+        nbgrader = meta.get("nbgrader") if isinstance(meta.get("nbgrader"), dict) else {}
+        if nbgrader.get("grade") and not nbgrader.get("solution"):
             continue  # a test cell: the grader runs its own checks
-        if "bplab-skip" in cell.get("metadata", {}).get("tags", []):
+        if "bplab-skip" in (meta.get("tags") if isinstance(meta.get("tags"), list) else []):
             continue
-        src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else src
         lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
         chunks.append("\n".join(lines))

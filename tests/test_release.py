@@ -62,3 +62,12 @@ def test_recorded_public_values_are_fresh(tmp_path):
     assert [p.name for p in written] == [p.name for p in committed]
     for new, old in zip(written, committed):
         assert new.read_text() == old.read_text(), f"{old.name} is stale: run `course stubs`"
+
+
+def test_release_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(SystemExit, match="not a bundle"):
+        release.build(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+    again = release.build(tmp_path / "bundle")
+    assert release.build(again) == again  # its own bundle is replaced

@@ -238,9 +238,6 @@ def run_autograder(root: Path) -> int:
         data = gradescope_json(results, notes)
         data["extra_data"]["gradescope"] = {"options": opts, "grader_file": str(Path(__file__).resolve())}
         write_atomic(out, json.dumps(data, indent=2) + "\n")
-        results.print_table()
-        print(f"wrote {out}")
-        return 1 if results.grader_errors else 0
     except submission.SubmissionError as exc:
         data = error_json(str(exc).replace(str(root / "submission"), "submission"),
                           f"Upload the module files ({expected}) directly, in one folder, or as one .zip.")
@@ -254,6 +251,12 @@ def run_autograder(root: Path) -> int:
         data["extra_data"]["grader_exception"] = f"{type(exc).__name__}: {exc}"
         write_atomic(out, json.dumps(data, indent=2) + "\n")
         return 1
+    try:  # the log only: results.json is final whatever printing does
+        results.print_table()
+    except Exception:
+        traceback.print_exc()
+    print(f"wrote {out}")
+    return 1 if results.grader_errors else 0
 
 
 def selftest() -> int:

@@ -16,6 +16,7 @@ from grader.course import stubs
 
 ROOT = stubs.ROOT
 ENGINE_SKIP = {"course", "hidden", "__pycache__"}
+MARKER = ".backprop-lab-release"
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=64"]
@@ -72,8 +73,12 @@ def build(out: Path) -> Path:
     """Write the bundle folder ``out`` (replaced if it exists); return it."""
     out = Path(out)
     if out.exists():
+        if not (out / MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
+            raise SystemExit(f"course release: {out} exists and is not a bundle written by this command; "
+                             f"choose a new folder")
         shutil.rmtree(out)
     (out / "assignments").mkdir(parents=True)
+    (out / MARKER).write_text("written by `course release`; the folder is replaced when it runs again\n")
     for name, text in stubs.expected_files().items():
         (out / "assignments" / name).write_text(text)
     _copy_engine(out)
@@ -87,11 +92,11 @@ def build(out: Path) -> Path:
 def main(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix == ".zip":
-        folder = build(out.with_suffix(""))
+        folder = build(out.with_suffix(".bundle-tmp"))
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
             for path in sorted(folder.rglob("*")):
                 if path.is_file():
-                    zf.write(path, path.relative_to(folder.parent))
+                    zf.write(path, Path(out.stem) / path.relative_to(folder))
         shutil.rmtree(folder)
     else:
         build(out)
