@@ -94,7 +94,7 @@ def test_worker_and_protocol_import_nothing_of_the_project():
         used = _imports(ROOT / "grader" / name)
         assert not used & {"grader", "solutions"}, (name, used)
         assert used <= {"__future__", "importlib", "itertools", "os", "sys", "traceback", "numpy", "protocol",
-                        "io", "json", "struct", "typing", "ctypes", "inspect", "errno", "resource"}, (name, used)
+                        "io", "json", "struct", "typing", "ctypes", "inspect", "errno", "resource", "dataclasses"}, (name, used)
 
 
 def test_nothing_imports_course_tooling():

@@ -766,6 +766,7 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     py = sys.executable
     box = work / "where" / "box"
     (box / "submission").mkdir(parents=True, exist_ok=True)
+    (box / "home").mkdir(exist_ok=True)  # the mount point of the worker's HOME tmpfs
     iso = sandbox.isolation()
     commands: dict[str, list[str] | str] = {
         "python -c pass (interpreter)": [py, "-c", "pass"],
