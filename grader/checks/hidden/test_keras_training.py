@@ -15,13 +15,11 @@ The oracle keeps the lecture's W of shape (out, in); Keras kernels are K = W.T. 
 small: each ``fit`` of a new model costs about a second of tracing.
 """
 import contextlib
-import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from grader.checks.heldout import digits_split
 from grader.gradients import CheckFailure, assert_close, assert_true
 
 KERAS = "__import__('keras')"
@@ -254,28 +252,6 @@ def test_train_two_adam_steps_equal_numpy(student, seed):
     compare_params(got, want, "train(model, X, y, epochs=2, batch_size=9) from fixed float64 weights "
                               "(compiled with Adam(0.01))")
     assert_close(history["loss"], losses, "train(...)['loss'], per epoch", rtol=1e-9, atol=1e-12)
-
-
-@functools.lru_cache(maxsize=1)
-def _digits():
-    """sklearn's 8 x 8 digits (1797 x 64, values 0..16), read from its csv without importing sklearn (1.5 s)."""
-    spec = importlib.util.find_spec("sklearn")
-    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
-    if path is not None and path.is_file():
-        data = np.loadtxt(path, delimiter=",")
-        return data[:, :-1], data[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits  # pragma: no cover
-
-    d = load_digits()  # pragma: no cover
-    return d.data, d.target  # pragma: no cover
-
-
-def digits_split():
-    """A fixed split of the digits scaled to [0, 1]: 1437 training rows, 360 held out."""
-    X, y = _digits()
-    perm = np.random.default_rng(0).permutation(len(y))
-    X, y = X[perm] / 16.0, y[perm]
-    return X[:1437], y[:1437], X[1437:], y[1437:]
 
 
 @pytest.mark.points(1)

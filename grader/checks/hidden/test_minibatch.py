@@ -1,6 +1,4 @@
 """Hidden checks of Task 6 (minibatch.py): every sample once, seeded orders, the reference run, early and NaN stops."""
-import importlib.util
-import pathlib
 import re
 
 import numpy as np
@@ -8,6 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from grader.client import Remote, StudentError
+from grader.checks.heldout import digits
 from grader.gradients import assert_close, assert_true
 from solutions import minibatch as ref
 
@@ -396,22 +395,10 @@ def test_overfit_small_batch(student, seed):
         assert_close(after[k], v, f"{what}: model.params[{k!r}] afterwards (the model must not be changed)")
 
 
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    """scikit-learn's 8x8 digits, read from its data file (importing sklearn costs ~2 s)."""
-    spec = importlib.util.find_spec("sklearn")
-    path = pathlib.Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
-    if path is not None and path.exists():
-        data = np.loadtxt(path, delimiter=",")
-        return data[:, :-1], data[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits  # pragma: no cover
-    bunch = load_digits()
-    return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
-
-
 @pytest.mark.points(1)
 def test_digits_held_out_accuracy(student, seed):
     """Mini-batch training (B = 32, lr = 0.1, 3 epochs) of softmax regression on 8x8 digits: held-out accuracy >= 0.90."""
-    X, y = _digits()
+    X, y = digits()
     perm = np.random.default_rng(seed + 14).permutation(len(X))
     tr, te = perm[:1200], perm[1200:]
     mean, std = ref.standardize_fit(X[tr])

@@ -14,14 +14,12 @@ from a model made by such a one-liner, not by the student's build_model, so that
 mistakes cost its own checks; the held-out check runs the student's whole pipeline.
 Shapes all differ (N = 7 or 10, D = 5, H = 6, C = 4).
 """
-import functools
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
+from grader.checks.heldout import digits_split
 from grader.gradients import CheckFailure, assert_close, assert_true
 
 TORCH = "__import__('torch')"
@@ -317,28 +315,6 @@ def test_accuracy_at_fixed_weights(student, seed):
 # ----------------------------------------------------------------------------------------------
 # held-out accuracy, measured here on the returned weights
 # ----------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=1)
-def _digits():
-    """sklearn's 8 x 8 digits (1797 x 64, values 0..16), read from its csv without importing sklearn (1.5 s)."""
-    spec = importlib.util.find_spec("sklearn")
-    path = Path(spec.origin).parent / "datasets" / "data" / "digits.csv.gz" if spec and spec.origin else None
-    if path is not None and path.is_file():
-        data = np.loadtxt(path, delimiter=",")
-        return data[:, :-1], data[:, -1].astype(np.int64)
-    from sklearn.datasets import load_digits  # pragma: no cover
-
-    d = load_digits()  # pragma: no cover
-    return d.data, d.target  # pragma: no cover
-
-
-def digits_split():
-    """A fixed split of the digits scaled to [0, 1]: 1437 training rows, 360 held out."""
-    X, y = _digits()
-    perm = np.random.default_rng(0).permutation(len(y))
-    X, y = X[perm] / 16.0, y[perm]
-    return X[:1437], y[:1437], X[1437:], y[1437:]
-
 
 @pytest.mark.points(1)
 def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
