@@ -13,12 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from grader.course.markdown import num as _g, table as _table
+
 from solutions import autograd as ag
-
-
-def _g(v: float) -> str:
-    """One number to 10 significant digits."""
-    return f"{float(v) + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _arr(a: Any) -> str:
@@ -29,12 +26,6 @@ def _arr(a: Any) -> str:
     if a.ndim == 0:
         return _g(a)
     return "[" + ", ".join(_arr(row) for row in a) + "]"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _node_rows(root: ag.Tensor, names: dict[int, str]) -> list[list[str]]:

@@ -5,23 +5,9 @@ import math
 
 import numpy as np
 
+from grader.course.markdown import num as _g, table as _table, vec as _vec
+
 from solutions import chain_rule as C
-
-
-def _g(v: float) -> str:
-    """One number to 10 significant digits."""
-    return f"{float(v) + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
-
-
-def _vec(a) -> str:
-    a = np.atleast_1d(np.asarray(a, dtype=np.float64))
-    return "[" + ", ".join(_g(v) for v in a) + "]"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 EXAMPLE_XS = [3.0, 0.0, -2.0, -3.5]

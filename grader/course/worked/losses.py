@@ -3,24 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from grader.course.markdown import num as _g, table as _table, vec as _vec
+
 from solutions import losses as L
-
-
-def _g(v: float) -> str:
-    """One number to 10 significant digits."""
-    return f"{float(v) + 0.0:.10g}"  # + 0.0 turns -0.0 into 0.0
-
-
-def _vec(a) -> str:
-    """A 1-D array (or a number) as [a, b, c] to 10 significant digits."""
-    a = np.atleast_1d(np.asarray(a, dtype=np.float64))
-    return "[" + ", ".join(_g(v) for v in a) + "]"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 # The inputs of every example (N = 3 samples, K = C = 3 outputs or classes).
