@@ -198,11 +198,27 @@ def isolation() -> Isolation:
                              f"bubblewrap: no network, only system folders and the interpreter visible "
                              f"(read-only), private /tmp, pid namespace, runs as {who}; rlimits and a "
                              f"memory watchdog")
-    who = ("uid 65534 (files readable by that uid stay visible; concurrent workers share that uid)" if root
-           else "YOUR uid: student code can read and write what you can, and signal your processes")
-    return Isolation("rlimits", None, root,
+    drop = root and _uid_drop_works()
+    if drop:
+        who = "uid 65534 (files readable by that uid stay visible; concurrent workers share that uid)"
+    elif root:
+        who = "ROOT: uid 65534 cannot read this Python installation (install it outside /root)"
+    else:
+        who = "YOUR uid: student code can read and write what you can, and signal your processes"
+    return Isolation("rlimits", None, drop,
                      f"WEAKER: bubblewrap unavailable; network allowed, runs as {who}; "
                      f"rlimits and a memory watchdog only")
+
+
+def _uid_drop_works() -> bool:
+    """Whether Python still imports its libraries after dropping to uid 65534 (no sandbox)."""
+    code = (f"import os; os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY}); "
+            f"import json, tempfile, zlib, numpy")
+    try:
+        return subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, cwd="/",
+                              timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 def isolation_env() -> dict[str, str]:
