@@ -189,16 +189,13 @@ class Remote:
     def type_name(self) -> str:
         return self._bplab_type.rsplit(".", 1)[-1]
 
-    def _short(self) -> str:
-        return self.type_name
-
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_bplab") or (name.startswith("__") and name.endswith("__")):
             raise AttributeError(name)  # Python's and numpy's protocol probes stay on this side
         try:
             return self._bplab_student.request(
                 {"op": "getattr", "target": self._bplab_ref(), "name": name},
-                what=f"reading {self._short()}.{name}")
+                what=f"reading {self.type_name}.{name}")
         except StudentError as exc:
             if exc.type == "AttributeError":
                 raise StudentAttributeError(str(exc)) from None  # so hasattr() works
@@ -207,7 +204,7 @@ class Remote:
     def __setattr__(self, name: str, value: Any) -> None:
         self._bplab_student.request(
             {"op": "setattr", "target": self._bplab_ref(), "name": name, "value": value},
-            what=f"setting {self._short()}.{name}")
+            what=f"setting {self.type_name}.{name}")
 
     def call_method(self, name: str, *args: Any, _timeout: float | None = None,
                     _allow_mutation: bool = False, **kwargs: Any) -> Any:
@@ -215,17 +212,17 @@ class Remote:
         return self._bplab_student.request(
             {"op": "call", "target": self._bplab_ref(), "method": name,
              "args": list(args), "kwargs": kwargs},
-            what=f"{self._short()}.{name}()", timeout=_timeout, allow_mutation=_allow_mutation)
+            what=f"{self.type_name}.{name}()", timeout=_timeout, allow_mutation=_allow_mutation)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._bplab_student.request(
             {"op": "call", "target": self._bplab_ref(), "args": list(args), "kwargs": kwargs},
-            what=f"calling {self._short()}", allow_mutation=True)
+            what=f"calling {self.type_name}", allow_mutation=True)
 
     def __iter__(self):
         items = self._bplab_student.request(
             {"op": "iter", "target": self._bplab_ref(), "limit": 1_000_000},
-            what=f"iterating over {self._short()}")
+            what=f"iterating over {self.type_name}")
         return iter(items)
 
     def __len__(self) -> int:

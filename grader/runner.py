@@ -59,11 +59,7 @@ def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool,
         except subprocess.TimeoutExpired:
             code = "timeout"
     if out.exists():
-        report = json.loads(out.read_text())
-        if report.get("pytest_exit") in (2, 3, 4):  # interrupted, internal error, usage error
-            tail = log.read_text(errors="replace")[-1500:]
-            return {"lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): {tail}"}
-        return report
+        return _checked(json.loads(out.read_text()), lambda: log.read_text(errors="replace"))
     tail = log.read_text(errors="replace")[-800:]
     return {"lane_error": f"grading process ended ({code}) before writing results: {tail}"}
 
@@ -75,9 +71,13 @@ def _run_lane_here(submission: Path, tasks: list[Task], seed: int, public_only: 
     chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         report = lane.run(submission, [t.name for t in tasks], seed, public_only)
-    if report.get("pytest_exit") in (2, 3, 4):
-        return {"lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): "
-                              f"{chatter.getvalue()[-1500:]}"}
+    return _checked(report, chatter.getvalue)
+
+
+def _checked(report: dict, output) -> dict:
+    """A lane report, or a lane error when pytest itself could not run the checks."""
+    if report.get("pytest_exit") in (2, 3, 4):  # interrupted, internal error, usage error
+        return {"lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): {output()[-1500:]}"}
     return report
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from solutions import chain_rule as C
+from markers import marker_functions
 
 torch.set_num_threads(1)
 
@@ -251,28 +252,6 @@ def test_neuron_matches_torch_autograd(inp):
 # ----------------------------------------------------------------------------- module layout
 
 GRADED = ["f_example", "f_example_grad", "compose", "neuron_forward", "neuron_backward"]
-
-
-def marker_functions(path: pathlib.Path) -> list[str]:
-    """Names of the functions holding each BEGIN/END SOLUTION region, in file order."""
-    source = path.read_text()
-    lines = source.splitlines()
-    tree = ast.parse(source)
-    begins = [i + 1 for i, s in enumerate(lines) if s.strip() == "### BEGIN SOLUTION"]
-    ends = [i + 1 for i, s in enumerate(lines) if s.strip() == "### END SOLUTION"]
-    assert len(begins) == len(ends)
-    names = []
-    for b, e in zip(begins, ends):
-        assert b < e
-        starts = [n.lineno - len(getattr(n, "decorator_list", [])) for n in tree.body]
-        k = max(i for i, s in enumerate(starts) if s < b)
-        owner, stop = tree.body[k], (starts[k + 1] if k + 1 < len(starts) else len(lines) + 1)
-        assert isinstance(owner, ast.FunctionDef) and owner.body[0].end_lineno < b and e < stop, (
-            f"region at line {b} is not inside one top-level function body")
-        returns = [n for n in owner.body if isinstance(n, ast.Return) and b < n.lineno < e]
-        assert returns, f"region at line {b} does not contain the function's return"
-        names.append(owner.name)
-    return names
 
 
 def test_marker_regions_in_task_order():
