@@ -194,7 +194,7 @@ def _environment() -> dict[str, str]:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
-    from grader.sandbox import isolation
+    from grader.sandbox.isolation import isolation
     return {**versions, "timeout_scale": os.environ.get("BPLAB_TIMEOUT_SCALE", "1"),
             "isolation": isolation().kind}
 

@@ -18,7 +18,6 @@ import pytest
 
 from grader.plugin import GradingPlugin
 from grader.rubric import BY_NAME, CHECKS
-from grader.sandbox import isolation
 
 
 def run(submission: Path, tasks: list[str], seed: int, public_only: bool) -> dict:
@@ -30,8 +29,7 @@ def run(submission: Path, tasks: list[str], seed: int, public_only: bool) -> dic
             "-o", "python_files=test_*.py", *files]
     code = pytest.main(args, plugins=[plugin]) if files else 0
     return {"outcomes": [dataclasses.asdict(o) for o in plugin.outcomes],
-            "import_errors": plugin.import_errors, "isolation": isolation().description,
-            "isolation_kind": isolation().kind, "pytest_exit": int(code),
+            "import_errors": plugin.import_errors, "pytest_exit": int(code),
             "seconds": round(time.monotonic() - start, 3)}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from grader.client import InputMutated, Student, StudentAttributeError
+from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
 from grader.gradients import CheckFailure
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
@@ -119,6 +119,7 @@ class GradingPlugin:
         return self.students[task.name]
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self._seen = {name: (len(s.mutations), len(s.notes)) for name, s in self.students.items()}
         for student in self.students.values():
             student.dead_reason = None
 
@@ -145,6 +146,14 @@ class GradingPlugin:
             record.output = _message(call.excinfo.value)
             if report.when == "setup":
                 record.output = "could not set up the check: " + record.output
+        student = self.students.get(task)
+        if student is not None:  # what happened on the way, said on the check it happened in
+            mutations, notes = getattr(self, "_seen", {}).get(task, (0, 0))
+            extra = [f"Note: {n}" for n in student.notes[notes:]]
+            extra += [f"Note (reported by your worker, scored by the task's inputs check): {m}"
+                      for m in student.mutations[mutations:][:1]]
+            if extra:
+                record.output = "\n".join(filter(None, [record.output, *extra]))
         self.outcomes.append(record)
 
     def pytest_sessionfinish(self) -> None:

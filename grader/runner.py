@@ -7,9 +7,11 @@ loaded lane, so with two cores the Keras task runs beside everything else.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from grader.results import Results, TestResult
 from grader.rubric import BY_NAME, TASKS, Task
-from grader.sandbox import isolation_env
+from grader.sandbox.isolation import isolation_env, require
 
 DEFAULT_SEED = 20261201
 
@@ -44,6 +46,11 @@ def lane_env() -> dict[str, str]:
     return env
 
 
+def _die_with_parent() -> None:
+    """In a lane, before exec: SIGKILL when the grading process dies, whatever kills it."""
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool, tmp: Path) -> dict:
     out = tmp / f"lane-{tasks[0].name}.json"
     log = tmp / f"lane-{tasks[0].name}.log"
@@ -55,7 +62,7 @@ def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool,
     with open(log, "wb") as fh:
         try:
             code = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=lane_env(),
-                                  timeout=budget, cwd=tmp).returncode
+                                  timeout=budget, cwd=tmp, preexec_fn=_die_with_parent).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
     if out.exists():
@@ -81,14 +88,29 @@ def _checked(report: dict, output) -> dict:
     return report
 
 
+def isolation_line(public_only: bool, allow_unsandboxed: bool) -> str:
+    """What the results say about the isolation; raises SandboxUnavailable when grading must not
+    run: without bubblewrap, only a local check of public checks or an explicit opt-in may."""
+    iso = require(allow_unsandboxed or public_only)
+    if iso.sandboxed:
+        return iso.description
+    if public_only and not allow_unsandboxed:
+        return (f"local check without a sandbox ({iso.problem}): the code runs as you, on your machine, "
+                f"which is fine for checking your own work")
+    return f"{iso.description} [unsandboxed grading opted in with --allow-unsandboxed]"
+
+
 def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_SEED,
-          public_only: bool = False, lanes: int | None = None, in_process: bool = False) -> Results:
+          public_only: bool = False, lanes: int | None = None, in_process: bool = False,
+          allow_unsandboxed: bool = False) -> Results:
     """Grade a normalised submission folder (see ``grader.submission``) and return its results.
 
     ``in_process=True`` with a single lane runs that lane in the calling process (for callers
     that are themselves dedicated, trusted grading processes); student code still runs only in
-    the sandboxed workers.
+    the sandboxed workers. Raises ``SandboxUnavailable`` when bubblewrap cannot run, unless
+    ``allow_unsandboxed`` (or ``public_only``: a student's local check) says otherwise.
     """
+    line = isolation_line(public_only, allow_unsandboxed)
     chosen = [BY_NAME[name] for name in tasks] if tasks else list(TASKS)
     lanes = lanes or os.cpu_count() or 1
     start = time.monotonic()
@@ -99,7 +121,8 @@ def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_
         else:
             with ThreadPoolExecutor(max_workers=len(plan)) as pool:
                 reports = list(pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, seed, public_only, Path(tmp))), plan))
-    results = Results(seed=seed, public_only=public_only, tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)])
+    results = Results(seed=seed, public_only=public_only, tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)],
+                      isolation=line)
     for lane_tasks, report in reports:
         if "lane_error" in report:
             results.grader_errors.append(report["lane_error"])
@@ -108,7 +131,6 @@ def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_
                                                 max_score=task.points, output=report["lane_error"][:500],
                                                 visibility="visible"))
             continue
-        results.isolation = report.get("isolation", results.isolation)
         failed_imports = report.get("import_errors", {})
         for task in lane_tasks:
             if task.name in failed_imports:

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from grader import protocol
+from grader.sandbox import protocol
 
 
 def roundtrip(value, keep=None, plain=True):

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from grader.client import InputMutated, Remote, Student
-from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied, isolation
+from grader.sandbox.proxy import InputMutated, Remote, Student
+from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
+from grader.sandbox.isolation import UID_RANGE, isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,10 +75,24 @@ def test_plain_values_cross_and_come_back_as_float64(toy):
     np.testing.assert_array_equal(got, [0, 2, 4])
 
 
-def test_in_place_changes_are_caught(toy):
+def test_in_place_changes_are_recorded_not_trusted_for_the_value(toy):
+    before = len(toy.mutations)
+    assert toy.toy.inplace(np.zeros(3)) == 3.0  # the value check is not decided by the worker's report
+    assert "modified its input a in place" in toy.mutations[-1] and len(toy.mutations) == before + 1
     with pytest.raises(InputMutated, match="modified its input"):
-        toy.toy.inplace(np.zeros(3))
+        toy.assert_inputs_unmodified()
     assert toy.toy.inplace.options(allow_mutation=True)(np.zeros(3)) == 3.0
+    assert len(toy.mutations) == before + 1
+
+
+def test_callbacks_run_on_the_trusted_side_and_record_their_arguments(toy):
+    seen = toy.callback(lambda v: float(np.sum(v) * 10))
+    assert toy.toy.apply(seen, np.array([1.0, 2.0])) == 30.0
+    (arg,) = seen.calls[0]
+    np.testing.assert_array_equal(arg, [1.0, 2.0])
+    refusing = toy.callback(lambda v: (_ for _ in ()).throw(ValueError("no")))
+    with pytest.raises(StudentError, match="ValueError"):
+        toy.toy.apply(refusing, 1.0)
 
 
 def test_student_exceptions_carry_type_message_and_line(toy):
@@ -112,22 +127,26 @@ def test_unplain_results_stay_behind_as_handles_never_unpickled(toy):
 
 def test_sandbox_hides_the_project_and_the_network(toy):
     env = toy.toy.environment()
-    if isolation().kind == "bwrap":
-        assert env["project_visible"] is False
-        assert env["network"] != "reachable"
-        assert env["ppid"] in (0, 1)  # a pid namespace: the grader is not even nameable
+    assert isolation().sandboxed, isolation().problem
+    assert env["project_visible"] is False
+    assert env["network"] != "reachable"
+    assert env["ppid"] in (0, 1)  # a pid namespace: the grader is not even nameable
     if os.geteuid() == 0:
-        assert env["uid"] == 65534
+        assert UID_RANGE[0] <= env["uid"] <= UID_RANGE[1]
 
 
 def test_timeouts_kill_and_the_next_call_gets_a_fresh_worker(tmp_path):
-    (tmp_path / "slow.py").write_text("import time\ndef nap(s):\n    time.sleep(s)\n    return s\n")
+    (tmp_path / "slow.py").write_text("import time\ndef nap(s):\n    time.sleep(s)\n    return s\n"
+                                      "def fast():\n    return 1\n")
     student = Student(lambda: Worker(tmp_path, "slow", Limits(call_timeout=0.5)), "slow")
     try:
         with pytest.raises(WorkerDied, match="timed out after 0.5 s"):
             student.slow.nap(30)
         student.dead_reason = None  # what the plugin does at the start of each check
-        assert student.slow.nap(0) == 0
+        with pytest.raises(WorkerDied, match="not called again after timing out"):
+            student.slow.nap(0)  # a function that timed out once is not waited on again
+        student.dead_reason = None
+        assert student.slow.fast() == 1  # other functions get a fresh worker
         assert student.restarts == 1
     finally:
         student.close()
@@ -143,11 +162,18 @@ def test_import_failures_are_reported_once_with_the_reason(tmp_path):
 
 
 def test_weaker_isolation_is_never_silent(monkeypatch):
+    from grader import runner
+    from grader.sandbox import SandboxUnavailable
     isolation.cache_clear()
+    monkeypatch.delenv("BPLAB_ISOLATION_PROBED", raising=False)
     monkeypatch.setenv("BPLAB_NO_BWRAP", "1")
     try:
         iso = isolation()
-        assert iso.kind == "rlimits" and "WEAKER" in iso.description
+        assert iso.kind == "none" and "NO SANDBOX" in iso.description
+        with pytest.raises(SandboxUnavailable, match="refusing to grade.*--allow-unsandboxed"):
+            runner.isolation_line(public_only=False, allow_unsandboxed=False)
+        assert "opted in" in runner.isolation_line(public_only=False, allow_unsandboxed=True)
+        assert "local check" in runner.isolation_line(public_only=True, allow_unsandboxed=False)
     finally:
         monkeypatch.delenv("BPLAB_NO_BWRAP")
         isolation.cache_clear()

@@ -386,14 +386,15 @@ def _inprocess_main(argv: list[str]) -> int:
 
     import pytest
 
-    from grader import protocol, sandbox
-    from grader.client import Student
+    from grader import sandbox
+    from grader.sandbox import protocol
+    from grader.sandbox.proxy import Student
     from grader.plugin import GradingPlugin, task_of
     from grader.rubric import BY_NAME, CHECKS
     from grader.sandbox import ImportFailed
 
     here = str(Path(sandbox.__file__).resolve().parent)
-    import grader.worker as w  # inserts grader/ at sys.path[0] for its ``import protocol``
+    import grader.sandbox.worker as w  # inserts grader/sandbox at sys.path[0] for its ``import protocol``
     while here in sys.path:
         sys.path.remove(here)
     submission = ns.submission.resolve()
@@ -420,11 +421,14 @@ def _inprocess_main(argv: list[str]) -> int:
         def alive(self) -> bool:
             return self.started
 
+        def _encode_remote(self, value: Any) -> dict:
+            return sandbox.Worker._encode_remote(self, value)
+
         def close(self) -> None:
             pass
 
         def request(self, message: dict, timeout: float | None = None, what: str = "the call") -> dict:
-            doc, arrays = frame(protocol.dumps(message, keep=lambda v: sandbox._encode_remote(v, self)))
+            doc, arrays = frame(protocol.dumps(message, keep=self._encode_remote))
             try:
                 reply = w._handle(w.protocol.loads(doc, arrays, resolve=w._resolve))
             except BaseException as exc:
@@ -771,7 +775,7 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     box = work / "where" / "box"
     (box / "submission").mkdir(parents=True, exist_ok=True)
     (box / "home").mkdir(exist_ok=True)  # the mount point of the worker's HOME tmpfs
-    iso = sandbox.isolation()
+    iso = sandbox.isolation.isolation()
     commands: dict[str, list[str] | str] = {
         "python -c pass (interpreter)": [py, "-c", "pass"],
         "python -I -c 'import numpy'": [py, "-I", "-c", "import numpy"],
@@ -779,7 +783,7 @@ def bench_where(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         "python -c 'import tensorflow'": [py, "-c", "import tensorflow"],
         "lane imports (pytest, hypothesis, grader.plugin)": [py, "-c", "import pytest, hypothesis, grader.plugin"],
         "sandbox start: bwrap + python -I -c 'import numpy'":
-            (sandbox._bwrap_args(iso.bwrap, box) + [py, "-I", "-c", "import numpy"]) if iso.kind == "bwrap"
+            (sandbox.isolation.bwrap_args(iso.bwrap, box) + [py, "-I", "-c", "import numpy"]) if iso.sandboxed
             else "bubblewrap unavailable on this machine (rlimits only)",
     }
     if settings.quick:
@@ -1279,7 +1283,7 @@ def machine() -> list[str]:
             f"Python {platform.python_version()}; numpy {_version('numpy')}, torch {_version('torch')}, "
             f"tensorflow-cpu {_version('tensorflow-cpu') if _version('tensorflow-cpu') != 'not installed' else _version('tensorflow')}, "
             f"keras {_version('keras')}, pytest {_version('pytest')}, nbgrader {_version('nbgrader')}",
-            f"Isolation of `grade`: {sandbox.isolation().description}"]
+            f"Isolation of `grade`: {sandbox.isolation.isolation().description}"]
 
 
 def load() -> str:

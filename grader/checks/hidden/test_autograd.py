@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from grader.client import Remote
+from grader.sandbox.proxy import Remote
 from grader.gradients import CheckFailure, assert_close
 from grader.sandbox import StudentError
 from solutions import autograd as ref
@@ -589,7 +589,7 @@ def _np_forward(params, X, activation, last_too=False):
     return a, zs
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_mlp_forward_and_train_step(student, seed):
     """mlp_forward logits and two train_step calls (sigmoid 4-6-3, tanh 4-6-7-3, relu 4-6-3; N = 5) against the reference: loss, updated weights and gradients."""
     lr = 0.3
@@ -656,3 +656,9 @@ def test_graph_nodes_and_edges(student):
     if len(edges) != len(want_edges) or pairs(nodes, edges) != pairs(want_nodes, want_edges):
         raise CheckFailure(f"{what}: {len(edges)} edges, expected {len(want_edges)} (one per input of each op, in "
                            f"argument order: a * a gives two edges a -> mul): store every input in _parents")
+
+
+@pytest.mark.points(0.5)
+def test_inputs_left_unmodified(student):
+    """No call above changed its array arguments in place (seen inside your worker, so worth little)."""
+    student.assert_inputs_unmodified()

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from grader.client import StudentError
+from grader.sandbox.proxy import StudentError
 from grader.gradients import assert_close, assert_true, numerical_gradient
 from solutions import gradcheck as ref
 from solutions import minibatch as ref_models
@@ -19,29 +19,26 @@ def worker_object(student, code: str, name: str):
     return student.source(f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})")
 
 
-# Trusted helpers that must run in the worker because they hold on to the very array object the
-# student's function perturbs (arrays sent from here arrive as fresh copies on every call).
+# Glue that must run in the worker because it holds on to the very array object the student's
+# function perturbs (arrays sent from here arrive as fresh copies on every call). The functions it
+# passes on are trusted callbacks: what the student's code evaluates is observed HERE.
 PROBES = '''
-def restore_probe(ng, x):
-    before = x.copy()
-    ng(lambda v: float((v ** 3).sum()), x)
-    after = x.copy()
-    calls = [0]
-    def failing(v):
-        calls[0] += 1
-        if calls[0] == 3:
-            raise ValueError("planted failure of f")
-        return float((v ** 3).sum())
+def restore_probe(ng, x, f, failing, after):
+    ng(f, x)
     try:
         ng(failing, x)
-        raised = False
     except ValueError:
-        raised = True
-    return {"before": before, "after": after, "after_raise": x.copy(), "raised": raised}
+        pass
+    after(x)
 
-def closure_probe(ng, x):
-    return ng(lambda v: float((x ** 3).sum()), x)
+def closure_probe(ng, x, f):
+    return ng(lambda v: f(x), x)
 '''
+
+
+def _cube(v) -> float:
+    return float((np.asarray(v, dtype=np.float64) ** 3).sum())
+
 
 # The loss of a sigmoid 4-6-3 network with mean softmax cross-entropy, as a function of a params
 # dict; the same code runs here (for the reference report) and in the worker (for the student's).
@@ -56,20 +53,6 @@ def make_loss(X, y):
         return float(np.mean(lse - Z2[np.arange(len(y)), y]))
     return loss
 '''
-
-RECORDER = '''
-def make_recorder(base):
-    log = []
-    def f(p):
-        changed = []
-        for k in base:
-            for idx in np.argwhere(np.asarray(p[k]) != base[k]):
-                changed.append([k, [int(i) for i in idx]])
-        log.append(changed)
-        return float(sum((np.asarray(v) ** 2).sum() for v in p.values()))
-    return f, (lambda: log)
-'''
-
 
 def run_probe(probe, what: str, *args):
     """Call a trusted probe in the worker; a student error inside it is reported as ``what`` raising it."""
@@ -119,26 +102,38 @@ def test_numerical_gradient_any_shape(student, seed):
 
 @pytest.mark.points(1)
 def test_numerical_gradient_restores_x(student, seed):
-    """numerical_gradient leaves x exactly as it was, also when f raises part-way."""
+    """numerical_gradient leaves x exactly as it was, also when f raises part-way (every f(x) seen here)."""
     rng = np.random.default_rng(seed + 3)
     x = rng.normal(size=(3, 4))
+    calls = {"n": 0}
+
+    def failing(v):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise ValueError("planted failure of f")
+        return _cube(v)
+
+    f, fail, after = student.callback(_cube), student.callback(failing), student.callback(lambda v: None)
     probe = worker_object(student, PROBES, "restore_probe")
-    out = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x)
-    before, after = out["before"], out["after"]
-    if not np.array_equal(before, after):
-        diff = np.abs(after - before)
-        idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(diff)), diff.shape))
-        if diff.max() > 1e-7:
+    run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x, f, fail, after)
+    assert_true(len(f.calls) >= x.size, f"numerical_gradient(f, x) called f {len(f.calls)} times for x of shape "
+                                        f"{x.shape}; expected two calls per entry")
+    for number, (v,) in enumerate(f.calls, 1):  # each call: x with at most one entry changed
+        v = np.asarray(v, dtype=np.float64)
+        changed = np.argwhere(v != x)
+        if len(changed) > 1:
+            idx = tuple(int(i) for i in changed[0])
+            drift = abs(v[idx] - x[idx])
             hint = ("an entry was left perturbed: after its two evaluations put the original value back "
-                    "(old = x[i]; ...; x[i] = old)")
-        else:
-            hint = ("restoring by arithmetic (x[i] += h, then -= 2h, then += h) does not give back the same "
+                    "(old = x[i]; ...; x[i] = old)") if drift > 1e-7 else \
+                   ("restoring by arithmetic (x[i] += h, then -= 2h, then += h) does not give back the same "
                     "float; save old = x[i] and assign x[i] = old")
-        raise AssertionError(f"numerical_gradient(f, x) changed x (shape {x.shape}): after the call "
-                             f"x{list(idx)} is {after[idx]:.17g} instead of {before[idx]:.17g}; {hint}")
-    assert_true(out["raised"], "numerical_gradient(f, x) with an f that raises ValueError on its 3rd call did not "
-                               "let the exception propagate")
-    if not np.array_equal(out["after_raise"], before):
+            raise AssertionError(f"numerical_gradient(f, x) changed x (shape {x.shape}): at call {number} of f, "
+                                 f"x{list(idx)} is {v[idx]:.17g} instead of {x[idx]:.17g}; {hint}")
+    assert_true(len(fail.calls) == 3, "numerical_gradient(f, x) with an f that raises ValueError on its 3rd call did "
+                                      "not let the exception propagate (f was called again after it raised)")
+    (final,) = after.calls[-1] if after.calls else (None,)
+    if final is None or not np.array_equal(np.asarray(final, dtype=np.float64), x):
         raise AssertionError("numerical_gradient(f, x) with an f that raises on its 3rd call left x perturbed: "
                              "restore the entry in a `finally:` block so x is unchanged even when f fails")
 
@@ -149,7 +144,8 @@ def test_numerical_gradient_perturbs_in_place(student, seed):
     rng = np.random.default_rng(seed + 4)
     x = rng.uniform(0.5, 2.0, size=(2, 3))
     probe = worker_object(student, PROBES, "closure_probe")
-    got = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x)
+    got = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x,
+                    student.callback(_cube))
     arr = np.asarray(got, dtype=np.float64)
     if arr.shape == x.shape and np.allclose(arr, 0.0, atol=1e-12):
         raise AssertionError("numerical_gradient(f, x) with f = lambda v: (x ** 3).sum() (f reads x itself, not its "
@@ -215,7 +211,7 @@ def _entry_errors(loss, params, grads, name):
     return num, np.abs(grads[name] - num) / np.maximum(1e-8, np.abs(grads[name]) + np.abs(num))
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_check_gradients_per_parameter(student, seed):
     """check_gradients on a 4-6-3 sigmoid net: planted bias bug (mean, not sum) fails on b1, b2; a wrong W2 entry is found."""
     X, y, model, params = _net_problem(seed + 5)
@@ -282,10 +278,15 @@ def test_check_gradients_samples_entries(student, seed):
     expected = {"W1": 5, "b1": 3, "W2": 5}
     what = "check_gradients(f, params, grads, num_samples=5, seed=3) with W1 (6, 4), b1 (3,), W2 (2, 5)"
     seen_runs = []
-    for _ in range(2):
-        f, log = worker_object(student, RECORDER, "make_recorder")(params)
+
+    def changed_entries(p) -> list:
+        return [[k, [int(i) for i in idx]] for k in params
+                for idx in np.argwhere(np.asarray(p[k], dtype=np.float64) != params[k])]
+
+    for _ in range(2):  # f runs here: which entries the student's code perturbed is observed, not reported
+        f = student.callback(lambda p: float(sum((np.asarray(v, dtype=np.float64) ** 2).sum() for v in p.values())))
         report = student.gradcheck.check_gradients(f, params, grads, num_samples=5, seed=3)
-        calls = log()
+        calls = [changed_entries(p) for (p,) in f.calls]
         multi = [c for c in calls if len(c) > 1]
         assert_true(not multi, f"{what}: f was called with several entries perturbed at once "
                                f"({multi[0] if multi else ''}); perturb one entry at a time")
@@ -305,3 +306,9 @@ def test_check_gradients_samples_entries(student, seed):
         seen_runs.append(seen)
     assert_true(seen_runs[0] == seen_runs[1], f"{what}: two calls with the same seed checked different entries; draw "
                                               f"them with np.random.default_rng(seed)")
+
+
+@pytest.mark.points(0.5)
+def test_inputs_left_unmodified(student):
+    """No call above changed its array arguments in place (seen inside your worker, so worth little)."""
+    student.assert_inputs_unmodified()

@@ -21,6 +21,7 @@ import pytest
 
 from grader.checks.heldout import digits_split
 from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.checks.models import verified_export
 
 KERAS = "__import__('keras')"
 FLOATX = f"lambda d: ({KERAS}.config.set_floatx(d), {KERAS}.config.set_dtype_policy(d)) and None"
@@ -125,7 +126,7 @@ def float64(student):
 
 def exported_params(student, model, what):
     """[W1, b1, W2, b2] in the lecture's layout (W = K.T) from the model's Dense layers."""
-    layers = student.export_model(model)["layers"]
+    layers = verified_export(student, model)["layers"]
     params = [v for layer in layers for v in layer["params"].values()]
     assert_true(len(params) == 4 and params[0].ndim == 2 and params[2].ndim == 2,
                 f"{what}: the model has weights of shapes {[p.shape for p in params]}, expected "
@@ -293,6 +294,6 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
                 f"train(..., epochs=10) returned {describe(losses if isinstance(losses, list) else history)}, "
                 f"expected history['loss'] with 10 finite epoch losses")
     assert_true(losses[-1] < losses[0], f"the epoch loss did not decrease: {losses[0]:.4g} -> {losses[-1]:.4g}")
-    acc = float(np.mean(exported_output(student.export_model(model), Xte).argmax(axis=1) == yte))
+    acc = float(np.mean(exported_output(verified_export(student, model), Xte).argmax(axis=1) == yte))
     assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
                              f"(epoch loss {losses[0]:.3g} -> {losses[-1]:.3g} over 10 epochs)")

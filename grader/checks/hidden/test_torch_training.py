@@ -21,6 +21,7 @@ from hypothesis import given, strategies as st
 
 from grader.checks.heldout import digits_split
 from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.checks.models import verified_export
 
 TORCH = "__import__('torch')"
 AS_TENSOR = f"lambda a: {TORCH}.as_tensor(a)"
@@ -120,7 +121,7 @@ def random_case(rng, n):
 # ----------------------------------------------------------------------------------------------
 
 def exported_params(student, model, what):
-    layers = student.export_model(model)["layers"]
+    layers = verified_export(student, model)["layers"]
     params = [v for layer in layers for v in layer["params"].values()]
     assert_true(len(params) == 4, f"{what}: the model has {len(params)} parameter tensors, expected 4 "
                                   f"(weight and bias of the two Linear layers)")
@@ -327,6 +328,6 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
     assert_true(isinstance(history, list) and len(history) == 12 and np.all(np.isfinite(history)),
                 f"train(..., epochs=12) returned {str(history)[:80]}, expected 12 finite epoch losses")
     assert_true(history[-1] < history[0], f"the epoch loss did not decrease: {history[0]:.4g} -> {history[-1]:.4g}")
-    acc = float(np.mean(exported_logits(student.export_model(model), Xte).argmax(axis=1) == yte))
+    acc = float(np.mean(exported_logits(verified_export(student, model), Xte).argmax(axis=1) == yte))
     assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
                              f"(epoch loss {history[0]:.3g} -> {history[-1]:.3g} over 12 epochs)")

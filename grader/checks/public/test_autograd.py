@@ -8,7 +8,7 @@ Tensor runs in your own process; these checks drive it like ordinary code (``x *
 import numpy as np
 import pytest
 
-from grader.client import Remote
+from grader.sandbox.proxy import Remote
 from grader.expected import reference
 from grader.gradients import CheckFailure, assert_close
 

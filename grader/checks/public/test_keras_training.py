@@ -6,6 +6,7 @@ configuration from there (``model.get_compile_config()``) and compare them with 
 import pytest
 
 from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.checks.models import verified_export
 
 COMPILE_CONFIG = "lambda m: m.get_compile_config()"
 INPUT_SHAPE = "lambda m: list(m.input_shape)"
@@ -74,11 +75,11 @@ def test_build_model_layers(student):
     """build_model is Input(D), Dense(hidden, relu), Dense(classes, softmax), kernels of shape (in, out)."""
     kt = student.keras_training
     model = kt.build_model()
-    check_layers(student.export_model(model), 784, 256, 10, "build_model()")
+    check_layers(verified_export(student, model), 784, 256, 10, "build_model()")
     assert_true(student.source(INPUT_SHAPE)(model) == [None, 784],
                 f"build_model(): model.input_shape is {student.source(INPUT_SHAPE)(model)}, expected (None, 784): "
                 f"start with keras.Input((input_dim,))")
-    check_layers(student.export_model(kt.build_model(5, 6, 4)), 5, 6, 4, "build_model(5, 6, 4)")
+    check_layers(verified_export(student, kt.build_model(5, 6, 4)), 5, 6, 4, "build_model(5, 6, 4)")
 
 
 @pytest.mark.points(1.5)

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.client import Remote
+from grader.sandbox.proxy import Remote
 from grader.gradients import assert_close, assert_true
 from grader.expected import reference
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.checks.models import verified_export
 
 TORCH = "__import__('torch')"
 AS_TENSOR = f"lambda a: {TORCH}.as_tensor(a)"
@@ -83,8 +84,8 @@ def test_autograd_demo(student):
 def test_build_model_layers(student):
     """build_model is Linear(in, hidden), ReLU, Linear(hidden, out) with (out, in) weights and no softmax."""
     tt = student.torch_training
-    check_layers(student.export_model(tt.build_model()), 784, 256, 10, "build_model()")
-    check_layers(student.export_model(tt.build_model(5, 6, 4)), 5, 6, 4, "build_model(5, 6, 4)")
+    check_layers(verified_export(student, tt.build_model()), 784, 256, 10, "build_model()")
+    check_layers(verified_export(student, tt.build_model(5, 6, 4)), 5, 6, 4, "build_model(5, 6, 4)")
 
 
 @pytest.mark.points(1)

@@ -4,14 +4,22 @@
 objects that are not plain data come back as ``Remote`` handles whose attributes, methods and
 operators are further calls (``x = student.autograd.Tensor(a, requires_grad=True);
 y = x * x + 2 * x; y.backward(); x.grad``). A worker that died is restarted on the next call.
-Every call also checks that the student's code left its array arguments unchanged.
+
+What the worker says about itself is not evidence: "inputs left unmodified" is observed inside
+the worker, so it never fails a value check; it is collected in ``Student.mutations`` and scored
+by one small check per task. A function that timed out once fails at once on later calls, and an
+import that failed is not tried again for the same task. A worker killed by a signal while
+starting (a library's abort, not an answer of the student's code) is started once more.
 """
 from __future__ import annotations
 
+import signal
 import time
 from typing import Any, Callable
 
-from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
+from grader.sandbox.process import Callback, ImportFailed, Limits, StudentError, Worker, WorkerDied
+
+CRASH_SIGNALS = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL}
 
 
 class StudentAttributeError(AttributeError):
@@ -19,7 +27,7 @@ class StudentAttributeError(AttributeError):
 
 
 class InputMutated(AssertionError):
-    """The student's function changed one of its array arguments in place."""
+    """The worker reported that the student's function changed an array argument in place."""
 
 
 class Student:
@@ -33,6 +41,10 @@ class Student:
         self._worker: Worker | None = None
         self.restarts = 0
         self.dead_reason: str | None = None  # set when the worker died during the current check
+        self.mutations: list[str] = []       # worker-reported in-place changes of inputs
+        self.notes: list[str] = []           # e.g. a start-up crash that was retried
+        self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
+        self._start_failure: BaseException | None = None
 
     # -- worker management ------------------------------------------------------------------
     def _live(self) -> Worker:
@@ -40,14 +52,29 @@ class Student:
             if self._worker is not None:
                 self._worker.close()
                 self.restarts += 1
-            worker = self._make_worker()
-            try:
-                worker.start()  # may raise ImportFailed
-            except BaseException:
-                worker.close()
-                raise
-            self._worker = worker
+            if self._start_failure is not None:  # a hanging or failing import is tried once per task
+                raise self._start_failure
+            self._worker = self._start(retry=True)
         return self._worker
+
+    def _start(self, retry: bool) -> Worker:
+        worker = self._make_worker()
+        try:
+            worker.start()  # may raise ImportFailed
+            return worker
+        except WorkerDied as exc:
+            worker.close()
+            if retry and exc.signal_number in CRASH_SIGNALS:
+                self.notes.append(f"the worker crashed while starting ({exc}); it was started once more "
+                                  f"and this did not cost you anything")
+                return self._start(retry=False)
+            self._start_failure = exc
+            raise
+        except BaseException as exc:
+            worker.close()
+            if isinstance(exc, ImportFailed):
+                self._start_failure = exc
+            raise
 
     def close(self) -> None:
         if self._worker is not None:
@@ -58,6 +85,8 @@ class Student:
                 allow_mutation: bool = False, mutation_hint: str | None = None) -> Any:
         if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
             raise WorkerDied(self.dead_reason)
+        if what in self._timed_out:
+            raise WorkerDied(self._timed_out[what] + " (not called again after timing out)", timed_out=True)
         if self._started is None:
             self._started = time.monotonic()
         budget = self._budget
@@ -68,13 +97,16 @@ class Student:
             reply = self._live().request(message, timeout=timeout, what=what)
         except WorkerDied as exc:
             self.dead_reason = str(exc)
+            if exc.timed_out:
+                self._timed_out[what] = str(exc)
             raise
         if "error" in reply:
             raise StudentError(what, reply["error"])
         mutated = reply.get("mutated") or []
-        if mutated and not allow_mutation:
+        if mutated and not allow_mutation and isinstance(mutated, list):
             hint = mutation_hint or "copy arrays before changing them (e.g. x = x.copy())"
-            raise InputMutated(f"{what} modified its input {', '.join(mutated)} in place: {hint}")
+            names = ", ".join(str(m)[:80] for m in mutated[:5])
+            self.mutations.append(f"{what} modified its input {names} in place: {hint}")
         return self._wrap(reply.get("ok"))
 
     def _wrap(self, value: Any) -> Any:
@@ -104,6 +136,17 @@ class Student:
         if name not in self._cache:
             self._cache[name] = make()
         return self._cache[name]
+
+    def callback(self, fn: Callable[..., Any]) -> Callback:
+        """A trusted function to hand to the student's code: its calls run here, and
+        ``.calls`` records every argument tuple the student's code passed (observed, not reported)."""
+        return Callback(fn)
+
+    def assert_inputs_unmodified(self) -> None:
+        """Fail if the worker reported an in-place change of an input in any call so far."""
+        if self.mutations:
+            more = f" (and {len(self.mutations) - 1} more)" if len(self.mutations) > 1 else ""
+            raise InputMutated(self.mutations[0] + more)
 
     def source(self, code: str) -> "Remote":
         """Evaluate trusted code (e.g. ``"lambda x: (x**3).sum()"``) in the worker; a handle back."""
@@ -252,4 +295,4 @@ for _name in _BINARY:
         setattr(Remote, f"__{_name}__", _make_dunder(_name))
 
 __all__ = ["Student", "Remote", "RemotePath", "InputMutated", "StudentError", "WorkerDied",
-           "ImportFailed", "Limits"]
+           "ImportFailed", "Limits", "Callback"]

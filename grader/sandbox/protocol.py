@@ -9,7 +9,9 @@ recursively:
   ``{"__dict__": [[key, value], ...]}`` (keeps order, never confused with a tagged value).
 - numpy arrays and numpy scalars: ``{"__nd__": i}``, the i-th ``.npy`` blob.
 - anything else is not plain data: the sender's ``keep`` callback turns it into a handle,
-  ``{"__handle__": id, "type": "...", "repr": "..."}``.
+  ``{"__handle__": id, "type": "...", "repr": "..."}``, or (trusted side only) a trusted callable
+  into ``{"__callback__": id}``: calling it in the worker sends ``{"callback": id, "args": [...]}``
+  back and waits for the answer.
 
 Arrays are always read with ``allow_pickle=False``. ``plain_arrays=True`` (the trusted side)
 copies every array to a base-class ndarray of float64 (floats), int64 (ints) or bool, and refuses
@@ -95,7 +97,7 @@ def _decode(value: Any, arrays: list, resolve: Callable[[dict], Any] | None) -> 
         return tuple(_decode(v, arrays, resolve) for v in value["__tuple__"])
     if "__dict__" in value:
         return {str(k): _decode(v, arrays, resolve) for k, v in value["__dict__"]}
-    if "__handle__" in value:
+    if "__handle__" in value or "__callback__" in value:
         if resolve is None:
             raise ProtocolError("unexpected handle")
         return resolve(value)

@@ -1,0 +1,368 @@
+"""The host of one untrusted worker process (trusted side): start, limits, calls, kill.
+
+A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py``, into a fresh temporary folder, the
+"box", together with a copy of the submission) inside the isolation of ``isolation.py`` and
+exchanges protocol frames with it over two pipes. While a call runs, the student's code may call
+back a trusted callable the check handed it (``Callback``): the host answers those frames itself,
+so what the student's code asked for is observed here, not reported by the worker.
+
+Always: a new session and process group (killed as a whole, with the worker's uid), a wall-clock
+limit per call, a CPU limit, a memory limit (the worker's cgroup where there is one, and the
+resident set of its process tree, polled), a file-size limit that also caps captured output, a
+bound on open files, parent-death kill.
+"""
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from grader.sandbox import protocol
+from grader.sandbox.isolation import (OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation,
+                                      worker_home)
+
+HERE = Path(__file__).resolve().parent
+MAX_CALLBACKS = 100_000  # per request: a student loop calling back forever still ends at the deadline
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Resource limits of one worker. Times in seconds, sizes in bytes."""
+
+    call_timeout: float = 10.0
+    start_timeout: float = 60.0
+    task_budget: float = 120.0    # all calls of one task's checks together
+    cpu_seconds: int = 300
+    memory_bytes: int = 2 * 1024**3
+    file_bytes: int = 64 * 1024**2
+    max_processes: int = 1024     # per worker (its own uid and cgroup), threads included
+
+    def scaled(self, factor: float) -> "Limits":
+        """Time limits multiplied by ``factor`` (slow machines, fast tests)."""
+        return dataclasses.replace(self, call_timeout=self.call_timeout * factor,
+                                   start_timeout=self.start_timeout * factor,
+                                   task_budget=self.task_budget * factor)
+
+
+class WorkerDied(Exception):
+    """The worker timed out, crashed, exceeded a limit or answered nonsense; it has been killed."""
+
+    def __init__(self, message: str, signal_number: int | None = None, timed_out: bool = False):
+        super().__init__(message)
+        self.signal_number = signal_number
+        self.timed_out = timed_out
+
+
+class StudentError(Exception):
+    """Student code raised an exception; carries its type, message and location."""
+
+    def __init__(self, what: str, error: dict):
+        self.type = _clip(error.get("type"), 200) or "Exception"
+        self.message = _clip(error.get("message"), 4000)
+        self.where = _clip(error.get("where"), 300)
+        at = f" (at {self.where})" if self.where else ""
+        if self.type == "NotImplementedError":
+            text = f"{what}: not implemented yet ({self.message})"
+        else:
+            text = f"{what} raised {self.type}: {self.message}{at}"
+        super().__init__(text)
+
+
+def _clip(value: Any, limit: int) -> str:
+    """Untrusted text as a bounded str (the writers clean it further)."""
+    text = value if isinstance(value, str) else ("" if value is None else repr(value)[:limit])
+    return text if len(text) <= limit else text[:limit] + f"... [cut: {len(text) - limit} more characters]"
+
+
+class ImportFailed(Exception):
+    """The student's module could not be imported: the whole task fails once with this reason."""
+
+
+class Callback:
+    """A trusted callable handed to student code: each call is a frame back to this process,
+    which records the arguments (``calls``) and answers with ``fn(*args)``."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn
+        self.calls: list[tuple] = []
+
+
+def _tree_rss(root: int) -> int:
+
+    """Resident memory of ``root`` and all its descendants (a setsid() child is still counted)."""
+    parent, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                fields = fh.read().rsplit(b")", 1)[1].split()
+            parent[int(entry)], rss[int(entry)] = int(fields[1]), int(fields[21])
+        except (OSError, IndexError, ValueError):
+            continue
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total * resource.getpagesize()
+
+
+class Worker:
+    """One untrusted worker process for one module of one submission."""
+
+    def __init__(self, submission: Path, module: str, limits: Limits = Limits(),
+                 given_files: dict[str, Path] | None = None):
+        self.submission = Path(submission)
+        self.module = module
+        self.limits = limits
+        self.given_files = given_files or {}
+        self.iso = isolation()
+        self.proc: subprocess.Popen | None = None
+        self.box: Path | None = None
+        self.uid: UidLease | None = None
+        self.cgroup: Cgroup | None = None
+        self._callbacks: dict[int, Callback] = {}
+        self._next_memory_check = 0.0
+
+    # -- life cycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker and import the module; raise ImportFailed with the reason if it fails."""
+        self.box = Path(tempfile.mkdtemp(prefix="bplab-"))
+        runtime, sub, home = self.box / "runtime", self.box / "submission", self.box / "home"
+        runtime.mkdir()
+        home.mkdir()
+        shutil.copytree(self.submission, sub, symlinks=False)
+        for name, src in self.given_files.items():
+            shutil.copyfile(src, sub / name)
+        for name in ("worker.py", "protocol.py"):
+            shutil.copyfile(HERE / name, runtime / name)
+        os.chmod(self.box, 0o755)
+        if self.iso.per_worker_uid:
+            self.uid = UidLease()
+            for path in (sub, home, *sub.rglob("*")):  # readable whatever the modes (the box is mounted read-only)
+                os.chown(path, self.uid.uid, self.uid.uid)
+        if self.iso.cgroups:
+            self.cgroup = Cgroup(self.iso.cgroups, self.limits.memory_bytes, self.limits.max_processes)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": worker_home(self.iso.kind, self.box),
+               "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
+               "BPLAB_FDS": f"{to_child_r},{from_child_w}", "OMP_NUM_THREADS": "1",
+               "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
+               "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow",
+               "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg"}
+        env["MPLCONFIGDIR"] = env["HOME"]
+        if self.uid is not None:
+            env["BPLAB_UID"] = str(self.uid.uid)
+        cmd = [sys.executable, "-I", str(runtime / "worker.py"), self.module]
+        if self.iso.sandboxed:
+            cmd = bwrap_args(self.iso.bwrap, self.box) + cmd
+        self.output = open(self.box.parent / f"{self.box.name}.out", "wb+")
+        limits, cgroup = self.limits, self.cgroup
+        processes = limits.max_processes if self.uid is not None else resource.RLIM_INFINITY
+
+        def in_child() -> None:
+            if cgroup is not None:
+                cgroup.join()
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+            if processes != resource.RLIM_INFINITY:  # counted per uid: this worker's own
+                resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with this process
+
+        self.proc = subprocess.Popen(
+            cmd, cwd=sub, env=env, stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
+            pass_fds=(to_child_r, from_child_w), start_new_session=True, preexec_fn=in_child)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        os.set_blocking(to_child_w, False)
+        self._send_fd, self._recv_fd = to_child_w, from_child_r
+        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        if "error" in reply:
+            err = StudentError("", reply["error"])
+            where = f" at {err.where}" if err.where else ""
+            self.close()
+            raise ImportFailed(f"{self.module}.py could not be imported: {err.type}: {err.message}{where}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def close(self) -> None:
+        """Kill the whole process group and every process of its uid; remove the box and cgroup."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for fd in (self._send_fd, self._recv_fd):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.proc = None
+        if self.uid is not None:
+            self.uid.release()
+            self.uid = None
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        if self.box is not None:
+            self.output.close()
+            os.unlink(self.output.name)
+            shutil.rmtree(self.box, ignore_errors=True)
+            self.box = None
+
+    # -- calls ------------------------------------------------------------------------------
+    def request(self, message: dict, timeout: float | None = None, what: str = "the call") -> dict:
+        """Send one request; answer the student's callbacks; return the reply (``ok`` or ``error``)."""
+        if not self.alive():
+            raise WorkerDied(f"the worker is not running before {what}")
+        self._callbacks = {}
+        data = protocol.dumps(message, keep=lambda value: self._encode_remote(value))
+        timeout = timeout or self.limits.call_timeout
+        deadline = time.monotonic() + timeout
+        self._send(data, deadline, timeout, what)
+        for _ in range(MAX_CALLBACKS + 1):
+            reply = self._receive(max(0.001, deadline - time.monotonic()), what, limit=timeout)
+            if "callback" not in reply:
+                return reply
+            self._send(protocol.dumps(self._answer_callback(reply)), deadline, timeout, what)
+        self.close()
+        raise WorkerDied(f"{what}: more than {MAX_CALLBACKS} calls of the function it was given (killed)")
+
+    def _answer_callback(self, frame: dict) -> dict:
+        callback = self._callbacks.get(frame.get("callback"))
+        args = frame.get("args")
+        if callback is None or not isinstance(args, list):
+            self.close()
+            raise WorkerDied("the worker sent a malformed callback (killed)")
+        callback.calls.append(tuple(args))
+        try:
+            return {"ok": callback.fn(*args)}
+        except Exception as exc:  # the student's code passed something the function cannot take
+            return {"error": {"type": type(exc).__name__, "message": str(exc)[:500]}}
+
+    def _send(self, data: bytes, deadline: float, timeout: float, what: str) -> None:
+        view = memoryview(data)
+        try:
+            while view:  # non-blocking: a worker that stops reading cannot stall the grader
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.close()
+                    raise WorkerDied(f"{what}: timed out after {timeout:g} s (killed; it stopped reading)",
+                                     timed_out=True)
+                _, ready, _ = select.select([], [self._send_fd], [], min(left, 0.5))
+                if ready:
+                    view = view[os.write(self._send_fd, view[: 1 << 16]):]
+        except BlockingIOError:
+            pass
+        except OSError:
+            self._died(what, "stopped reading requests")
+
+    def _encode_remote(self, value: Any) -> dict:
+        if isinstance(value, Callback):
+            number = len(self._callbacks) + 1
+            self._callbacks[number] = value
+            return {"__callback__": number}
+        handle = getattr(value, "_bplab_handle", None)
+        if handle is None:
+            raise TypeError(f"cannot send a {type(value).__name__} to the student's code")
+        if getattr(value, "_bplab_worker", self) is not self:
+            raise WorkerDied("an object from a worker that has since been restarted was passed on")
+        return {"__handle__": handle}
+
+    def _output_tail(self, n: int = 600) -> str:
+        try:
+            self.output.flush()
+            self.output.seek(0, os.SEEK_END)
+            size = self.output.tell()
+            self.output.seek(max(0, size - n))
+            return self.output.read().decode("utf-8", "replace").strip()
+        except (OSError, ValueError):
+            return ""
+
+    def _died(self, what: str, reason: str) -> dict:
+        code = None
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        sig = -code if code is not None and code < 0 else None
+        if self.cgroup is not None and self.cgroup.out_of_memory():
+            reason = f"exceeded the memory limit of {self.limits.memory_bytes / 1024**3:g} GiB (killed)"
+        elif sig is not None:
+            names = {signal.SIGXCPU: f"CPU time limit of {self.limits.cpu_seconds} s exceeded",
+                     signal.SIGXFSZ: f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
+                     signal.SIGSEGV: "crashed with a segmentation fault",
+                     signal.SIGKILL: "was killed (SIGKILL)"}
+            try:
+                reason = names.get(sig, f"was killed by signal {signal.Signals(sig).name}")
+            except ValueError:
+                reason = f"was killed by signal {sig}"
+        elif code is not None:
+            reason = f"exited with status {code} before answering"
+        tail = self._output_tail()
+        self.close()
+        message = f"{what}: the worker {reason}"
+        if tail:
+            message += f"; last output: {tail[-300:]}"
+        raise WorkerDied(message, signal_number=sig)
+
+    def _receive(self, timeout: float, what: str, limit: float | None = None) -> dict:
+        deadline = time.monotonic() + timeout
+        check_every = 0.1
+
+        def read(fd: int, n: int) -> bytes:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    raise TimeoutError
+                if now >= self._next_memory_check:  # shared across calls: quick calls skip the scan
+                    self._next_memory_check = now + check_every
+                    if _tree_rss(self.proc.pid) > self.limits.memory_bytes:
+                        raise MemoryError
+                ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))
+                if ready:
+                    return os.read(fd, n)
+
+        try:
+            doc, arrays = protocol.read_frame(self._recv_fd, read, limits=protocol.UNTRUSTED)
+            reply = protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=True)
+            if not isinstance(reply, dict) or len({"ok", "error", "callback"} & set(reply)) != 1 or \
+                    ("error" in reply and not isinstance(reply["error"], dict)):
+                raise protocol.ProtocolError("not a reply")
+            return reply
+        except TimeoutError:
+            self.close()
+            raise WorkerDied(f"{what}: timed out after {limit or timeout:g} s (killed)", timed_out=True) from None
+        except MemoryError:
+            self.close()
+            raise WorkerDied(f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB "
+                             f"exceeded (killed)") from None
+        except EOFError:
+            return self._died(what, "closed the connection")
+        except Exception as exc:  # anything else the bytes made the decoder do: a malformed answer
+            self.close()
+            raise WorkerDied(f"{what}: the worker sent a malformed answer ({type(exc).__name__}: "
+                             f"{str(exc)[:200]})") from None
