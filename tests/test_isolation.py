@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import runner
-from grader.sandbox import isolation
+from grader.sandbox.isolation import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 WRONG = """
@@ -39,7 +39,9 @@ def attack_in_functions(body: str) -> str:
 ATTACKS = {
     "infinite_loop": (attack_in_functions("while True:\n    pass"), "timed out"),
     "sleep": (attack_in_functions("time.sleep(10 ** 6)"), "timed out"),
-    "memory_bomb": (attack_in_functions("hog = bytearray(6 * 1024 ** 3)"), "memory limit"),
+    # touching 2 GiB takes about 2 s here, longer than the scaled call limit: the message may say
+    # either; tests/test_red_team.py checks the memory message at the normal limits
+    "memory_bomb": (attack_in_functions("hog = bytearray(6 * 1024 ** 3)"), None),
     "output_flood": (attack_in_functions("while True:\n    os.write(1, b'x' * 2 ** 20)"), "size limit"),
     "os_exit_at_import": ("import os\nos._exit(0)\n", "exited with status 0"),
     "sys_exit_at_import": ("import sys\nsys.exit(0)\n", "sys.exit(0)"),
@@ -89,19 +91,19 @@ if os.fork() == 0:
 }
 
 
-def leftover_workers() -> list[str]:
+def leftover_workers(marker: str) -> list[str]:
+    """Processes whose command line names ``marker``: the $TMPDIR of one grade this test started
+    (every worker's box lives there), so other graders on a shared machine do not count."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-            uid = int(next(l for l in Path(f"/proc/{entry}/status").read_text().splitlines()
-                           if l.startswith("Uid:")).split()[1])
-        except (OSError, StopIteration, ValueError):
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
             continue
-        if "worker.py" in cmd or (os.geteuid() == 0 and uid == 65534):
-            found.append(f"{entry}: {cmd[:100]}")
+        if marker in cmd:
+            found.append(f"{entry}: {cmd[-200:]}")
     return found
 
 
@@ -114,9 +116,16 @@ def reference_scores(tmp_path_factory):
     return res.by_task()
 
 
+@pytest.fixture(params=["checkout", "wheel"])
+def grade_command(request) -> list[str]:
+    """``grade`` as this checkout runs it, and as a non-editable install in a fresh venv runs it."""
+    if request.param == "checkout":
+        return [sys.executable, "-m", "grader.cli"]
+    return [str(request.getfixturevalue("installed_grade"))]
+
+
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, monkeypatch):
-    monkeypatch.setenv("BPLAB_TIMEOUT_SCALE", "0.15")
+def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, grade_command):
     source, expected_message = ATTACKS[attack]
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -124,13 +133,15 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, mon
         shutil.copyfile(path, sub / path.name)
     (sub / "chain_rule.py").write_text(source)
     out = tmp_path / "out" / "results.json"
-    before = set(leftover_workers())  # only what this grade leaves behind counts
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule",
-                           "--task", "losses", "--json", str(out), "--quiet"],
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.run([*grade_command, str(sub), "--task", "chain_rule", "--task", "losses",
+                           "--json", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "BPLAB_TIMEOUT_SCALE": "0.15"})
+                          env={**os.environ, "BPLAB_TIMEOUT_SCALE": "0.15", "TMPDIR": str(scratch)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
+    assert data["extra_data"]["isolation"].startswith("bubblewrap"), data["extra_data"]["isolation"]
     per_task = {}
     for test in data["tests"]:
         per_task.setdefault(test["task"], []).append(test)
@@ -143,13 +154,13 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, mon
         outputs = " ".join(t["output"] for t in per_task["chain_rule"])
         assert expected_message in outputs, outputs[:1000]
     deadline = time.monotonic() + 5  # killed processes may take a moment to be reaped
-    while (left := set(leftover_workers()) - before) and time.monotonic() < deadline:
+    while (left := leftover_workers(str(scratch))) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert sorted(left) == []
+    assert left == []
 
 
 def test_isolation_in_force_is_reported():
     iso = isolation()
     assert iso.description
-    if iso.kind != "bwrap":
-        assert "WEAKER" in iso.description
+    if not iso.sandboxed:
+        assert "NO SANDBOX" in iso.description

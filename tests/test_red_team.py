@@ -261,3 +261,13 @@ def test_killing_grade_leaves_no_process_behind(tmp_path):
     while (left := processes_under(str(scratch))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == []
+
+
+def test_a_memory_bomb_is_stopped_with_a_memory_message(tmp_path):
+    (tmp_path / "bomb.py").write_text("def hog():\n    block = bytearray(6 * 1024 ** 3)\n    return len(block)\n")
+    student = Student(lambda: Worker(tmp_path, "bomb", Limits(call_timeout=60)), "bomb")
+    try:
+        with pytest.raises(WorkerDied, match="memory limit of 2 GiB"):
+            student.bomb.hog()
+    finally:
+        student.close()

@@ -340,7 +340,7 @@ class Worker:
                     raise TimeoutError
                 if now >= self._next_memory_check:  # shared across calls: quick calls skip the scan
                     self._next_memory_check = now + check_every
-                    if _tree_rss(self.proc.pid) > self.limits.memory_bytes:
+                    if _tree_rss(self.proc.pid) > self.limits.memory_bytes * 0.9:  # before the cgroup struggles
                         raise MemoryError
                 ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))
                 if ready:
