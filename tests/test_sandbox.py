@@ -227,3 +227,26 @@ def test_a_worker_that_stops_reading_cannot_stall_a_big_request(tmp_path):
             student.wire.forge_then_sleep(np.zeros(1_000_000))
     finally:
         student.close()
+
+
+def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
+    """A library's abort at start-up (here: the first worker) costs nothing; a module that always
+    crashes still costs its task."""
+    crashing, fine = tmp_path / "crashing", tmp_path / "fine"
+    for folder, body in ((crashing, "import os\nos.abort()\n"), (fine, "def one():\n    return 1\n")):
+        folder.mkdir()
+        (folder / "lib.py").write_text(body)
+    folders = iter([crashing, fine])
+    student = Student(lambda: Worker(next(folders), "lib"), "lib")
+    try:
+        assert student.lib.one() == 1
+        assert "crashed while starting" in student.notes[0] and "SIGABRT" in student.notes[0]
+    finally:
+        student.close()
+    always = Student(lambda: Worker(crashing, "lib"), "lib")
+    try:
+        with pytest.raises(WorkerDied, match="SIGABRT"):
+            always.lib.one()
+        assert len(always.notes) == 1  # retried once, then it is the student's
+    finally:
+        always.close()

@@ -309,6 +309,8 @@ class Worker:
             except subprocess.TimeoutExpired:
                 pass
         sig = -code if code is not None and code < 0 else None
+        if sig is None and code is not None and self.iso.sandboxed and 128 < code < 128 + 65:
+            sig = code - 128  # bubblewrap reports its child's death by signal n as status 128 + n
         if self.cgroup is not None and self.cgroup.out_of_memory():
             reason = f"exceeded the memory limit of {self.limits.memory_bytes / 1024**3:g} GiB (killed)"
         elif sig is not None:
