@@ -1,4 +1,5 @@
-# Generated from solutions/autograd.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 4 (A computational-graph autograd engine): fill in every place that raises
+# NotImplementedError("Task 4.M: ..."). Keep the names and signatures of the functions.
 """Task 4: a computational-graph engine (reverse-mode automatic differentiation) on numpy arrays.
 
 In the style of micrograd, but every node holds a float64 numpy array instead of one number.
@@ -583,7 +584,7 @@ def train_step(
     Python float.
     """
     _check_params(params, activation)
-    raise NotImplementedError('Task 4.15: implement train_step (One gradient-descent step theta <- theta - lr * dL/dtheta on L = softmax_cross_entropy(mlp_forward(X), y); ...)')
+    raise NotImplementedError('Task 4.15: implement train_step (One gradient-descent step theta <- theta - lr * dL/dtheta on L = softmax_cross_entropy(mlp_forward(X), y); returns L before the step)')
 
 
 def train_mlp(

@@ -1,4 +1,5 @@
-# Generated from solutions/backprop.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 3 (Backpropagation: the delta recursion): fill in every place that raises
+# NotImplementedError("Task 3.M: ..."). Keep the names and signatures of the functions.
 """Task 3: backpropagation through a fully connected network (numpy only).
 
 Conventions used by every function in this module
@@ -212,7 +213,7 @@ def output_delta(A_L: np.ndarray, Z_L: np.ndarray, Y: np.ndarray, output: str = 
     A_L = np.asarray(A_L, dtype=np.float64)
     Z_L = np.asarray(Z_L, dtype=np.float64)
     T = targets(Y, A_L.shape, output)
-    raise NotImplementedError("Task 3.3: implement output_delta (Output error Delta_L = dLoss/dZ_L: 2(A_L - Y)/(N*K) * sigma'(Z_L) for sigmoid+MSE, (A_L - onehot(Y))/N for ...)")
+    raise NotImplementedError("Task 3.3: implement output_delta (Output error Delta_L = dLoss/dZ_L: 2(A_L - Y)/(N*K) * sigma'(Z_L) for sigmoid+MSE, (A_L - onehot(Y))/N for softmax+CE)")
 
 
 def deltas(cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax") -> list[np.ndarray]:
@@ -225,7 +226,7 @@ def deltas(cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", 
     Column form in the lecture: delta_l = W_{l+1}^T delta_{l+1} * act'(z_l); the row form
     multiplies by W (not W.T) from the right because samples are rows. Inputs not mutated.
     """
-    raise NotImplementedError("Task 3.4: implement deltas (Errors of every layer by the delta-recursion Delta_l = (Delta_{l+1} @ W_{l+1}) * act'(Z_l), starting from D...)")
+    raise NotImplementedError("Task 3.4: implement deltas (Errors of every layer by the delta-recursion Delta_l = (Delta_{l+1} @ W_{l+1}) * act'(Z_l), starting from Delta_L = output_delta)")
 
 
 def backward(cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax") -> Params:
@@ -266,7 +267,7 @@ def example_221() -> dict:
     sample, so vectors rather than (1, n) rows. Does not modify EXAMPLE_221.
     """
     ex = EXAMPLE_221
-    raise NotImplementedError('Task 3.6: implement example_221 (Every number of the 2-2-1 sigmoid network with MSE loss (a2 - y)^2 on EXAMPLE_221: z1, a1, z2, a2, loss, de...)')
+    raise NotImplementedError('Task 3.6: implement example_221 (Every number of the 2-2-1 sigmoid network with MSE loss (a2 - y)^2 on EXAMPLE_221: z1, a1, z2, a2, loss, delta2, delta1 and all gradients)')
 
 
 def train_step(params: Params, X: np.ndarray, Y: np.ndarray, lr: float, hidden: str = "sigmoid", output: str = "softmax") -> tuple[Params, float]:

@@ -1,4 +1,5 @@
-# Generated from solutions/chain_rule.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 2 (The chain rule and a single neuron): fill in every place that raises
+# NotImplementedError("Task 2.M: ..."). Keep the names and signatures of the functions.
 """Task 2: the chain rule, from the lecture's (x + 2)^2 to a single sigmoid neuron.
 
 Conventions used throughout this module:
@@ -107,4 +108,4 @@ def neuron_backward(w: ArrayLike, x: ArrayLike, b: float, dL_dy: float) -> dict:
     Raises ValueError unless ``w`` and ``x`` are 1-D of the same length (the given
     ``_as_vectors`` does this). Inputs are not modified.
     """
-    raise NotImplementedError('Task 2.5: implement neuron_backward (Backward pass of one sigmoid neuron by the chain rule, dL/dw = (dL/dy)(dy/dz)(dz/dw) = dL_dy * sigma(z)(1 -...)')
+    raise NotImplementedError('Task 2.5: implement neuron_backward (Backward pass of one sigmoid neuron by the chain rule, dL/dw = (dL/dy)(dy/dz)(dz/dw) = dL_dy * sigma(z)(1 - sigma(z)) * x)')

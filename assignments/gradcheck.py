@@ -1,4 +1,5 @@
-# Generated from solutions/gradcheck.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 5 (Gradient checking): fill in every place that raises
+# NotImplementedError("Task 5.M: ..."). Keep the names and signatures of the functions.
 """Task 5: numerical gradients and gradient checking (numpy only).
 
 The lecture's "numerical" approach: approximate each partial derivative of a scalar loss by a
@@ -87,4 +88,4 @@ def check_gradients(
     missing = [name for name in params if name not in grads]
     if missing:
         raise KeyError(f"no analytic gradient for {missing}")
-    raise NotImplementedError('Task 5.3: implement check_gradients (Per-parameter gradient check: max_i |g_i - n_i| / max(1e-8, |g_i| + |n_i|) with n_i the centred difference ...)')
+    raise NotImplementedError('Task 5.3: implement check_gradients (Per-parameter gradient check: max_i |g_i - n_i| / max(1e-8, |g_i| + |n_i|) with n_i the centred difference of f at params)')

@@ -1,4 +1,5 @@
-# Generated from solutions/keras_training.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 8 (Training in Keras): fill in every place that raises
+# NotImplementedError("Task 8.M: ..."). Keep the names and signatures of the functions.
 """Task 8: the lecture's MLP in Keras 3 (TensorFlow backend): Sequential, compile, fit, evaluate.
 
 The lecture's code, as functions::
@@ -104,7 +105,7 @@ def build_model(
     """
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    raise NotImplementedError("Task 8.1: implement build_model (Return the lecture's MLP p = softmax(relu(x K1 + b1) K2 + b2) as keras.Sequential([Input, Dense(relu), Dens...)")
+    raise NotImplementedError("Task 8.1: implement build_model (Return the lecture's MLP p = softmax(relu(x K1 + b1) K2 + b2) as keras.Sequential([Input, Dense(relu), Dense(softmax)]))")
 
 
 def compile_model(model: keras.Model, lr: float = 1e-3) -> keras.Model:
@@ -141,7 +142,7 @@ def train(
     """
     X_a, y_a = to_arrays(X, y)
     set_determinism(seed)
-    raise NotImplementedError('Task 8.3: implement train (Fit the compiled model by mini-batch descent on the compiled loss; return the per-epoch history as a plain ...)')
+    raise NotImplementedError('Task 8.3: implement train (Fit the compiled model by mini-batch descent on the compiled loss; return the per-epoch history as a plain dict)')
 
 
 def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray) -> dict[str, float]:
@@ -154,4 +155,4 @@ def evaluate(model: keras.Model, X: np.ndarray, y: np.ndarray) -> dict[str, floa
     "loss" and "accuracy" as Python floats. Weights, X and y are not changed.
     """
     X_a, y_a = to_arrays(X, y)
-    raise NotImplementedError('Task 8.4: implement evaluate (Return the compiled loss mean_i -log p[i, y_i] and the accuracy mean_i [argmax_c p[i, c] == y_i] on (X, y) ...)')
+    raise NotImplementedError('Task 8.4: implement evaluate (Return the compiled loss mean_i -log p[i, y_i] and the accuracy mean_i [argmax_c p[i, c] == y_i] on (X, y) as a dict)')

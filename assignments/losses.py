@@ -1,4 +1,5 @@
-# Generated from solutions/losses.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 1 (Loss functions and their gradients): fill in every place that raises
+# NotImplementedError("Task 1.M: ..."). Keep the names and signatures of the functions.
 """Task 1: loss functions and their gradients (the last step of every backward pass).
 
 Conventions used throughout this module:
@@ -148,7 +149,7 @@ def binary_cross_entropy_with_logits(z: ArrayLike, y: ArrayLike) -> float:
     never takes log(0): it is finite for logits of +-1000 (use ``np.log1p``).
     Returns a Python float. Raises ValueError if the shapes differ. Inputs are not modified.
     """
-    raise NotImplementedError('Task 1.5: implement binary_cross_entropy_with_logits (Binary cross-entropy of p = sigmoid(z) computed from the logits, L = (1/M) * sum_i [max(z_i, 0) - z_i y_i +...)')
+    raise NotImplementedError('Task 1.5: implement binary_cross_entropy_with_logits (Binary cross-entropy of p = sigmoid(z) computed from the logits, L = (1/M) * sum_i [max(z_i, 0) - z_i y_i + log(1 + exp(-|z_i|))])')
 
 
 def binary_cross_entropy_with_logits_grad(z: ArrayLike, y: ArrayLike) -> np.ndarray:
@@ -184,7 +185,7 @@ def categorical_cross_entropy_grad(p: ArrayLike, y_onehot: ArrayLike) -> np.ndar
     gradient 0. Returns a new float64 array of shape (N, C). Raises ValueError if the
     shapes differ. Inputs are not modified.
     """
-    raise NotImplementedError('Task 1.8: implement categorical_cross_entropy_grad (Gradient of the categorical cross-entropy with respect to the probabilities, dL/dp_ic = -y_ic / (N p_ic) wi...)')
+    raise NotImplementedError('Task 1.8: implement categorical_cross_entropy_grad (Gradient of the categorical cross-entropy with respect to the probabilities, dL/dp_ic = -y_ic / (N p_ic) with p clipped below at EPS)')
 
 
 def softmax(z: ArrayLike) -> np.ndarray:
@@ -211,7 +212,7 @@ def softmax_cross_entropy(logits: ArrayLike, labels: ArrayLike) -> float:
     Returns a Python float. Raises ValueError for labels of the wrong shape or range.
     Inputs are not modified.
     """
-    raise NotImplementedError('Task 1.10: implement softmax_cross_entropy (Softmax cross-entropy from logits, L = (1/N) * sum_i [logsumexp(z_i) - sum_c y_ic z_ic], the mean over the ...)')
+    raise NotImplementedError('Task 1.10: implement softmax_cross_entropy (Softmax cross-entropy from logits, L = (1/N) * sum_i [logsumexp(z_i) - sum_c y_ic z_ic], the mean over the N rows)')
 
 
 def softmax_cross_entropy_grad(logits: ArrayLike, labels: ArrayLike) -> np.ndarray:

@@ -1,4 +1,5 @@
-# Generated from solutions/minibatch.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 6 (Mini-batch gradient descent and training tips): fill in every place that raises
+# NotImplementedError("Task 6.M: ..."). Keep the names and signatures of the functions.
 """Task 6: batch gradient descent, SGD and mini-batch training with one loop.
 
 Conventions (the whole module):

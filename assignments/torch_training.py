@@ -1,4 +1,5 @@
-# Generated from solutions/torch_training.py by `course stubs`: do not edit (edit the solution instead).
+# Your work for Task 7 (Training in PyTorch): fill in every place that raises
+# NotImplementedError("Task 7.M: ..."). Keep the names and signatures of the functions.
 """Task 7: training the lecture's MLP with PyTorch (nn.Sequential, CrossEntropyLoss, Adam, autograd).
 
 The lecture's code, as functions::
@@ -184,4 +185,4 @@ def autograd_demo(x0: float = 1.0) -> float:
     Make x a float64 scalar tensor with ``requires_grad=True``, build y, call ``y.backward()``,
     return ``x.grad`` as a Python float. No finite differences, no hand-written derivative.
     """
-    raise NotImplementedError('Task 7.5: implement autograd_demo (Return dy/dx of y = x**2 + 2*x at x = x0 computed by torch autograd (the exact value is 2*x0 + 2; 4.0 at x0...)')
+    raise NotImplementedError('Task 7.5: implement autograd_demo (Return dy/dx of y = x**2 + 2*x at x = x0 computed by torch autograd (the exact value is 2*x0 + 2; 4.0 at x0 = 1))')

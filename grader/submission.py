@@ -1,15 +1,25 @@
 """Find and normalise a submission into a clean folder of module files.
 
-Accepted: a folder with the module files (``losses.py``...), the same folder nested one level
-down (as LMS downloads come), a ``.zip`` of either, or notebooks of the same tasks
-(``losses.ipynb``..., as nbgrader's ``submitted/<student>/<assignment>/`` holds them): their code
-cells become the module's source (nbgrader test cells are left out). Symlinks, oversize files,
-zip entries escaping their folder and zip bombs are refused with a clear message.
+Accepted: a folder with the module files (``losses.py``...), the same folder nested up to
+``MAX_DEPTH`` levels down (as LMS downloads and zips come: ``alice/hw3/*.py``; hidden folders and
+``__MACOSX`` are ignored), a ``.zip`` of either, a single ``.py`` (or ``.ipynb``) file (graded as a
+folder holding it), or notebooks of the same tasks (``losses.ipynb``..., as nbgrader's
+``submitted/<student>/<assignment>/`` holds them): their code cells become the module's source
+(nbgrader test cells are left out). Symlinks, oversize files, zip entries escaping their folder
+and zip bombs are refused with a clear message.
+
+File names: an unambiguous near-miss of a task file (``Losses.py``, ``losses (1).py``,
+``losses-2.py``, ``losses_v2.py``, ``backprop_final.py``, ``losses copy.py``, ``Copy of
+losses.py``) is graded as that task's file; two near-misses of one task are not chosen. Each of
+these, and names that only look like a task file (``lossses.py``), gets a note ("did you mean"),
+which ``grade`` prints and the batch writes into results.json and feedback.md.
 """
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import re
 import shutil
 import stat
 import tempfile
@@ -24,6 +34,23 @@ MAX_TOTAL = 50 * 1024**2
 MAX_ZIP_ENTRIES = 2000
 TASK_FILES = {t.file for t in TASKS}
 TASK_NOTEBOOKS = {f"{t.name}.ipynb" for t in TASKS}
+MAX_DEPTH = 4          # levels of folders searched below the given one for the assignment files
+MAX_DIRS = 500         # folders looked at while searching
+SKIP_DIRS = {"node_modules", "site-packages"}
+_KINDS = (".py", ".ipynb")
+_TASK_BY_KEY = {t.name.replace("_", ""): t.name for t in TASKS}
+# What people and tools add to a file name: "Copy of x", "x (1)", "x copy 2", "x - Copy", "x_v2",
+# "x-2", "x_final"...
+_PREFIX = re.compile(r"^(?:copy[\s_-]+of[\s_-]+)", re.I)
+_SUFFIX = re.compile(
+    r"(?:\s*\(\d+\)"
+    r"|[\s_.-]*copy(?:[\s_-]*\d+)?"
+    r"|[\s_.-]*v(?:er(?:sion)?)?[\s_.-]*\d+"
+    r"|[\s_.-]*\d+"
+    r"|[\s_.-]+(?:final|finished|done|submission|submit|submitted|new|newest|latest|updated|fixed|"
+    r"old|draft|backup|bak|working|complete|completed|edited|mine)"
+    r"|\.py"
+    r")$", re.I)
 
 
 class SubmissionError(Exception):
@@ -47,22 +74,83 @@ class Submission:
         self.cleanup()
 
 
+def task_of(filename: str) -> str | None:
+    """The task whose file ``filename`` names, exactly or as an unambiguous near-miss
+    (``Losses.py``, ``losses (1).py``, ``losses-2.py``, ``losses_v2.py``, ``backprop_final.py``,
+    ``losses copy.py``); None for any other name (and for hidden files)."""
+    path = Path(filename)
+    if path.name.startswith(".") or path.suffix.lower() not in _KINDS:
+        return None
+    stem = path.stem.strip()
+    while True:
+        shorter = _SUFFIX.sub("", _PREFIX.sub("", stem)).strip()
+        if shorter == stem or not shorter:
+            break
+        stem = shorter
+    return _TASK_BY_KEY.get(re.sub(r"[\s_.-]+", "", stem.lower()))
+
+
+def _looks_like(filename: str) -> str | None:
+    """A task whose file ``filename`` resembles without being a near-miss (``lossses.py``,
+    ``losses_alice.py``): worth a "did you mean", never graded as that task."""
+    path = Path(filename)
+    if path.name.startswith(".") or path.suffix.lower() not in _KINDS:
+        return None
+    key = re.sub(r"[\s_.()-]+", "", path.stem.lower())
+    best, score = None, 0.0
+    for task_key, name in _TASK_BY_KEY.items():
+        ratio = 1.0 if (key.startswith(task_key) or key.endswith(task_key)) else \
+            difflib.SequenceMatcher(None, key, task_key).ratio()
+        if ratio > score:
+            best, score = name, ratio
+    return best if score >= 0.8 else None
+
+
+def _visible_entries(folder: Path) -> list[Path]:
+    try:
+        return sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    except OSError:
+        return []
+
+
 def _has_task_files(folder: Path) -> bool:
-    names = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
-    return bool(names & (TASK_FILES | TASK_NOTEBOOKS))
+    if not folder.is_dir():
+        return False
+    return any(task_of(p.name) and not p.is_dir() for p in _visible_entries(folder))
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    return [p for p in _visible_entries(folder)
+            if p.is_dir() and not p.is_symlink() and not p.name.startswith("__") and p.name not in SKIP_DIRS]
 
 
 def _find_root(folder: Path) -> Path:
-    if _has_task_files(folder):
-        return folder
-    subdirs = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))]
-    matches = [d for d in subdirs if _has_task_files(d)]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise SubmissionError(f"{folder}: several folders look like submissions ({', '.join(d.name for d in matches)})")
+    """The folder holding the assignment files: ``folder`` itself, or the single one found at the
+    shallowest depth (up to MAX_DEPTH levels down)."""
+    level, seen, loose = [folder], 0, []
+    for depth in range(MAX_DEPTH + 1):
+        matches = [d for d in level if _has_task_files(d)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            names = ", ".join(str(d.relative_to(folder)) for d in matches)
+            raise SubmissionError(f"{folder}: several folders look like submissions ({names}): keep one")
+        loose += [p for d in level for p in _visible_entries(d)
+                  if p.suffix.lower() in _KINDS and p.is_file()][:10]
+        if depth == MAX_DEPTH:
+            break
+        level = [sub for d in level for sub in _subfolders(d)]
+        seen += len(level)
+        if not level or seen > MAX_DIRS:
+            break
+    found = ""
+    if loose:
+        hints = {p: _looks_like(p.name) for p in loose[:5]}
+        shown = ", ".join(str(p.relative_to(folder)) + (f" (did you mean {t}.py?)" if t else "")
+                          for p, t in hints.items())
+        found = f"; found only {shown}" + (" ..." if len(loose) > 5 else "")
     raise SubmissionError(f"{folder}: no assignment files found (expected {', '.join(sorted(TASK_FILES))} "
-                          f"or the matching .ipynb notebooks)")
+                          f"or the matching .ipynb notebooks, up to {MAX_DEPTH} folders deep){found}")
 
 
 def _safe_extract(archive: Path, dest: Path) -> None:
@@ -132,29 +220,86 @@ def notebook_to_source(path: Path) -> str:
     return "\n\n".join(chunks) + "\n"
 
 
+def _or(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+def _choose(files: list[Path], notes: list[str]) -> dict[str, Path]:
+    """task -> the file graded as its module: the exact name (the .py before the .ipynb), else the
+    single near-miss (.py before .ipynb); notes say what was chosen, ignored or merely resembles."""
+    exact: dict[str, Path] = {}
+    near: dict[str, list[Path]] = {}
+    for path in files:
+        task = task_of(path.name)
+        if task is None:
+            continue
+        if path.name in (f"{task}.py", f"{task}.ipynb"):
+            if task not in exact or path.suffix == ".py":
+                exact[task] = path
+        else:
+            near.setdefault(task, []).append(path)
+    chosen: dict[str, Path] = {}
+    for task in TASKS:
+        name, misses = task.name, near.get(task.name, [])
+        if name in exact:
+            chosen[name] = exact[name]
+            if misses:
+                notes.append(f"also found {_or([p.name for p in misses])}: graded {exact[name].name}")
+            continue
+        if not misses:
+            continue
+        py = [p for p in misses if p.suffix.lower() == ".py"]
+        pick = py or misses
+        if len(pick) == 1:
+            chosen[name] = pick[0]
+            notes.append(f"graded {pick[0].name} as {task.file} (name your file {task.file})")
+        else:
+            notes.append(f"{task.file} not found; did you mean {_or([p.name for p in pick])}? None of them "
+                         f"was graded: keep one, named {task.file}")
+    claimed = set(chosen) | set(near)
+    for path in files:
+        if task_of(path.name) is not None:
+            continue
+        task = _looks_like(path.name)
+        if task is not None and task not in claimed:
+            notes.append(f"{task}.py not found; did you mean {path.name}? It was not graded: "
+                         f"rename it to {task}.py")
+            claimed.add(task)
+    return chosen
+
+
 def _copy_modules(root: Path, dest: Path, notes: list[str]) -> None:
     total = 0
+    files = []
     for path in sorted(root.iterdir()):
+        if path.name.startswith("."):
+            continue
         if path.is_symlink():
             notes.append(f"ignored symbolic link {path.name}")
             continue
         if not path.is_file():
             continue
         size = path.stat().st_size
-        if path.suffix not in (".py", ".ipynb"):
+        if path.suffix.lower() not in _KINDS:
             continue
         if size > MAX_FILE:
             raise SubmissionError(f"{path.name} is larger than {MAX_FILE >> 20} MiB")
         total += size
         if total > MAX_TOTAL:
             raise SubmissionError(f"submission larger than {MAX_TOTAL >> 20} MiB")
-        if path.suffix == ".py":
+        files.append(path)
+    chosen = _choose(files, notes)
+    graded = {path: task for task, path in chosen.items()}
+    for path in files:  # other modules the student's files may import keep their names
+        if path.suffix.lower() == ".py" and path not in graded and path.name not in TASK_FILES:
             shutil.copyfile(path, dest / path.name)
-    for nb in sorted(root.glob("*.ipynb")):
-        module = dest / f"{nb.stem}.py"
-        if nb.name in TASK_NOTEBOOKS and not module.exists() and not nb.is_symlink():
-            module.write_text(notebook_to_source(nb), encoding="utf-8")
-            notes.append(f"{nb.name} -> {module.name}")
+    for task, path in chosen.items():
+        module = dest / f"{task}.py"
+        if path.suffix.lower() == ".py":
+            shutil.copyfile(path, module)
+        else:
+            module.write_text(notebook_to_source(path), encoding="utf-8")
+            notes.append(f"{path.name} -> {module.name}")
 
 
 def load(path: Path | str) -> Submission:
@@ -168,9 +313,22 @@ def load(path: Path | str) -> Submission:
     try:
         notes: list[str] = []
         folder = source
-        if source.is_file():
+        if source.is_file() and source.suffix.lower() in _KINDS:
+            single = Path(tmp.name) / "single"
+            single.mkdir()
+            if source.stat().st_size > MAX_FILE:
+                raise SubmissionError(f"{source}: larger than {MAX_FILE >> 20} MiB")
+            shutil.copyfile(source, single / source.name)
+            if task_of(source.name) is None:
+                hint = _looks_like(source.name)
+                raise SubmissionError(f"{source}: not one of the assignment files (expected "
+                                      f"{', '.join(sorted(TASK_FILES))})"
+                                      + (f"; did you mean {hint}.py?" if hint else ""))
+            folder = single
+            notes.append(f"graded the single file {source.name} as a folder holding it")
+        elif source.is_file():
             if source.suffix.lower() != ".zip":
-                raise SubmissionError(f"{source}: not a submission (expected a folder or a .zip)")
+                raise SubmissionError(f"{source}: not a submission (expected a folder, a .zip or a .py file)")
             unpacked = Path(tmp.name) / "unpacked"
             unpacked.mkdir()
             _safe_extract(source, unpacked)
@@ -178,7 +336,7 @@ def load(path: Path | str) -> Submission:
             notes.append(f"unpacked {source.name}")
         root = _find_root(folder)
         if root != folder:
-            notes.append(f"using nested folder {root.relative_to(folder)}")
+            notes.append(f"using the files in the nested folder {root.relative_to(folder)}/")
         clean = Path(tmp.name) / "submission"
         clean.mkdir()
         _copy_modules(root, clean, notes)

@@ -61,6 +61,56 @@ def test_every_stub_region_raises_its_task_number(task):
             assert f"Task {task.number}." in str(info.value)
 
 
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += (ch in "([{") - (ch in ")]}")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name)
+def test_stubs_speak_to_the_student_and_quote_whole_sentences(task):
+    """Line 1 says the file is the student's to edit; each message quotes the docstring's first sentence
+    whole (or cut at a word outside brackets), never mid-formula."""
+    stub = (ROOT / "assignments" / task.file).read_text()
+    first = stub.splitlines()[0]
+    assert first.startswith(f"# Your work for Task {task.number} ({task.title})") and "do not edit" not in stub
+    for index, (_, _, function, doc) in enumerate(stubs.regions((ROOT / "solutions" / task.file).read_text()), 1):
+        label = stubs.task_label(task.number, index, function, doc)
+        assert repr(label) in stub or repr(label).replace("'", '"') in stub or label in stub
+        summary = stubs.first_sentence(doc)
+        assert _balanced(summary), summary
+        assert not summary.endswith("..."), f"{function}: the first sentence of its docstring is too long"
+        assert doc.startswith(summary) or " ".join(doc.split()).startswith(summary)
+
+
+def test_first_sentence_cuts_at_words_outside_brackets():
+    assert stubs.first_sentence("Sum out = sum of x (all axes if None). Second sentence.") == \
+        "Sum out = sum of x (all axes if None)"
+    assert stubs.first_sentence("Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L. More.") == \
+        "Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L"
+    assert stubs.first_sentence("Uses w . x + b, i.e. the neuron.") == "Uses w . x + b, i.e. the neuron"
+    long = "Output error (A_L - onehot(Y))/N for softmax+CE and " + "(a very long formula here) " * 10 + "end."
+    cut = stubs.first_sentence(long, limit=80)
+    assert cut.endswith(" ...") and len(cut) <= 80 and _balanced(cut), cut
+
+
+def test_course_rubric_prints_every_check_with_its_points(capsys):
+    from grader.course import cli
+    assert cli.main(["rubric"]) == 0
+    out = capsys.readouterr().out
+    rows = rubric_table.collect()
+    table = [[c.strip() for c in ln.strip().strip("|").split("|")] for ln in out.splitlines() if "| `test_" in ln]
+    assert len(table) == len(rows)
+    for row in rows:
+        task = f"{next(t.number for t in TASKS if t.name == row['task'])}. {row['task']}"
+        [cells] = [c for c in table if c[0] == task and c[1].split()[0] == f"`{row['test']}`" and c[2] == row["kind"]]
+        assert float(cells[3]) == row["points"], cells
+    assert f"**{len(rows)} checks**" in out and "**100 / 100**" in out
+
+
 def test_rubric_points_add_up_per_task():
     rows = rubric_table.collect()
     assert all(r["points"] is not None for r in rows)

@@ -22,7 +22,11 @@ def _stubs(args: argparse.Namespace) -> int:
 
 def _rubric(args: argparse.Namespace) -> int:
     from grader.course import rubric_table
-    print(rubric_table.markdown(rubric_table.collect()))
+    rows = rubric_table.collect()
+    print("## Points per task\n")
+    print(rubric_table.markdown(rows))
+    print("\n## Every check (public checks ship to students; hidden checks run only when grading)\n")
+    print(rubric_table.checks_markdown(rows))
     return 0
 
 
@@ -73,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stubs", help="write assignments/ from solutions/")
     s.add_argument("--check", action="store_true", help="only report stale files (exit 1 if any)")
     s.set_defaults(func=_stubs)
-    s = sub.add_parser("rubric", help="print the rubric table (points per task and check)")
+    s = sub.add_parser("rubric", help="print the rubric: points per task, then every check with its points")
     s.set_defaults(func=_rubric)
     s = sub.add_parser("handout", help="recompute the worked numbers in reference/*.md")
     s.add_argument("--check", action="store_true")

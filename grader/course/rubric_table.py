@@ -30,7 +30,8 @@ def _cases(func: ast.FunctionDef) -> int:
 
 
 def collect() -> list[dict]:
-    """One row per check: task, test, kind (public/hidden), points (None when undeclared)."""
+    """One row per check: task, test, kind (public/hidden), points (None when undeclared; the
+    declared points times ``cases``, the number of parametrized cases), title (docstring line)."""
     rows = []
     for task in TASKS:
         for path in task.check_files():
@@ -44,7 +45,7 @@ def collect() -> list[dict]:
                         points = float(call.args[0].value)
                 n = _cases(node)
                 rows.append({"task": task.name, "test": node.name, "kind": Path(path).parent.name,
-                             "points": None if points is None else points * n,
+                             "points": None if points is None else points * n, "cases": n,
                              "title": (ast.get_docstring(node) or "").strip().split("\n")[0]})
     return rows
 
@@ -67,4 +68,25 @@ def public_checks_markdown(rows: list[dict]) -> str:
     for row in rows:
         if row["kind"] == "public":
             lines.append(f"| {row['task']} | {row['title'] or row['test']} | {row['points']:g} |")
+    return "\n".join(lines)
+
+
+def checks_markdown(rows: list[dict]) -> str:
+    """Every check, public and hidden, with its points: what ``course rubric`` prints after the
+    per-task table. A parametrized check's points are for all of its cases."""
+    lines = ["| Task | Check | Kind | Points | What it checks |", "| --- | --- | --- | --- | --- |"]
+    for task in TASKS:
+        mine = [r for r in rows if r["task"] == task.name]
+        for kind in ("public", "hidden"):
+            for row in (r for r in mine if r["kind"] == kind):
+                points = "undeclared" if row["points"] is None else f"{row['points']:g}"
+                cases = f" ({row['cases']} cases)" if row.get("cases", 1) > 1 else ""
+                title = row["title"].replace("|", "\\|")
+                lines.append(f"| {task.number}. {task.name} | `{row['test']}`{cases} | {kind} | {points} | {title} |")
+        pub = sum(r["points"] or 0 for r in mine if r["kind"] == "public")
+        hid = sum(r["points"] or 0 for r in mine if r["kind"] == "hidden")
+        lines.append(f"| **{task.number}. {task.name}** | **{len(mine)} checks** | public {pub:g}, hidden {hid:g} "
+                     f"| **{pub + hid:g} / {task.points}** | |")
+    total = sum(r["points"] or 0 for r in rows)
+    lines.append(f"| **Total** | **{len(rows)} checks** | | **{total:g} / {sum(t.points for t in TASKS)}** | |")
     return "\n".join(lines)

@@ -1,8 +1,10 @@
 """solutions/ -> assignments/: each marker region becomes ``raise NotImplementedError("Task N.M: ...")``.
 
 N is the module's task number (``grader.rubric``), M counts the module's regions in file order,
-so numbers are stable while the solution keeps its regions. Everything outside the markers is
-copied unchanged. ``check`` lists the files that differ from what ``write`` would produce.
+so numbers are stable while the solution keeps its regions; the message names the function and
+the first sentence of its docstring. Line 1 tells the student the file is theirs to edit.
+Everything outside the markers is copied unchanged. ``check`` lists the files that differ from
+what ``write`` would produce.
 """
 from __future__ import annotations
 
@@ -16,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HEADER = "# Generated from solutions/{name} by `course stubs`: do not edit (edit the solution instead).\n"
+HEADER = ("# Your work for Task {number} ({title}): fill in every place that raises\n"
+          "# NotImplementedError(\"Task {number}.M: ...\"). Keep the names and signatures of the functions.\n")
+MAX_DOC = 160  # characters of the docstring in a stub's message
 
 
 class MarkerError(ValueError):
@@ -27,13 +31,15 @@ def _enclosing_functions(source: str) -> list[tuple[int, int, str, str]]:
     spans = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            doc = (ast.get_docstring(node) or "").strip().splitlines()
-            spans.append((node.lineno, node.end_lineno or node.lineno, node.name, doc[0] if doc else ""))
+            doc = (ast.get_docstring(node) or "").strip().split("\n\n")[0]
+            spans.append((node.lineno, node.end_lineno or node.lineno, node.name, " ".join(doc.split())))
     return spans
 
 
 def regions(source: str) -> list[tuple[int, int, str, str]]:
-    """(begin line, end line, function name, docstring first line) of each marker region, 1-based."""
+    """(begin line, end line, function name, docstring summary) of each marker region, 1-based.
+
+    The summary is the docstring's first paragraph on one line."""
     spans = _enclosing_functions(source)
     found, begin = [], None
     for number, line in enumerate(source.splitlines(), start=1):
@@ -56,17 +62,45 @@ def regions(source: str) -> list[tuple[int, int, str, str]]:
     return found
 
 
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+def first_sentence(text: str, limit: int = MAX_DOC) -> str:
+    """The first sentence of ``text`` (a period outside brackets, followed by a capital or the
+    end), without its period; longer than ``limit``, cut at the last word boundary outside
+    brackets, with " ..." (never mid-formula)."""
+    text = re.sub(r"\s+", " ", text).strip()
+    depth, end, cuts = 0, len(text), []
+    for i, ch in enumerate(text):
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch == " ":
+            cuts.append(i)
+        elif (depth == 0 and ch == "." and i > 0 and text[i - 1] not in " ."
+              and (i + 1 == len(text) or re.match(r" [A-Z]", text[i + 1:i + 3]))):
+            end = i
+            break
+    sentence = text[:end].rstrip(" .")
+    if len(sentence) <= limit:
+        return sentence
+    fits = [c for c in cuts if c <= limit - 4]
+    cut = fits[-1] if fits else limit - 4
+    return sentence[:cut].rstrip(" ,;:*/+=@-") + " ..."
+
+
 def task_label(number: int, index: int, function: str, doc: str) -> str:
-    doc = re.sub(r"\s+", " ", doc).rstrip(".")
-    if len(doc) > 110:
-        doc = doc[:107] + "..."
+    doc = first_sentence(doc)
     return f"Task {number}.{index}: implement {function}" + (f" ({doc})" if doc else "")
 
 
 def make_stub(source: str, task_number: int | None, filename: str) -> str:
     """The student version of one solution module."""
     lines = source.splitlines(keepends=True)
-    out: list[str] = [HEADER.format(name=filename)]
+    task = BY_NAME.get(Path(filename).stem)
+    title = task.title if task else Path(filename).stem
+    out: list[str] = [HEADER.format(number=task_number or 0, title=title)]
     cursor = 0
     for index, (begin, end, function, doc) in enumerate(regions(source), start=1):
         out.extend(lines[cursor:begin - 1])
