@@ -2,15 +2,23 @@
 
 ``grade SUBMISSIONS_DIR --batch --out RESULTS_DIR`` (or ``grade a/ b.zip c/ --out RESULTS_DIR``).
 Entries are folders, ``.zip`` files, or an nbgrader course tree (``submitted/<student>/<assignment>/``,
-detected; ``BPLAB_ASSIGNMENT=<name>`` picks the assignment when students have several). Each
+recognised only from evidence: the course folder holds ``nbgrader_config.py`` or ``gradebook.db``,
+or ``--nbgrader`` says so; ``BPLAB_ASSIGNMENT=<name>`` picks the assignment when students have
+several). Every entry gets a gradebook row, graded or an error; none is dropped silently. Each
 student gets ``RESULTS_DIR/<student>/results.json`` (Gradescope format, with the resume key in
 ``extra_data.batch``) and ``feedback.md``; ``RESULTS_DIR/gradebook.csv`` and ``summary.json``
 are rebuilt from the per-student results.
 
 Resuming: the key of a result is a hash of the normalised submission content, the grader's own
-code and checks, the seed and the options; a rerun skips every student whose stored key matches
+code, the task's checks and every reference module they import (followed through the imports
+themselves, ``reference_files``), the seed and the options; a rerun skips every student whose stored key matches
 (``--force`` regrades). A result is written (temp file + rename) by the process that graded it, the
 moment it exists, so killing the batch, even with SIGKILL, loses at most the submissions in flight.
+
+Student text (names, messages) is cleaned by ``grader.text`` before it reaches a file or the
+terminal; ``gradebook.csv`` cells are neutralised for spreadsheets (``csv_cell``). A student whose
+report cannot be written gets an error row and is graded again on the next run; the others are
+not affected.
 
 Processes: the batch runs ``--workers`` grading processes (default: the core count), each in its
 own process group that dies with the batch; each grades one submission at a time with
@@ -19,6 +27,7 @@ own process group that dies with the batch; each grades one submission at a time
 from __future__ import annotations
 
 import argparse
+import ast
 import concurrent.futures as cf
 import csv
 import dataclasses
@@ -41,6 +50,7 @@ from typing import Any
 from rich.markup import escape
 
 from grader import runner, submission
+from grader import text as _text
 from grader.results import GRADER_VERSION, Results, gradebook_row, write_atomic
 from grader.rubric import BY_NAME, TASKS
 
@@ -48,6 +58,7 @@ USAGE_ERROR = 2
 RESERVED = {"gradebook.csv", "summary.json"}
 SKIP_NAMES = {"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini"}
 LOCK_NAME = ".batch.lock"
+NBGRADER_EVIDENCE = ("nbgrader_config.py", "gradebook.db")  # what makes a folder an nbgrader course
 _TMP_PATTERN = re.compile(r"^\.(results\.json|feedback\.md|gradebook\.csv|summary\.json)\..*\.tmp$")
 LIMIT_PATTERNS = (
     (re.compile(r"timed out after [\d.]+ s"), "timed out"),
@@ -77,14 +88,22 @@ def _student_name(path: Path) -> str:
     return name[:-4] if name.lower().endswith(".zip") and path.is_file() else name
 
 
-def _nbgrader_root(folder: Path) -> Path | None:
-    """``folder/submitted`` of an nbgrader course folder, or ``folder`` itself when it is one."""
-    if folder.name == "submitted":
-        return folder
+def is_nbgrader_course(folder: Path) -> bool:
+    """Evidence that ``folder`` is an nbgrader course directory: its config or its gradebook."""
+    return any((folder / name).is_file() and not (folder / name).is_symlink() for name in NBGRADER_EVIDENCE)
+
+
+def _nbgrader_root(folder: Path, explicit: bool = False) -> Path | None:
+    """The ``submitted/`` folder to grade when ``folder`` is an nbgrader course (``folder/submitted``)
+    or its ``submitted/`` folder, recognised from evidence (``is_nbgrader_course``) or because
+    ``explicit`` (``--nbgrader``) says so; else None: a folder named ``submitted`` is then a student."""
+    resolved = folder.resolve()
     sub = folder / "submitted"
-    if sub.is_dir() and not sub.is_symlink():
+    if sub.is_dir() and not sub.is_symlink() and (explicit or is_nbgrader_course(folder)):
         return sub
-    return None
+    if resolved.name == "submitted" and (explicit or is_nbgrader_course(resolved.parent)):
+        return folder
+    return folder if explicit else None
 
 
 def _nbgrader_entry(student_dir: Path) -> Path:
@@ -98,8 +117,11 @@ def _nbgrader_entry(student_dir: Path) -> Path:
     return student_dir  # submission.load finds the single assignment folder one level down
 
 
-def discover(paths: list[Path], batch: bool, out: Path) -> tuple[list[Entry], list[str]]:
-    """The class: one Entry per student (with an error for entries that cannot be graded)."""
+def discover(paths: list[Path], batch: bool, out: Path, nbgrader: bool = False) -> tuple[list[Entry], list[str]]:
+    """The class: one Entry per student (with an error for entries that cannot be graded); every
+    top-level entry is a student, except hidden files, ``SKIP_NAMES`` and the results folder
+    (listed in the notes). ``nbgrader``: the folders are nbgrader course folders (else recognised
+    from evidence only)."""
     notes: list[str] = []
     found: list[tuple[str, Path, str | None]] = []
     out_resolved = out.resolve()
@@ -111,12 +133,17 @@ def discover(paths: list[Path], batch: bool, out: Path) -> tuple[list[Entry], li
             found.append((_student_name(path), path,
                           "--batch expects a folder of submissions (one folder or .zip per student)"))
             continue
-        root, nb = path, _nbgrader_root(path)
+        root, nb = path, _nbgrader_root(path, nbgrader)
         if nb is not None:
             root = nb
             notes.append(f"{path}: nbgrader course folder, grading {nb}/<student>/<assignment>/")
+        elif (path / "submitted").is_dir():
+            notes.append(f"{path}: 'submitted' is graded as a student: this is no nbgrader course folder "
+                         f"(no {' or '.join(NBGRADER_EVIDENCE)}); pass --nbgrader if it is one")
+        ignored = []
         for child in sorted(root.iterdir()):
             if child.name.startswith(".") or child.name in SKIP_NAMES:
+                ignored.append(child.name)
                 continue
             if child.resolve() == out_resolved:
                 continue
@@ -134,6 +161,9 @@ def discover(paths: list[Path], batch: bool, out: Path) -> tuple[list[Entry], li
                 found.append((child.name[:-4], child, None))
             else:
                 found.append((child.name, child, "not a submission (expected a folder or a .zip per student)"))
+        if ignored:
+            notes.append(f"{root}: ignored {len(ignored)} hidden or system entr{'y' if len(ignored) == 1 else 'ies'}: "
+                         + ", ".join(sorted(ignored)[:10]) + (", ..." if len(ignored) > 10 else ""))
     by_student: dict[str, list[tuple[Path, str | None]]] = {}
     for student, path, error in found:
         by_student.setdefault(student, []).append((path, error))
@@ -162,25 +192,141 @@ def content_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def grader_fingerprint(tasks: list[str]) -> str:
-    """The grader version plus a hash of what decides these tasks' scores: the engine, the tasks'
-    checks and the reference modules those checks use (editing another task's checks changes nothing)."""
-    h = hashlib.sha256(GRADER_VERSION.encode())
-    files = [p for p in HERE.glob("*.py") if p.name not in ("batch.py", "cli.py")]
-    files += [p for p in (HERE / "checks").glob("*.py")]
-    used = {"data"}
+PROJECT = HERE.parent
+SOLUTIONS = PROJECT / "solutions"
+
+
+def _imports(path: Path, package: str) -> tuple[set[str], bool]:
+    """The absolute names of every module ``path`` imports, in any form: ``import a.b``,
+    ``from a import b`` (``a.b`` may be a module), relative imports (resolved against
+    ``package``), ``importlib.import_module("a.b")`` / ``__import__("a.b")`` with a literal name, and
+    ``solutions.<x>`` attribute chains (also through ``import solutions as s``); plus whether it
+    uses the package whole (``from solutions import *``, or ``solutions`` imported and used other
+    than as ``solutions.<module>``, e.g. ``getattr(solutions, name)``), which then counts as every
+    module of it."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return set(), True  # unreadable: depend on everything rather than on nothing
+    names: set[str] = set()
+    whole = False
+    aliases = {"solutions"}  # names bound to the package itself (import solutions [as s])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+            aliases |= {alias.asname for alias in node.names if alias.name == "solutions" and alias.asname}
+    attribute_values: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parent = parts[:len(parts) - node.level + 1] if node.level <= len(parts) else []
+                base = ".".join(parent + ([base] if base else []))
+            if base:
+                names.add(base)
+            for alias in node.names:
+                if alias.name == "*":
+                    whole = whole or base.split(".")[0] == "solutions"
+                else:
+                    names.add(f"{base}.{alias.name}" if base else alias.name)
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if called in ("import_module", "__import__"):
+                names.add(node.args[0].value)
+        elif isinstance(node, ast.Attribute):
+            chain = []
+            value: ast.AST = node
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in aliases:
+                names.add("solutions." + chain[-1])
+                attribute_values.add(id(value))
+    bound = any(a.name == "solutions" or a.name.startswith("solutions.")
+                for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names)
+    if bound:  # the package used other than as ``solutions.<module>`` (getattr, passed on): all of it
+        whole = whole or any(isinstance(node, ast.Name) and node.id in aliases and isinstance(node.ctx, ast.Load)
+                             and id(node) not in attribute_values for node in ast.walk(tree))
+    return names, whole
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The file of a project module (``grader.*``, ``solutions.*``) under ``root``; for ``pkg.attr``
+    where ``attr`` is no module, the package's ``__init__.py``."""
+    parts = name.split(".")
+    if parts[0] not in ("grader", "solutions"):
+        return None
+    while parts:
+        base = root.joinpath(*parts)
+        for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+        parts = parts[:-1]
+    return None
+
+
+def reference_files(check_files: list[Path], root: Path | None = None) -> set[Path]:
+    """Every reference module (``root/solutions/*.py``) that ``check_files`` import, directly or through
+    the project's own modules (``grader.*`` helpers, other reference modules), computed from the
+    import statements themselves (``ast``), never from a pattern over the source."""
+    root = Path(root or PROJECT)
+    solutions = root / "solutions"
+    seen: set[Path] = set()
+    found: set[Path] = set()
+    todo = [Path(p) for p in check_files]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            rel = path.resolve().relative_to(root.resolve()).with_suffix("")
+            package = ".".join(rel.parts[:-1])  # a module's package; __init__'s is its own
+        except ValueError:
+            package = ""
+        names, whole = _imports(path, package)
+        if whole:
+            found |= set(solutions.glob("*.py"))
+        for name in names:
+            target = _module_file(name, root)
+            if target is None:
+                continue
+            if target.parent == solutions or solutions in target.parents:
+                found.add(target)
+            todo.append(target)
+    return found
+
+
+def fingerprint_files(tasks: list[str]) -> list[Path]:
+    """What decides these tasks' scores: the engine (``grader/**``, less the batch, the CLI, the
+    course tooling and the checks), the tasks' checks and recorded public expectations, and every
+    reference module those checks import (plus each task's own reference and ``data.py``, which
+    the expected values and the workers use)."""
+    skip = {HERE / "batch.py", HERE / "cli.py"}
+    files = [p for p in HERE.rglob("*.py")
+             if p not in skip and not {"course", "checks", "__pycache__"} & set(p.relative_to(HERE).parts[:-1])]
+    files += list((HERE / "checks").glob("*.py"))
+    checks = []
     for name in tasks:
-        used.add(name)
-        for check in BY_NAME[name].check_files():
-            files.append(check)
-            text = check.read_text(errors="replace")
-            used |= set(re.findall(r"\bsolutions\.(\w+)", text))
-            for group in re.findall(r"from\s+solutions\s+import\s+\(?([\w\s,]+)", text):
-                used |= {w.split()[0] for w in group.split(",") if w.strip()}
-    solutions = HERE.parent / "solutions"
-    files += [solutions / f"{m}.py" for m in used if (solutions / f"{m}.py").is_file()]
-    for path in sorted(set(files)):
-        h.update(str(path.relative_to(HERE.parent)).encode() + b"\0" + path.read_bytes())
+        checks += BY_NAME[name].check_files()
+        expected = HERE / "checks" / "public" / "expected" / f"{name}.json"
+        files += [expected] if expected.is_file() else []
+        files += [p for p in (SOLUTIONS / f"{name}.py",) if p.is_file()]
+    files += checks
+    files += [p for p in (SOLUTIONS / "data.py",) if p.is_file()]
+    files += sorted(reference_files(checks, PROJECT))
+    return sorted(set(files))
+
+
+def grader_fingerprint(tasks: list[str]) -> str:
+    """The grader version plus a hash of ``fingerprint_files(tasks)`` and the environment (editing
+    another task's checks changes nothing)."""
+    h = hashlib.sha256(GRADER_VERSION.encode())
+    for path in fingerprint_files(tasks):
+        h.update(str(path.relative_to(PROJECT)).encode() + b"\0" + path.read_bytes())
     h.update(json.dumps(_environment(), sort_keys=True).encode())
     return f"{GRADER_VERSION}+{h.hexdigest()[:16]}"
 
@@ -235,12 +381,18 @@ def _init_worker(parent: int) -> None:
 
 
 def _commit(folder: Path, data: dict, feedback: str) -> None:
-    """results.json first (it carries the key and makes the result final), then feedback.md."""
+    """results.json first (it carries the key and makes the result final), then feedback.md. When
+    feedback.md cannot be written, results.json goes too: the student is graded again next run."""
     global _writing
+    text = json.dumps(data, indent=2) + "\n"  # rendered before anything is written
     _writing = True
     try:
-        write_atomic(folder / "results.json", json.dumps(data, indent=2) + "\n")
-        write_atomic(folder / "feedback.md", feedback)
+        write_atomic(folder / "results.json", text)
+        try:
+            write_atomic(folder / "feedback.md", feedback)
+        except BaseException:
+            (folder / "results.json").unlink(missing_ok=True)
+            raise
     finally:
         _writing = False
         if _kill_pending:
@@ -249,8 +401,8 @@ def _commit(folder: Path, data: dict, feedback: str) -> None:
 
 def feedback_for(student: str, results: Results, notes: list[str]) -> str:
     text = results.feedback_markdown(student)
-    if notes:
-        text += "\n" + "\n".join(f"_Note: {n}_" for n in notes) + "\n"
+    if notes:  # notes name the student's files: Markdown-escaped
+        text += "\n" + "\n".join(f"_Note: {_text.md_escape(n, 1000)}_" for n in notes) + "\n"
     return text
 
 
@@ -263,20 +415,23 @@ def grade_one(job: dict) -> dict:
             content = content_hash(sub.folder)
             key = make_key(content, job["fingerprint"], job["seed"], job["tasks"], job["public_only"])
             results = runner.grade(sub.folder, tasks=job["tasks"], seed=job["seed"],
-                                   public_only=job["public_only"], lanes=job["lanes"], in_process=True)
-            notes = list(sub.notes)
+                                   public_only=job["public_only"], lanes=job["lanes"], in_process=True,
+                                   allow_unsandboxed=job.get("allow_unsandboxed", False))
+            notes = [_text.clean_line(n, 1000) for n in sub.notes]
         data = results.to_json()
         data["extra_data"]["batch"] = {
-            "student": student, "source": str(path), "key": key, "content_sha256": content,
+            "student": _text.clean_line(student), "source": _text.clean_line(str(path), 4096), "key": key,
+            "content_sha256": content,
             "grader": job["fingerprint"], "run_id": job["run_id"], "graded_at": time.time(),
             "notes": notes, "seconds": round(time.monotonic() - start, 2)}
         _commit(Path(job["out"]) / student, data, feedback_for(student, results, notes))
         return {"student": student, "state": "graded", "data": data}
     except submission.SubmissionError as exc:
-        return {"student": student, "state": "error", "error": str(exc)}
-    except Exception as exc:
-        tail = traceback.format_exc()[-1200:]
-        return {"student": student, "state": "grader_error", "error": f"{type(exc).__name__}: {exc}", "trace": tail}
+        return {"student": student, "state": "error", "error": _text.clean(exc, 1000)}
+    except Exception as exc:  # costs only this student: an error row, graded again on the next run
+        tail = _text.clean(traceback.format_exc()[-1200:], 1200)
+        return {"student": student, "state": "grader_error",
+                "error": f"{_text.type_name(type(exc).__name__)}: {_text.clean(exc, 1000)}", "trace": tail}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,21 +452,26 @@ def limits_hit(data: dict) -> list[str]:
 def status_of(data: dict) -> str:
     errors = data.get("extra_data", {}).get("grader_errors") or []
     if errors:
-        return "grader error (rerun to retry): " + errors[0].splitlines()[0][:200]
+        first = _text.clean(errors[0], 1000).splitlines() or [""]
+        return "grader error (rerun to retry): " + _text.clean_line(first[0], 200)
     hits = limits_hit(data)
     return "graded; limit hit: " + ", ".join(hits) if hits else "graded"
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())[:300]
+    return " ".join(_text.clean_line(text, 2000).split())[:300]
 
 
 def gradebook_csv(rows: list[dict], tasks: list[str]) -> str:
+    """The gradebook: every text cell one clean line, neutralised for spreadsheets (``csv_cell``:
+    a student named ``=HYPERLINK(...)`` stays text); numbers stay numbers."""
     buf = io.StringIO()
     fields = ["student", *tasks, "total", "max", "status"]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for row in sorted(rows, key=lambda r: r["student"]):
+    safe = [{k: _text.csv_cell(v if isinstance(v, (int, float)) or v is None else _text.clean_line(v, 1000))
+             for k, v in row.items()} for row in rows]
+    for row in sorted(safe, key=lambda r: str(r.get("student", ""))):
         writer.writerow(row)
     return buf.getvalue()
 
@@ -326,7 +486,11 @@ def row_for(entry: Entry, state: dict | None, tasks: list[str]) -> dict:
     if state["state"] == "grader_error":
         return {"student": entry.student, "status": "grader error (rerun to retry): " + _one_line(state["error"])}
     data = state["data"]
-    row = gradebook_row(entry.student, Results.from_json(data))
+    try:
+        row = gradebook_row(entry.student, Results.from_json(data))
+    except Exception as exc:  # a stored result this grader cannot read: that student's row says so
+        return {"student": entry.student, "status": "grader error (rerun to retry): unreadable results.json "
+                                                    f"({type(exc).__name__}: {_one_line(exc)})"}
     row = {k: v for k, v in row.items() if k in ("student", "total", "max") or k in tasks}
     row["status"] = status_of(data)
     return row
@@ -346,20 +510,35 @@ def summarise(entries: list[Entry], states: dict[str, dict], tasks: list[str], s
                 failed += 1
                 zero += score == 0
         failures[name] = {"failed": failed, "zero": zero}
-    errors = {e.student: e.error for e in entries if e.error}
+    names = _display_names([e.student for e in entries])
+    errors = {names[e.student]: _text.clean(e.error, 1000) for e in entries if e.error}
     for e in entries:
         st = states.get(e.student)
         if not e.error and st and st["state"] != "graded":
-            errors[e.student] = st["error"]
-    pending = [e.student for e in entries if not e.error and e.student not in states]
+            errors[names[e.student]] = _text.clean(st["error"], 1000)
+    pending = [names[e.student] for e in entries if not e.error and e.student not in states]
     return {"students": len(entries), "graded": len(graded), "already_graded": skipped,
             "errors": errors, "pending": pending,
             "max_score": max((d["max_score"] for _, d in graded), default=0.0),
             "mean": round(statistics.fmean(totals), 3) if totals else None,
             "median": statistics.median(totals) if totals else None,
             "failures_by_task": failures,
-            "limits": {s: limits_hit(d) for s, d in graded if limits_hit(d)},
-            "grader_errors": [s for s, d in graded if d.get("extra_data", {}).get("grader_errors")]}
+            "limits": {names[s]: limits_hit(d) for s, d in graded if limits_hit(d)},
+            "grader_errors": [names[s] for s, d in graded if d.get("extra_data", {}).get("grader_errors")]}
+
+
+def _display_names(students: list[str]) -> dict[str, str]:
+    """Each student's name as shown (one clean line); names that clean to the same text stay apart."""
+    shown: dict[str, str] = {}
+    taken: set[str] = set()
+    for student in students:
+        name = base = _text.clean_line(student) or "?"
+        n = 2
+        while name in taken:
+            name, n = f"{base} ({n})", n + 1
+        taken.add(name)
+        shown[student] = name
+    return shown
 
 
 def print_summary(summary: dict, out: Path, seconds: float, graded_now: int, console) -> None:
@@ -373,12 +552,16 @@ def print_summary(summary: dict, out: Path, seconds: float, graded_now: int, con
              for t, v in s["failures_by_task"].items() if v["failed"]]
     console.print("Failures by task: " + (", ".join(fails) if fails else "none"))
     if s["limits"]:
-        console.print("Hit a limit: " + escape("; ".join(f"{st} ({', '.join(h)})" for st, h in s["limits"].items())))
+        console.print("Hit a limit: " + escape(_text.clean_line("; ".join(f"{st} ({', '.join(h)})"
+                                                                          for st, h in s["limits"].items()), 4000)))
     for student, error in s["errors"].items():
-        console.print(f"[red]not graded[/red] {escape(student)}: {escape(_one_line(error))}", highlight=False)
+        console.print(f"[red]not graded[/red] {escape(_text.clean_line(student))}: {escape(_one_line(error))}",
+                      highlight=False)
     if s["pending"]:
-        console.print(f"[yellow]pending[/yellow] (rerun to continue): {', '.join(s['pending'])}")
-    console.print(f"Results: {out}/<student>/results.json, feedback.md; gradebook: {out / 'gradebook.csv'}")
+        console.print(f"[yellow]pending[/yellow] (rerun to continue): "
+                      + escape(_text.clean_line(", ".join(s["pending"]), 4000)))
+    console.print(escape(_text.clean_line(f"Results: {out}/<student>/results.json, feedback.md; "
+                                          f"gradebook: {out / 'gradebook.csv'}", 4000)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -395,19 +578,20 @@ def _clean_stale_temps(out: Path) -> int:
 
 
 def _existing(out: Path, entry: Entry, key: str) -> dict | None:
-    """The stored results of ``entry`` if they were graded against ``key`` and are final."""
+    """The stored results of ``entry`` if they were graded against ``key`` and are final (None,
+    to grade again, when they are not, or cannot be read, or their feedback cannot be rebuilt)."""
     path = out / entry.student / "results.json"
     try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError):
+        data = json.loads(path.read_text(encoding="utf-8"))
+        batch = data.get("extra_data", {}).get("batch", {})
+        if batch.get("key") != key or data.get("extra_data", {}).get("grader_errors"):
+            return None
+        feedback = out / entry.student / "feedback.md"
+        if not feedback.exists() or feedback.stat().st_mtime < path.stat().st_mtime:
+            write_atomic(feedback, feedback_for(entry.student, Results.from_json(data), batch.get("notes", [])))
+        return data
+    except Exception:  # whatever is wrong with one stored result costs only its student a regrade
         return None
-    batch = data.get("extra_data", {}).get("batch", {})
-    if batch.get("key") != key or data.get("extra_data", {}).get("grader_errors"):
-        return None
-    feedback = out / entry.student / "feedback.md"
-    if not feedback.exists() or feedback.stat().st_mtime < path.stat().st_mtime:
-        write_atomic(feedback, feedback_for(entry.student, Results.from_json(data), batch.get("notes", [])))
-    return data
 
 
 class _Progress:
@@ -438,7 +622,7 @@ class _Progress:
 
     def advance(self, last: str) -> None:
         if self.bar:
-            self.bar.update(self.task, advance=1, last=escape(last[:40]))
+            self.bar.update(self.task, advance=1, last=escape(_text.clean_line(last, 40)))
 
     def stop(self) -> None:
         if self.bar:
@@ -459,7 +643,8 @@ def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
 
 def run(paths: list[Path], out: Path, *, batch: bool = True, seed: int = runner.DEFAULT_SEED,
         tasks: list[str] | None = None, public_only: bool = False, workers: int | None = None,
-        force: bool = False, quiet: bool = False, summary_json: Path | None = None) -> int:
+        force: bool = False, quiet: bool = False, summary_json: Path | None = None,
+        nbgrader: bool = False, allow_unsandboxed: bool = False) -> int:
     from rich.console import Console
     console = Console(quiet=quiet, highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -477,21 +662,21 @@ def run(paths: list[Path], out: Path, *, batch: bool = True, seed: int = runner.
         return USAGE_ERROR
     try:
         return _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, quiet,
-                           summary_json, console, err)
+                           summary_json, console, err, nbgrader, allow_unsandboxed)
     finally:
         lock.close()
 
 
 def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, quiet, summary_json,
-                console, err) -> int:
+                console, err, nbgrader=False, allow_unsandboxed=False) -> int:
     started = time.monotonic()
     removed = _clean_stale_temps(out)
-    entries, notes = discover(paths, batch, out)
+    entries, notes = discover(paths, batch, out, nbgrader)
     if not entries:
-        err.print(f"grade: no submissions found in {', '.join(map(str, paths))}")
+        err.print(escape(_text.clean_line(f"grade: no submissions found in {', '.join(map(str, paths))}", 4000)))
         return USAGE_ERROR
     for note in notes:
-        console.print(f"note: {escape(note)}")
+        console.print(f"note: {escape(_text.clean_line(note, 4000))}")
     if removed:
         console.print(f"note: removed {removed} unfinished temporary file(s) of an interrupted batch")
     fingerprint = grader_fingerprint(tasks)
@@ -531,7 +716,7 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
     interrupted = False
     last_book = time.monotonic()
     jobs = {e.student: {"student": e.student, "path": str(e.path), "out": str(out), "seed": seed,
-                        "tasks": tasks, "public_only": public_only, "lanes": lanes,
+                        "tasks": tasks, "public_only": public_only, "lanes": lanes, "allow_unsandboxed": allow_unsandboxed,
                         "fingerprint": fingerprint, "run_id": run_id, "attempt": 0} for e in todo}
     previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _interrupt)
@@ -562,11 +747,13 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
                 if state["state"] == "graded":
                     graded_now += 1
                     if not quiet and state["data"].get("extra_data", {}).get("grader_errors"):
-                        err.print(escape(f"grader error for {student}: {state['data']['extra_data']['grader_errors'][0][:300]}"))
+                        err.print(escape(_text.clean_line(f"grader error for {student}: "
+                                                          f"{state['data']['extra_data']['grader_errors'][0]}", 300)))
                 elif state["state"] == "error":
                     by_student[student].error = state["error"]
                 else:
-                    err.print(f"[red]grader error[/red] for {escape(student)}: {escape(state['error'])}\n{escape(state.get('trace', ''))}")
+                    err.print(f"[red]grader error[/red] for {escape(_text.clean_line(student))}: "
+                              f"{escape(_text.clean(state['error']))}\n{escape(_text.clean(state.get('trace', '')))}")
                 label = f"{student}: {state['data']['score']:g}" if state["state"] == "graded" else f"{student}: error"
                 progress.advance(label)
                 if time.monotonic() - last_book > 1.0:
@@ -617,4 +804,6 @@ def main(args: argparse.Namespace, seed: int) -> int:
               file=sys.stderr)
     return run(list(args.paths), args.out, batch=bool(args.batch), seed=seed, tasks=args.task,
                public_only=bool(args.public), workers=args.workers, force=bool(args.force),
-               quiet=bool(args.quiet), summary_json=getattr(args, "json", None))
+               quiet=bool(args.quiet), summary_json=getattr(args, "json", None),
+               nbgrader=bool(getattr(args, "nbgrader", False)),
+               allow_unsandboxed=bool(getattr(args, "allow_unsandboxed", False)))

@@ -1,7 +1,8 @@
 """``grade PATH...``: grade a submission (or a class with --batch), print the table, write reports.
 
 Exit status: 0 when grading ran (whatever the score), 2 for a usage error with a one-line reason,
-1 only for a bug of the grader itself.
+3 when it refused to grade because no sandbox can run here (``--allow-unsandboxed`` overrides it,
+and every result records that), 1 only for a bug of the grader itself.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from grader.rubric import BY_NAME
 
 USAGE_ERROR = 2
+NO_SANDBOX = 3
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="results folder for batch mode")
     p.add_argument("--workers", type=int, default=None, help="parallel submissions in batch mode (default: cores)")
     p.add_argument("--force", action="store_true", help="batch: regrade students already graded")
+    p.add_argument("--nbgrader", action="store_true",
+                   help="batch: PATH is an nbgrader course folder (or its submitted/); without this flag one is "
+                        "recognised only by its nbgrader_config.py or gradebook.db")
+    p.add_argument("--allow-unsandboxed", action="store_true",
+                   help="grade even where bubblewrap cannot run (student code then runs with your rights; "
+                        "recorded in every result)")
     p.add_argument("--quiet", action="store_true", help="no table or progress bar")
     return p
 
@@ -33,17 +41,24 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from grader import runner, submission
+    from grader.sandbox import SandboxUnavailable
     seed = runner.DEFAULT_SEED if args.seed is None else args.seed
     try:
+        runner.isolation_line(args.public, args.allow_unsandboxed)  # refuse before reading anything
         if args.batch or len(args.paths) > 1 or args.out:
             if not args.out:
                 raise submission.SubmissionError("--out RESULTS_DIR is required to grade several submissions")
             from grader import batch
             return batch.main(args, seed)
         with submission.load(args.paths[0]) as sub:
-            results = runner.grade(sub.folder, tasks=args.task, seed=seed, public_only=args.public)
-    except submission.SubmissionError as exc:
+            results = runner.grade(sub.folder, tasks=args.task, seed=seed, public_only=args.public,
+                                   allow_unsandboxed=args.allow_unsandboxed)
+    except SandboxUnavailable as exc:
         print(f"grade: {exc}", file=sys.stderr)
+        return NO_SANDBOX
+    except submission.SubmissionError as exc:
+        from grader.text import clean
+        print(f"grade: {clean(exc, 2000)}", file=sys.stderr)
         return USAGE_ERROR
     if args.json:
         results.write_json(args.json)
@@ -51,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         from grader.results import write_atomic
         write_atomic(args.feedback, results.feedback_markdown())
     if not args.quiet:
-        for note in sub.notes:
-            print(f"note: {note}")
+        from grader.text import clean_line
+        for note in sub.notes:  # notes name the submission's files: no control characters on the terminal
+            print(f"note: {clean_line(note, 1000)}")
         results.print_table()
     return 1 if results.grader_errors else 0
 

@@ -147,6 +147,8 @@ class GradingPlugin:
             if report.when == "setup":
                 record.output = "could not set up the check: " + record.output
         student = self.students.get(task)
+        if student is not None and record.status == "passed":
+            student.checks_passed += 1
         if student is not None:  # what happened on the way, said on the check it happened in
             mutations, notes = getattr(self, "_seen", {}).get(task, (0, 0))
             extra = [f"Note: {n}" for n in student.notes[notes:]]

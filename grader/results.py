@@ -4,6 +4,12 @@ One format: ``Results.to_json()`` is Gradescope's ``results.json`` schema (score
 execution_time, output, tests[name, score, max_score, output, visibility, status]) where each
 test also carries ``task`` and ``file``; ``Results.from_json`` reads it back (batch mode and the
 nbgrader step use that).
+
+Every text in here may hold student text (messages quote their values, type names and output):
+it is normalised where it enters (``TestResult``, ``Results.from_json``: ``grader.text.clean``,
+each message bounded, all of one student's messages bounded together) and each writer makes it
+safe for its reader (a Markdown fence nothing can close, rich ``Text`` that is never read as
+markup). No writer fails on content.
 """
 from __future__ import annotations
 
@@ -14,9 +20,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from grader import text as _text
 from grader.rubric import BY_NAME, TASKS
 
 GRADER_VERSION = "0.1.0"
+TEST_NAME_LIMIT = 500
 
 
 @dataclasses.dataclass
@@ -29,6 +37,12 @@ class TestResult:
     output: str = ""
     visibility: str = "visible"
     duration: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.name = _text.clean_line(self.name, TEST_NAME_LIMIT)
+        self.output = _text.clean(self.output, _text.MESSAGE_LIMIT)
+        self.status = _text.clean_line(self.status, 40)
+        self.visibility = _text.clean_line(self.visibility, 40)
 
     @property
     def passed(self) -> bool:
@@ -45,6 +59,20 @@ class Results:
     isolation: str = ""
     grader_errors: list[str] = dataclasses.field(default_factory=list)
     hidden_visibility: str = "after_published"
+
+    # -- normalising ---------------------------------------------------------------------------
+    def normalise(self) -> "Results":
+        """Every text clean and bounded: each message, and all messages together (``STUDENT_LIMIT``).
+        Idempotent; the writers call it, so results built or edited anywhere are written safely."""
+        for t in self.tests:
+            t.__post_init__()
+        self.grader_errors = [_text.clean(e) for e in self.grader_errors]
+        self.isolation = _text.clean_line(self.isolation, 1000)
+        texts = _text.bound_total([t.output for t in self.tests] + self.grader_errors, _text.STUDENT_LIMIT)
+        for t, out in zip(self.tests, texts):
+            t.output = out
+        self.grader_errors = texts[len(self.tests):]
+        return self
 
     # -- summaries -----------------------------------------------------------------------------
     @property
@@ -73,6 +101,7 @@ class Results:
 
     # -- results.json ----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
+        self.normalise()
         tests = []
         for t in self.tests:
             visibility = t.visibility if t.visibility == "visible" else self.hidden_visibility
@@ -83,7 +112,7 @@ class Results:
         for name, row in self.by_task().items():
             lines.append(f"  {BY_NAME[name].number}. {name}: {row['score']:g}/{row['max_score']:g}")
         lines.append(f"Isolation: {self.isolation}")
-        lines += [f"Grader error: {e[:300]}" for e in self.grader_errors]
+        lines += [f"Grader error: {_text.clean(e, 300)}" for e in self.grader_errors]
         return {"score": self.score, "max_score": self.max_score, "execution_time": self.execution_time,
                 "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
                 "tests": tests,
@@ -95,20 +124,21 @@ class Results:
     def from_json(cls, data: dict[str, Any]) -> "Results":
         extra = data.get("extra_data", {})
         res = cls(seed=extra.get("seed", 0), public_only=extra.get("public_only", False),
-                  tasks=extra.get("tasks", []), execution_time=data.get("execution_time", 0.0),
-                  isolation=extra.get("isolation", ""), grader_errors=extra.get("grader_errors", []))
+                  tasks=list(extra.get("tasks", [])), execution_time=data.get("execution_time", 0.0),
+                  isolation=extra.get("isolation", ""), grader_errors=list(extra.get("grader_errors") or []))
         for t in data.get("tests", []):
             res.tests.append(TestResult(task=t["task"], name=t["name"], max_score=t["max_score"],
-                                        score=t["score"], status=t["status"], output=t.get("output", ""),
+                                        score=t["score"], status=t["status"], output=t.get("output") or "",
                                         visibility=t.get("visibility", "visible")))
-        return res
+        return res.normalise()
 
     def write_json(self, path: Path) -> None:
         write_atomic(Path(path), json.dumps(self.to_json(), indent=2) + "\n")
 
     # -- student-facing report ---------------------------------------------------------------------
     def feedback_markdown(self, student: str | None = None) -> str:
-        title = f"# Feedback{' for ' + student if student else ''}\n"
+        self.normalise()
+        title = f"# Feedback{' for ' + _text.md_inline(student) if student else ''}\n"
         out = [title, f"**{self.summary_line()}**\n"]
         for name, row in self.by_task().items():
             task = BY_NAME[name]
@@ -117,32 +147,51 @@ class Results:
                 mark = "PASS" if t.passed else "FAIL"
                 where = "" if t.visibility == "visible" else " (hidden check)"
                 out.append(f"- **{mark}** {t.name}{where}: {t.score:g}/{t.max_score:g}")
-                if t.output and not t.passed:
-                    out.append("  ```text\n  " + t.output.replace("\n", "\n  ") + "\n  ```")
+                if t.output and not t.passed:  # student text: in a fence it cannot close
+                    out.append("  " + _text.fence(t.output).replace("\n", "\n  "))
             out.append("")
         out.append(f"_Isolation: {self.isolation}_\n")
         return "\n".join(out)
 
     def print_table(self, console=None) -> None:
+        """The terminal table: Task, Tests, Points and Status always shown whole (only a long task
+        label gives way on a narrow terminal); a failing task's first failure on its own line under
+        its row, over the full width. Student text is printed as rich ``Text`` (never read as
+        markup) and holds no control characters."""
         from rich.console import Console
-        from rich.markup import escape  # messages quote student text: never read it as markup
-        from rich.table import Table
+        from rich.text import Text
+        self.normalise()
         console = console or Console()
-        table = Table(title="backprop-lab grade", show_lines=False)
-        for col in ("Task", "Tests", "Points", "Status"):
-            table.add_column(col, no_wrap=True)
-        table.add_column("First failure", overflow="ellipsis", no_wrap=True, max_width=90)
+        width = max(console.width, 40)
+        rows = []
         for name, row in self.by_task().items():
             task = BY_NAME[name]
             ok = row["score"] == row["max_score"] and row["total"] > 0
-            status = "[green]ok[/green]" if ok else ("[red]failed[/red]" if row["score"] == 0 else "[yellow]partial[/yellow]")
-            table.add_row(f"{task.number}. {task.file}", f"{row['passed']}/{row['total']}",
-                          f"{row['score']:g}/{row['max_score']:g}", status, escape(row["first_failure"][:160]))
-        console.print(table)
-        console.print(f"[bold]{self.summary_line()}[/bold]  ({self.execution_time:.1f} s)")
-        console.print(f"Isolation: {escape(self.isolation)}")
+            status, style = ("ok", "green") if ok else ("failed", "red") if row["score"] == 0 else ("partial", "yellow")
+            rows.append((f"{task.number}. {task.file}", f"{row['passed']}/{row['total']}",
+                         f"{row['score']:g}/{row['max_score']:g}", status, style, row["first_failure"]))
+        head = ("Task", "Tests", "Points", "Status")
+        w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
+        w[0] = max(4, min(w[0], width - (w[1] + w[2] + w[3] + 6)))
+
+        def line(cells, status_style=None) -> Text:
+            task = cells[0] if len(cells[0]) <= w[0] else cells[0][:w[0] - 1] + "…"
+            out = Text(f"{task:<{w[0]}}  {cells[1]:>{w[1]}}  {cells[2]:>{w[2]}}  ")
+            out.append(f"{cells[3]:<{w[3]}}", style=status_style)
+            return out
+
+        console.print(Text("backprop-lab grade", style="italic"), no_wrap=True, overflow="ellipsis")
+        console.print(line(head), style="bold", no_wrap=True, overflow="crop")
+        console.print(Text("─" * min(width, sum(w) + 6)), no_wrap=True, overflow="crop")
+        for label, tests, points, status, style, failure in rows:
+            console.print(line((label, tests, points, status), style), no_wrap=True, overflow="crop")
+            if failure:
+                console.print(Text("    " + _text.clean_line(failure, 1000), style="dim"),
+                              no_wrap=True, overflow="ellipsis")
+        console.print(Text(f"{self.summary_line()}  ({self.execution_time:.1f} s)", style="bold"))
+        console.print(Text(f"Isolation: {self.isolation}"))
         for error in self.grader_errors:
-            console.print(f"[red]Grader error:[/red] {escape(error[:300])}")
+            console.print(Text.assemble(("Grader error:", "red"), " " + _text.clean_line(error, 300)))
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -150,7 +199,8 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as fh:
+        # utf-8 whatever the locale; a character it cannot encode is written as \uXXXX, never an error
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
@@ -165,7 +215,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 
 def gradebook_row(student: str, results: Results) -> dict[str, Any]:
-    row: dict[str, Any] = {"student": student}
+    row: dict[str, Any] = {"student": _text.clean_line(student)}
     per_task = results.by_task()
     for task in TASKS:
         row[task.name] = per_task.get(task.name, {}).get("score", "")

@@ -230,6 +230,7 @@ def test_several_paths_and_nbgrader_tree(tmp_path, ref_scores):
         folder = as_notebooks(make(tmp_path / f"{student}_src"), course / "submitted" / student / "backprop")
         (folder / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
     (course / "source" / "backprop").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")  # what makes it a course
     out = tmp_path / "r2"
     proc = grade(str(course), "--batch", "--out", str(out), *TASK_ARGS, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -343,3 +344,181 @@ def test_full_task_batch(tmp_path):
     assert float(book["ref"]["total"]) == float(book["ref"]["max"]) > 0
     assert float(book["stubs"]["total"]) == 0
     assert all(book["ref"][t.name] != "" for t in TASKS)
+
+
+# -- student text and hostile entries (issue 16) --------------------------------------------------
+HOSTILE_MESSAGE = '''
+
+_Huge = type("E" * 200_000, (ValueError,), {})
+
+
+def _evil(*args, **kwargs):
+    raise _Huge("bad \\ud800 value \\x1b]0;pwned\\x07\\x1b[31m red\\n```\\n# All checks passed: 100/100\\n"
+                "<img src=x onerror=alert(1)>\\n[claim](http://phish.example)")
+
+
+for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
+              and getattr(v, "__module__", None) == __name__]:
+    globals()[_name] = _evil
+'''
+FORMULA_NAMES = ('=HYPERLINK("evil",1)', "@SUM(A1)")
+
+
+def test_hostile_class_names_messages_and_a_submitted_folder(tmp_path):
+    """A lone surrogate, terminal escapes and a fence-closing message (bob), spreadsheet formulas as
+    names, and an entry named submitted/ next to alice, bob and carol: every entry gets its row,
+    the files are safe for their readers, and the rerun works (issue 16 #1, #3, #5; issue 9 #5)."""
+    from markdown_it import MarkdownIt
+    task = BY_NAME["chain_rule"]
+    cls = tmp_path / "class"
+    for name in ("alice", "carol", *FORMULA_NAMES):
+        reference(cls / name)
+    bob = reference(cls / "bob")
+    (bob / task.file).write_text((bob / task.file).read_text() + HOSTILE_MESSAGE)
+    for name in ("x", "y"):  # what an nbgrader course's submitted/ would hold, but there is no course
+        reference(cls / "submitted" / name / "backprop")
+    out = tmp_path / "out"
+    args = [str(cls), "--batch", "--out", str(out), "--task", task.name, "--workers", "2"]
+    proc = grade(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "\x1b" not in proc.stdout + proc.stderr and "pwned" not in proc.stdout + proc.stderr
+    assert "'submitted' is graded as a student" in proc.stdout
+
+    raw = (out / "gradebook.csv").read_bytes().decode("utf-8")  # strict
+    book = gradebook(out)
+    assert set(book) == {"alice", "bob", "carol", "submitted", *(f"'{n}" for n in FORMULA_NAMES)}
+    for line in raw.splitlines()[1:]:
+        assert not line.lstrip('"').startswith(("=", "@", "+", "-")), line
+    for name in ("alice", "carol", *(f"'{n}" for n in FORMULA_NAMES)):
+        assert book[name]["status"] == "graded" and float(book[name]["total"]) == task.points, book[name]
+    assert book["bob"]["status"] == "graded" and float(book["bob"]["total"]) < task.points
+    assert book["submitted"]["status"]  # graded or an error: never silence
+
+    results_json = (out / "bob" / "results.json").read_bytes()
+    assert len(results_json) < 300_000, len(results_json)
+    data = json.loads(results_json.decode("utf-8"))
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # no lone surrogate anywhere
+    feedback = (out / "bob" / "feedback.md").read_bytes().decode("utf-8")
+    assert "\x1b" not in feedback and "\x07" not in feedback
+    assert "bad \\ud800 value" in feedback or "bad \\\\ud800 value" in feedback
+    tokens = MarkdownIt("commonmark").parse(feedback)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert not any("All checks passed" in h for h in headings), headings
+    assert "<img" not in MarkdownIt("commonmark").render(feedback)
+    formula_feedback = (out / FORMULA_NAMES[0] / "feedback.md").read_text()
+    assert formula_feedback.startswith('# Feedback for ` =HYPERLINK("evil",1) `')
+    summary = json.loads((out / "summary.json").read_bytes().decode("utf-8"))
+    json.dumps(summary, ensure_ascii=False).encode("utf-8")
+
+    again = grade(*args, cwd=tmp_path)  # reruns keep working
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["graded_now"] == 0 and summary["already_graded"] == summary["graded"] >= 5
+
+
+def test_intake_recognises_nbgrader_only_from_evidence(tmp_path):
+    from grader import batch
+    cls = tmp_path / "class"
+    for name in ("alice", "bob", "carol"):
+        (cls / name).mkdir(parents=True)
+    for name in ("alice", "bob"):
+        (cls / "submitted" / name / "backprop").mkdir(parents=True)
+    out = tmp_path / "out"
+
+    entries, notes = batch.discover([cls], True, out)
+    assert [(e.student, e.path) for e in entries] == [(s, cls / s) for s in ("alice", "bob", "carol", "submitted")]
+    assert any("'submitted' is graded as a student" in n and "--nbgrader" in n for n in notes)
+    entries, _ = batch.discover([cls / "submitted"], True, out)  # no course around it either
+    assert [e.student for e in entries] == ["alice", "bob"]
+
+    inner = [("alice", cls / "submitted" / "alice"), ("bob", cls / "submitted" / "bob")]
+    entries, notes = batch.discover([cls], True, out, nbgrader=True)  # asked for
+    assert [(e.student, e.path) for e in entries] == inner
+    for evidence in batch.NBGRADER_EVIDENCE:  # or recognised from the course's own files
+        (cls / evidence).write_text("")
+        for path in (cls, cls / "submitted"):
+            entries, notes = batch.discover([path], True, out)
+            assert [(e.student, e.path) for e in entries] == inner, (evidence, path)
+            assert any("nbgrader course folder" in n for n in notes)
+        (cls / evidence).unlink()
+    (cls / "gradebook.db").mkdir()  # a folder by that name is no evidence
+    assert "submitted" in [e.student for e in batch.discover([cls], True, out)[0]]
+
+
+def test_resume_key_follows_every_reference_import(tmp_path):
+    """The reference modules a task depends on come from its checks' imports, in every form, not
+    from a pattern over the source (issue 16 #6: a second ``from solutions import`` line)."""
+    from grader import batch
+    root = tmp_path / "project"
+    (root / "solutions").mkdir(parents=True)
+    (root / "grader" / "checks").mkdir(parents=True)
+    for name in ("__init__", "a", "b", "c", "d", "e", "f", "g", "h", "i", "unused"):
+        (root / "solutions" / f"{name}.py").write_text("X = 1\n")
+    (root / "solutions" / "e.py").write_text("from solutions import f  # a reference module using another\n")
+    (root / "grader" / "__init__.py").write_text("")
+    (root / "grader" / "checks" / "__init__.py").write_text("")
+    (root / "grader" / "checks" / "helper.py").write_text("from solutions.g import X\n")
+    check = root / "grader" / "checks" / "test_t.py"
+    check.write_text(
+        "import importlib\n"
+        "import numpy as np\n"
+        "from solutions import a as ref\n"
+        "from solutions import b as ref_models\n"
+        "from solutions.c import X\n"
+        "import solutions.d\n"
+        "from solutions import (\n"
+        "    e,\n"
+        ")\n"
+        "from . import helper\n"
+        "ref_h = importlib.import_module('solutions.h')\n"
+        "def test_x():\n"
+        "    import solutions.i as late\n")
+    found = {p.stem for p in batch.reference_files([check], root)}
+    assert found == {"__init__", "a", "b", "c", "d", "e", "f", "g", "h", "i"}
+    aliased = root / "grader" / "checks" / "test_u.py"
+    aliased.write_text("import solutions as S\n\ndef test_y():\n    assert S.a.X and S.b.X\n")
+    assert {p.stem for p in batch.reference_files([aliased], root)} == {"__init__", "a", "b"}
+    aliased.write_text("import solutions\n\ndef test_y(name):\n    getattr(solutions, name)\n")
+    assert {p.stem for p in batch.reference_files([aliased], root)} >= {"a", "b", "unused"}  # dynamic: all
+    # the real checks: gradcheck's second reference module is part of its key
+    files = batch.fingerprint_files(["gradcheck"])
+    assert ROOT / "solutions" / "minibatch.py" in files and ROOT / "solutions" / "gradcheck.py" in files
+    assert ROOT / "solutions" / "backprop.py" not in batch.fingerprint_files(["chain_rule"])
+
+
+def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkeypatch):
+    """Writing one student's report fails: that student gets an error row and is graded again
+    next run (no results.json left behind); the others are untouched (issue 16 #1)."""
+    from grader import batch, runner
+    from grader.results import Results, TestResult as Check
+    fake = Results(seed=1, tasks=["chain_rule"], isolation="test")
+    fake.tests.append(Check("chain_rule", "test_x", 8.0, output="bad \ud800 value"))
+    monkeypatch.setattr(runner, "grade", lambda *a, **k: fake)
+    real_write = batch.write_atomic
+
+    def flaky(path, text):
+        if path.name == "feedback.md" and path.parent.name == "bob":
+            raise OSError("No space left on device")
+        real_write(path, text)
+
+    monkeypatch.setattr(batch, "write_atomic", flaky)
+    out = tmp_path / "out"
+    states = {}
+    for name in ("alice", "bob"):
+        job = {"student": name, "path": str(reference(tmp_path / "class" / name)), "out": str(out), "seed": 1,
+               "tasks": ["chain_rule"], "public_only": False, "lanes": 1, "fingerprint": "f", "run_id": "r"}
+        states[name] = batch.grade_one(job)
+    assert states["alice"]["state"] == "graded" and (out / "alice" / "feedback.md").exists()
+    assert states["bob"]["state"] == "grader_error" and "No space left" in states["bob"]["error"]
+    assert not (out / "bob" / "results.json").exists()  # not final: graded again on the next run
+    entry = batch.Entry("bob", tmp_path / "class" / "bob")
+    assert batch.row_for(entry, states["bob"], ["chain_rule"])["status"].startswith("grader error (rerun to retry)")
+    assert batch._existing(out, entry, "any key") is None
+    # a stored result whose feedback cannot be rebuilt is graded again, never an exception
+    key = states["alice"]["data"]["extra_data"]["batch"]["key"]
+    (out / "alice" / "feedback.md").unlink()
+    monkeypatch.setattr(batch, "write_atomic", lambda path, text: (_ for _ in ()).throw(OSError("read-only")))
+    assert batch._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is None
+    monkeypatch.setattr(batch, "write_atomic", real_write)
+    assert batch._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is not None
+    assert "bad \\ud800 value" in (out / "alice" / "feedback.md").read_text(encoding="utf-8")

@@ -125,11 +125,11 @@ def fake_root(tmp: Path, bundle: dict, files: dict[str, bytes] | None = None, fr
     return root
 
 
-def run_autograder(root: Path, bundle: dict, **env: str) -> tuple[subprocess.CompletedProcess, dict]:
+def run_autograder(root: Path, bundle: dict, cwd: Path | None = None, **env: str) -> tuple[subprocess.CompletedProcess, dict]:
     full_env = {**os.environ, "AUTOGRADER_ROOT": str(root), "BPLAB_PYTHON": sys.executable,
                 "PYTHONPATH": str(bundle["site"]), "BPLAB_TASKS": ",".join(GRADED), **env}
     proc = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
-                          timeout=900, cwd=root, env=full_env)
+                          timeout=900, cwd=cwd or root, env=full_env)
     data = json.loads((root / "results" / "results.json").read_text())
     validate(data)
     return proc, data
@@ -163,11 +163,13 @@ def test_stubs_zero_and_visibility_option(tmp_path, bundle):
         assert f"Task {BY_NAME[task].number} ({task}.py): 0 / {BY_NAME[task].points:g}" in data["output"]
 
 
-@pytest.mark.parametrize("sandbox", ["bwrap", "rlimits"])
-def test_zip_upload_and_student_code_runs_as_nobody(tmp_path, bundle, sandbox):
-    """A .zip upload is unpacked; the student's module really runs as uid 65534 under root, also
-    where bubblewrap cannot run (Gradescope's containers may forbid namespaces)."""
+@pytest.mark.parametrize("sandbox", ["bubblewrap", "refused", "opted-in"])
+def test_zip_upload_and_student_code_runs_as_its_own_uid(tmp_path, bundle, sandbox):
+    """A .zip upload is unpacked; the student's module runs in the sandbox as a worker uid under
+    root. Where bubblewrap cannot run, run_autograder refuses (exit 3, a neutral message for the
+    student) unless the bundle opted in with BPLAB_ALLOW_UNSANDBOXED=1, which every result states."""
     import io
+    from grader.sandbox.isolation import UID_RANGE
     task = BY_NAME[GRADED[0]]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -176,23 +178,53 @@ def test_zip_upload_and_student_code_runs_as_nobody(tmp_path, bundle, sandbox):
                 zf.write(path, f"my_work/{path.name}")
         zf.writestr(f"my_work/{task.file}", "import os\nraise RuntimeError(f'running as uid={os.getuid()}')\n")
     root = fake_root(tmp_path, bundle, files={"submission.zip": buf.getvalue()})
-    proc, data = run_autograder(root, bundle, **({"BPLAB_NO_BWRAP": "1"} if sandbox == "rlimits" else {}))
+    env = {} if sandbox == "bubblewrap" else {"BPLAB_NO_BWRAP": "1"}
+    if sandbox == "opted-in":
+        env["BPLAB_ALLOW_UNSANDBOXED"] = "1"
+    proc, data = run_autograder(root, bundle, **env)
+    if sandbox == "refused":
+        assert proc.returncode == 3 and "refusing to grade" in proc.stdout, proc.stdout[-2000:]
+        assert data["score"] == 0 and "could not start its sandbox" in data["output"]
+        return
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert data["output"].splitlines()[-1].startswith("Isolation: " + ("bubblewrap" if sandbox == "bwrap" else "WEAKER"))
+    last = data["output"].splitlines()[-1]
+    assert last.startswith("Isolation: " + ("bubblewrap" if sandbox == "bubblewrap" else "NO SANDBOX")), last
     failed = [t for t in data["tests"] if t["extra_data"]["task"] == task.name]
     assert failed and all(t["score"] == 0 for t in failed)
-    from grader.sandbox import _uid_drop_works
-    # without bubblewrap the uid drop happens only where uid 65534 can read the interpreter (on
-    # Gradescope's image it can; in a container whose Python lives under /root it cannot, and the
-    # results then say so: "runs as ROOT")
-    dropped = os.geteuid() == 0 and (sandbox == "bwrap" or _uid_drop_works())
-    expected_uid = 65534 if dropped else os.getuid()
-    assert any(f"running as uid={expected_uid}" in t["output"] for t in failed), failed[0]["output"]
-    if os.geteuid() == 0 and not dropped:
-        assert "runs as ROOT" in data["output"]
+    uid = int(failed[0]["output"].split("running as uid=")[1].split()[0].rstrip(")"))
+    if sandbox == "bubblewrap" and os.geteuid() == 0:
+        assert UID_RANGE[0] <= uid <= UID_RANGE[1]
+    if sandbox == "opted-in":
+        assert "opted in" in last
     others = [t for t in data["tests"] if t["extra_data"]["task"] != task.name]
     assert others
     assert all(t["status"] == "passed" for t in others), [t["output"][:200] for t in others if t["status"] != "passed"]
+
+
+HOSTILE_UPLOAD = {  # the upload tries to become part of the trusted process that scores it
+    "grader/__init__.py": b"",
+    "grader/course/__init__.py": b"",
+    "grader/course/gradescope.py": b"import json, os, sys\nroot = sys.argv[-1]\nopen(os.path.join(root, 'results', "
+                                   b"'results.json'), 'w').write(json.dumps({'score': 100, 'tests': []}))\n",
+    "sitecustomize.py": b"import os\nos.environ['BPLAB_SEED'] = '1'\nraise SystemExit('sitecustomize ran')\n",
+    "usercustomize.py": b"raise SystemExit('usercustomize ran')\n",
+    "conftest.py": b"import pytest\n@pytest.hookimpl(tryfirst=True)\ndef pytest_runtest_call(item):\n    pass\n",
+    "pytest.ini": b"[pytest]\naddopts = -p no:grader\n",
+    "numpy.py": b"raise SystemExit('fake numpy imported')\n",
+    "evil.pth": b"import os; os._exit(0)\n",
+}
+
+
+def test_an_upload_cannot_enter_the_trusted_process(tmp_path, bundle):
+    """run_autograder runs from a neutral folder with -P -s: the upload's own grader/, sitecustomize,
+    conftest, numpy.py, .pth and pytest.ini are inert; the stub chain_rule.py scores 0."""
+    files = {k: v for k, v in HOSTILE_UPLOAD.items()}
+    files["chain_rule.py"] = (ROOT / "assignments" / "chain_rule.py").read_bytes()
+    root = fake_root(tmp_path, bundle, files=files)
+    proc, data = run_autograder(root, bundle, cwd=root / "submission", BPLAB_TASKS="chain_rule")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert data["score"] == 0 and data["max_score"] == BY_NAME["chain_rule"].points
+    assert data["extra_data"]["gradescope"]["grader_file"].startswith(str(bundle["site"]))
 
 
 def test_not_a_submission_gets_a_message(tmp_path, bundle):
@@ -211,3 +243,30 @@ def test_reference_full_marks_all_tasks(tmp_path, bundle):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert {t["extra_data"]["task"] for t in data["tests"]} == {t.name for t in TASKS if t.check_files()}
     assert data["score"] == data["max_score"] > 0
+
+
+def test_hostile_messages_reach_results_json_as_plain_text(tmp_path, bundle):
+    """A lone surrogate, terminal escapes, a fence-closing message and HTML in the student's
+    exception (issue 16 #1, issue 9 #5): results.json is written, valid UTF-8, without control
+    characters, and the run does not count as a grader bug."""
+    task = BY_NAME[GRADED[0]]
+    hostile = ((ROOT / "solutions" / task.file).read_text() + '''
+
+def _evil(*args, **kwargs):
+    raise ValueError("bad \\ud800 value \\x1b]0;pwned\\x07\\x1b[31m red\\n```\\n# All checks passed\\n<img src=x onerror=alert(1)>")
+
+
+for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
+              and getattr(v, "__module__", None) == __name__]:
+    globals()[_name] = _evil
+''')
+    root = fake_root(tmp_path, bundle, from_dir=ROOT / "solutions", files={task.file: hostile.encode()})
+    proc, data = run_autograder(root, bundle)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    raw = (root / "results" / "results.json").read_bytes().decode("utf-8")
+    assert "\\u001b" not in raw and "\\u0007" not in raw and "\\ud800" not in raw.replace("\\\\ud800", "")
+    failed = [t for t in data["tests"] if t["extra_data"]["task"] == task.name and t["status"] == "failed"]
+    assert failed and any("bad \\ud800 value" in t["output"] and "<img src=x" in t["output"] for t in failed)
+    assert "\x1b" not in proc.stdout and "pwned" not in proc.stdout  # the log (the table) too
+    assert data["score"] < data["max_score"]
+    assert data["output_format"] == data["test_output_format"] == "text"  # shown as text, never HTML

@@ -301,8 +301,9 @@ def test_released_notebooks_hold_no_solutions_and_no_hidden_tests(flow):
         code = _sources(path, "code")
         leaked = [ln for ln in _hidden_lines(task) if ln in text] + [ln for ln in _solution_lines(task) if ln in code]
         assert not leaked, f"{task}: {leaked[:5]}"
-        want = stubs.make_stub((ROOT / "solutions" / f"{task}.py").read_text(), BY_NAME[task].number, f"{task}.py")
-        assert _code(path, task).strip() == want.split("\n", 1)[1].strip(), "stub differs from assignments/"
+        want = stubs.make_stub((ROOT / "solutions" / f"{task}.py").read_text(), BY_NAME[task].number, f"{task}.py",
+                               header=False)
+        assert _code(path, task).strip() == want.strip(), "stub differs from assignments/"
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
         assert nb.metadata.kernelspec.name == "python3"
@@ -443,8 +444,8 @@ def test_task_stubs_write_what_course_stubs_writes():
         nb = notebooks.build(material)
         nb, _ = TaskStubs().preprocess(nb, {"nbgrader": {"notebook": task.name}})
         cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
-        want = stubs.make_stub(material.solution.read_text(), task.number, task.file)
-        assert cell.source.strip() == want.split("\n", 1)[1].strip()
+        want = stubs.make_stub(material.solution.read_text(), task.number, task.file, header=False)
+        assert cell.source.strip() == want.strip()
     assert issubclass(TaskStubs, ClearSolutions)
 
 
@@ -452,10 +453,11 @@ def test_task_stubs_write_what_course_stubs_writes():
 def test_configure_puts_the_isolated_grader_before_saving_grades(execute):
     from nbgrader.preprocessors import ClearSolutions, Execute, SaveAutoGrades
     from traitlets.config import Config
-    from grader.course.nbgrader_preprocessors import (FeedbackClearHiddenTests, IsolatedGrade, TaskStubs,
-                                                      cell_timeout, configure)
+    from grader.course.nbgrader_preprocessors import (FeedbackClearHiddenTests, GuardedNotebookExporter,
+                                                      IsolatedGrade, TaskStubs, cell_timeout, configure)
     c = Config()
     configure(c, execute_kernel=execute, seed=7)
+    assert c.Autograde.exporter_class is GuardedNotebookExporter  # reads submitted notebooks first
     pipeline = c.Autograde.autograde_preprocessors
     assert pipeline.index(IsolatedGrade) == pipeline.index(SaveAutoGrades) - 1
     assert (Execute in pipeline) is execute
@@ -478,3 +480,179 @@ def test_generated_config_refuses_to_run_without_the_grader(tmp_path):
             f"L('nbgrader_config.py', {str(tmp_path)!r}).load_config()")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode != 0 and "backprop-lab grader is not usable" in done.stderr
+
+
+# -- one student's notebook cannot stop autograde for the others (issue 16 #4) ---------------------
+HOSTILE_MODULE_TAIL = '''
+
+def _evil(*args, **kwargs):
+    raise ValueError("bad \\ud800 value \\x1b]0;pwned\\x07\\x1b[31m red\\n```\\n# All checks passed: 100/100\\n"
+                     "<img src=x onerror=alert(1)>")
+
+
+for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
+              and getattr(v, "__module__", None) == __name__]:
+    globals()[_name] = _evil
+'''
+
+
+def _tamper_duplicate_grade_id(path: Path, task: str) -> None:
+    """What the red team did: a second cell carrying the public test cell's grade_id (nbgrader then
+    blanks one copy's metadata and aborts the whole autograde as an 'old metadata format')."""
+    nb = json.loads(path.read_text())
+    public = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("grade_id") == f"{task}_public")
+    forged = json.loads(json.dumps(public))
+    forged.update(id="forged-copy", source="print('all checks passed')")
+    nb["cells"].insert(0, forged)
+    path.write_text(json.dumps(nb))
+
+
+@slow
+def test_a_hostile_notebook_costs_only_its_student(tmp_path):
+    """Three students, the middle one hostile (a duplicated grade_id in one notebook; terminal
+    escapes, a fence-closing message, HTML and a lone surrogate in the other's messages): the real
+    `nbgrader autograde <assignment>` completes, the hostile task scores 0 with a message, the
+    last student is autograded, and the feedback HTML shows the hostile text escaped."""
+    ready = [m.task.name for m in notebooks.plan()[0]]
+    tasks = [t for t in ("chain_rule", "losses") if t in ready]
+    if len(tasks) < 2:
+        pytest.skip("chain_rule and losses are not both ready")
+    env = _env(tmp_path)
+    course = tmp_path / "course"
+    _run([sys.executable, "-m", "grader.course.cli", "nbgrader", str(course), "--course-id", COURSE_ID,
+          "--exchange", str(tmp_path / "exchange"), "--assignment", ASSIGNMENT], ROOT, env)
+    for path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
+        if path.stem not in tasks:
+            path.unlink()
+    _run(_nbgrader("generate_assignment", ASSIGNMENT), course, env)
+    release = course / "release" / ASSIGNMENT
+    students = ("alice", "mallory", "zed")
+    for student in students:
+        folder = course / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+        for task in tasks:
+            shutil.copyfile(release / f"{task}.ipynb", folder / f"{task}.ipynb")
+            code = (ROOT / "solutions" / f"{task}.py").read_text()
+            if student == "mallory" and task == "losses":
+                code += HOSTILE_MODULE_TAIL
+            notebooks.set_solution(folder / f"{task}.ipynb", task, code)
+    _tamper_duplicate_grade_id(course / "submitted" / "mallory" / ASSIGNMENT / "chain_rule.ipynb", "chain_rule")
+
+    _run(_nbgrader("autograde", ASSIGNMENT), course, env)  # exits 0: _run asserts it
+    book = _gradebook(course, tasks, students)
+    for student in ("alice", "zed"):  # zed comes after mallory: still autograded
+        assert {t: book[student][t] for t in tasks} == {t: float(BY_NAME[t].points) for t in tasks}, student
+    assert book["mallory"]["chain_rule"] == 0.0
+    assert book["mallory"]["losses"] < BY_NAME["losses"].points
+
+    graded = json.loads((course / "autograded" / "mallory" / ASSIGNMENT / "chain_rule.ipynb").read_text())
+    said = json.dumps([c.get("outputs") for c in graded["cells"]])
+    assert "Not graded: chain_rule.ipynb is not the notebook that was handed out" in said
+    assert "carry the same grade_id 'chain_rule_public'" in said
+    losses = (course / "autograded" / "mallory" / ASSIGNMENT / "losses.ipynb").read_bytes().decode("utf-8")
+    outputs = json.dumps([c.get("outputs") for c in json.loads(losses)["cells"]], ensure_ascii=False)
+    assert "bad \\\\ud800 value" in outputs and "\x1b" not in outputs and "\\u001b" not in outputs
+
+    _run(_nbgrader("generate_feedback", ASSIGNMENT, "--student", "mallory"), course, env)
+    page = (course / "feedback" / "mallory" / ASSIGNMENT / "losses.html").read_text()
+    assert "\x1b" not in page and "\x07" not in page
+    shown = "\n".join(re.findall(r'output_stdout[^>]*>\s*<pre>(.*?)</pre>', page, flags=re.S))  # the checks' outputs
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "<img" not in shown and "pwned" not in shown
+    assert "bad \\ud800 value" in shown
+    assert "Not graded" in (course / "feedback" / "mallory" / ASSIGNMENT / "chain_rule.html").read_text()
+
+
+def _expected_from(nb) -> dict:
+    """{grade_id: spec} as ``expected_cells`` reads it from the gradebook, here from a source notebook."""
+    spec = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader")
+        if meta and meta.get("grade_id"):
+            spec[meta["grade_id"]] = {"cell_type": cell.cell_type, "locked": bool(meta.get("locked")),
+                                      "grade": bool(meta.get("grade")), "solution": bool(meta.get("solution")),
+                                      "task": bool(meta.get("task")), "points": meta.get("points"),
+                                      "checksum": None, "source": cell.source}
+    return spec
+
+
+def _nbgrader_accepts(nb) -> None:
+    """What nbgrader's sanitising steps do with the notebook: raises where autograde would abort."""
+    from nbgrader.nbgraderformat import MetadataValidator
+    from nbgrader.preprocessors import DeduplicateIds
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    nb, _ = DeduplicateIds().preprocess(nb, {})
+    MetadataValidator().validate_nb(nb)
+
+
+def _tampered_variants(nb, task: str):
+    def cell(gid):
+        return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+    copy = nbformat.from_dict(json.loads(json.dumps(nb)))
+    variants = {}
+
+    def variant(name, edit):
+        v = nbformat.from_dict(json.loads(json.dumps(copy)))
+        edit(v, lambda gid: next(c for c in v.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid))
+        variants[name] = v
+
+    variant("duplicate", lambda v, c: v.cells.insert(0, nbformat.from_dict(json.loads(json.dumps(c(f"{task}_public"))))))
+    variant("blanked", lambda v, c: c(f"{task}_hidden").metadata.__setitem__("nbgrader", {}))
+    variant("old_schema", lambda v, c: c(f"{task}_public").metadata.nbgrader.__setitem__("schema_version", 0))
+    variant("new_schema", lambda v, c: c(f"{task}_public").metadata.nbgrader.__setitem__("schema_version", 99))
+    variant("points", lambda v, c: c(f"{task}_public").metadata.nbgrader.__setitem__("points", 1000))
+    variant("points_text", lambda v, c: c(f"{task}_hidden").metadata.nbgrader.__setitem__("points", "many"))
+    variant("retyped", lambda v, c: c(f"{task}_public").metadata.nbgrader.update(grade=False, solution=True))
+    variant("not_a_mapping", lambda v, c: c(f"{task}_public").metadata.__setitem__("nbgrader", "zz"))
+    variant("own_graded_cell", lambda v, c: v.cells.append(nbformat.v4.new_code_cell(
+        "x = 1", metadata={"nbgrader": {"grade": True, "grade_id": "mine", "locked": False, "points": 50,
+                                        "schema_version": 3, "solution": False, "task": False}})))
+    variant("bad_id", lambda v, c: c(f"{task}_code").metadata.nbgrader.__setitem__("grade_id", ["x"]))
+    del cell
+    return variants
+
+
+def test_guard_repairs_every_metadata_tampering_and_says_so():
+    from grader.course.nbgrader_preprocessors import guard_metadata, read_guarded
+    ready = notebooks.plan()[0]
+    if not ready:
+        pytest.skip("no task is ready")
+    material = ready[0]
+    task = material.task.name
+    nb = notebooks.build(material)
+    expected = _expected_from(nb)
+    graded = {gid for gid, s in expected.items() if s["grade"]}
+    same = nbformat.from_dict(json.loads(json.dumps(nb)))
+    assert guard_metadata(same, expected) == [] and same == nb  # a notebook as handed out: untouched
+    # nbgrader's own steps stop on these (the whole run, or that student with an exit status of 1);
+    # the others it repairs itself (points, type) or only later (an id not in the gradebook): all
+    # of them score the task 0 with the guard
+    stops = {"duplicate", "blanked", "old_schema", "new_schema", "points_text", "not_a_mapping", "bad_id"}
+    for name, variant in _tampered_variants(nb, task).items():
+        if name in stops:
+            with pytest.raises(Exception):
+                _nbgrader_accepts(variant)
+        problems = guard_metadata(variant, expected)
+        assert problems, name
+        _nbgrader_accepts(variant)  # ... and not on the guarded notebook
+        ids = [c.metadata["nbgrader"]["grade_id"] for c in variant.cells if c.metadata.get("nbgrader", {}).get("grade")]
+        assert sorted(ids) == sorted(graded), name
+        for c in variant.cells:
+            meta = c.metadata.get("nbgrader")
+            if meta and meta.get("grade_id") in expected:
+                assert meta["points" if meta.get("grade") else "grade_id"] == (
+                    expected[meta["grade_id"]]["points"] if meta.get("grade") else meta["grade_id"]), name
+    # notebooks that nbformat cannot read at all
+    raw = json.loads(json.dumps(nb))
+    raw["cells"][0]["metadata"] = ["not", "a", "mapping"]
+    raw["cells"].append("not a cell")
+    numeric = json.loads(json.dumps(nb))
+    numeric["cells"][-1]["source"] = 12345
+    for data in (b"\xff\xfe garbage", b"{}", b"[1, 2]", json.dumps(raw).encode(), json.dumps(numeric).encode()):
+        read, problems = read_guarded(data, expected)
+        assert problems, data[:20]
+        _nbgrader_accepts(read)
+        assert sorted(c.metadata["nbgrader"]["grade_id"] for c in read.cells
+                      if c.metadata.get("nbgrader", {}).get("grade")) == sorted(graded)
+    read, problems = read_guarded(json.dumps(nb).encode(), expected)
+    assert problems == [] and read == nb

@@ -250,3 +250,27 @@ def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
         assert len(always.notes) == 1  # retried once, then it is the student's
     finally:
         always.close()
+
+
+def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
+    import json
+    import subprocess
+    import sys
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "chain_rule.py").write_text((ROOT / "solutions" / "chain_rule.py").read_text())
+    env = {**os.environ, "BPLAB_NO_BWRAP": "1"}
+    env.pop("BPLAB_ISOLATION_PROBED", None)
+    cmd = [sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--quiet"]
+    refused = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert refused.returncode == 3 and "refusing to grade" in refused.stderr
+    batch = subprocess.run(cmd + ["--out", str(tmp_path / "results")], capture_output=True, text=True, env=env,
+                           cwd=tmp_path, timeout=300)
+    assert batch.returncode == 3 and "refusing to grade" in batch.stderr
+    out = tmp_path / "out.json"
+    allowed = subprocess.run(cmd + ["--allow-unsandboxed", "--json", str(out)], capture_output=True, text=True,
+                             env=env, cwd=tmp_path, timeout=300)
+    assert allowed.returncode == 0, allowed.stderr
+    data = json.loads(out.read_text())
+    assert "NO SANDBOX" in data["extra_data"]["isolation"] and "opted in" in data["extra_data"]["isolation"]
+    assert data["score"] == data["max_score"] == 8

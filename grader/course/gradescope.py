@@ -103,7 +103,10 @@ PY="${BPLAB_PYTHON:-}"
 [ -n "$PY" ] || { [ -r /etc/bplab-python ] && PY="$(cat /etc/bplab-python)"; }
 [ -n "$PY" ] && [ -x "$PY" ] || PY="__VENV__/bin/python"
 [ -x "$PY" ] || PY="$(command -v python3)"
-exec "$PY" -m grader.course.gradescope run --root "$ROOT"
+# never import from the upload: a neutral working directory, no script/cwd entry on sys.path (-P),
+# no user site-packages (-s)
+cd / || exit 1
+exec "$PY" -P -s -m grader.course.gradescope run --root "$ROOT"
 """
 
 
@@ -136,14 +139,17 @@ def options(config: dict | None = None) -> dict:
     seed = os.environ.get("BPLAB_SEED") or config.get("seed")
     return {"hidden_visibility": _visibility(os.environ.get("BPLAB_HIDDEN_VISIBILITY") or config.get("hidden_visibility")),
             "tasks": _tasks(os.environ.get("BPLAB_TASKS") or config.get("tasks")),
-            "seed": int(seed) if seed not in (None, "") else runner.DEFAULT_SEED}
+            "seed": int(seed) if seed not in (None, "") else runner.DEFAULT_SEED,
+            "allow_unsandboxed": (os.environ.get("BPLAB_ALLOW_UNSANDBOXED") or
+                                  str(config.get("allow_unsandboxed", ""))).lower() in ("1", "true", "yes")}
 
 
 # ---------------------------------------------------------------------------------------------
 # results.json for Gradescope
 # ---------------------------------------------------------------------------------------------
 def gradescope_json(results, notes: list[str] | None = None) -> dict:
-    """Gradescope's results.json: every documented key, nothing else at the test level."""
+    """Gradescope's results.json: every documented key, nothing else at the test level. Student text
+    arrives cleaned and bounded (``Results.to_json``, ``grader.text``); Gradescope shows it as text."""
     from grader.rubric import BY_NAME
     data = results.to_json()
     counters: dict[str, int] = {}
@@ -157,6 +163,7 @@ def gradescope_json(results, notes: list[str] | None = None) -> dict:
                       "extra_data": {"task": t["task"], "file": t["file"]}})
     data["tests"] = tests
     data["output"] = summary_output(results, notes or [])
+    data["output_format"] = data["test_output_format"] = "text"  # student text is never read as HTML / Markdown
     data["execution_time"] = round(float(data.get("execution_time") or 0.0), 2)
     return data
 
@@ -183,7 +190,8 @@ def summary_output(results, notes: list[str]) -> str:
             rows = [t for t in public if t.task == name]
             lines.append(f"  Task {task.number} ({task.file}): public checks "
                          f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}")
-    lines += [f"Note: {n}" for n in notes]
+    from grader.text import clean_line
+    lines += [f"Note: {clean_line(n, 1000)}" for n in notes]  # notes name the upload's files
     if results.grader_errors:
         lines.append("The grader hit an internal problem on this submission; the course staff will regrade it.")
     lines.append(f"Isolation: {results.isolation}")
@@ -191,9 +199,11 @@ def summary_output(results, notes: list[str]) -> str:
 
 
 def error_json(message: str, hint: str = "") -> dict:
+    from grader.text import clean
+    message = clean(message, 2000)  # quotes the upload's file names
     output = f"Your submission could not be graded: {message}"
     if hint:
-        output += "\n" + hint
+        output += "\n" + clean(hint, 2000)
     return {"score": 0.0, "execution_time": 0.0, "output": output, "visibility": "visible",
             "stdout_visibility": "hidden", "tests": [], "extra_data": {"error": message}}
 
@@ -228,11 +238,13 @@ def run_autograder(root: Path) -> int:
     except (OSError, ValueError):
         config = {}
     opts = options(config)
+    from grader.sandbox import SandboxUnavailable
     expected = ", ".join(t.file for t in TASKS if not opts["tasks"] or t.name in opts["tasks"])
     start = time.monotonic()
     try:
         with _load_submission(root / "submission") as sub:
-            results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"])
+            results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"],
+                                   allow_unsandboxed=opts["allow_unsandboxed"])
             notes = list(sub.notes)
         results.hidden_visibility = opts["hidden_visibility"]
         data = gradescope_json(results, notes)
@@ -242,13 +254,20 @@ def run_autograder(root: Path) -> int:
         data = error_json(str(exc).replace(str(root / "submission"), "submission"),
                           f"Upload the module files ({expected}) directly, in one folder, or as one .zip.")
         write_atomic(out, json.dumps(data, indent=2) + "\n")
-        print(f"not a submission: {exc}; wrote {out}")
+        from grader.text import clean_line
+        print(f"not a submission: {clean_line(exc, 2000)}; wrote {out}")
         return 0
+    except SandboxUnavailable as exc:  # refused, loudly: never grade untrusted code unsandboxed silently
+        print(f"run_autograder: {exc} (set BPLAB_ALLOW_UNSANDBOXED=1 when building the bundle to opt in)")
+        data = error_json("the autograder could not start its sandbox (not your fault); the course staff will regrade.")
+        write_atomic(out, json.dumps(data, indent=2) + "\n")
+        return 3
     except Exception as exc:  # a grader bug: students see a neutral message, staff the trace
         traceback.print_exc()
         data = error_json("the autograder itself failed (not your fault); the course staff will regrade.")
         data["execution_time"] = round(time.monotonic() - start, 2)
-        data["extra_data"]["grader_exception"] = f"{type(exc).__name__}: {exc}"
+        from grader.text import clean, type_name
+        data["extra_data"]["grader_exception"] = f"{type_name(type(exc).__name__)}: {clean(exc)}"
         write_atomic(out, json.dumps(data, indent=2) + "\n")
         return 1
     try:  # the log only: results.json is final whatever printing does
@@ -266,7 +285,8 @@ def selftest() -> int:
     folder = Path(solutions.__file__).resolve().parent
     opts = options(_bundle_config())
     with submission.load(folder) as sub:
-        results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"])
+        results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"],
+                                   allow_unsandboxed=opts["allow_unsandboxed"])
     results.print_table()
     ok = results.max_score > 0 and results.score == results.max_score and not results.grader_errors
     print("self-test: " + ("reference scores full marks" if ok else "FAILED: the reference must score full marks"))
@@ -339,6 +359,7 @@ def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | No
     config = {"hidden_visibility": _visibility(hidden_visibility or os.environ.get("BPLAB_HIDDEN_VISIBILITY")),
               "tasks": _tasks(tasks or os.environ.get("BPLAB_TASKS")),
               "seed": seed if seed is not None else (int(os.environ["BPLAB_SEED"]) if os.environ.get("BPLAB_SEED") else None),
+              "allow_unsandboxed": os.environ.get("BPLAB_ALLOW_UNSANDBOXED", "").lower() in ("1", "true", "yes"),
               "grader_version": GRADER_VERSION}
     constraints = ROOT / ".ci" / "constraints.txt"
     if not constraints.is_file():

@@ -6,6 +6,14 @@ The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
   preprocessor, but each ``### BEGIN SOLUTION`` region becomes the line ``course stubs`` writes,
   ``raise NotImplementedError("Task N.M: implement <function> (<docstring first line>)")``, so
   the released notebook holds exactly ``assignments/<task>.py`` (less its "Generated" header line).
+- ``Autograde``: ``GuardedNotebookExporter`` reads each submitted notebook, before any of nbgrader's
+  steps: a notebook that is not readable, or whose nbgrader metadata is malformed, duplicated
+  (a second cell with a graded cell's ``grade_id``) or tampered with (flags, points, cell type or
+  schema version of a graded cell changed, a graded cell of its own), is repaired so that nbgrader
+  accepts it (the course's cells restored from the gradebook, foreign nbgrader metadata removed)
+  and recorded; ``IsolatedGrade`` then scores that task 0 with a message saying why, without
+  grading it. One student's notebook can no longer stop ``nbgrader autograde`` for the others
+  (nbgrader aborts the whole run on metadata it takes for an "old metadata format").
 - ``Autograde``: ``IsolatedGrade`` just before ``SaveAutoGrades``. It takes the module source from
   the (sanitised) submitted notebook with ``grader.submission.notebook_to_source``, grades it
   with ``grader.runner.grade`` (trusted lanes, one sandboxed worker per task: the student's
@@ -29,19 +37,25 @@ The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
 import tempfile
 from pathlib import Path
 
+import nbformat
+from nbconvert.exporters import NotebookExporter
 from nbformat import v4
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Integer
 
+from grader import text as _text
+
 DEFAULT_TIMEOUT = 300
 MAX_OUTPUT = 1500  # characters of one check's message in a cell output
+SCHEMA_VERSION = 3  # nbgrader's cell metadata schema (nbgrader 0.9)
 
 
 def _runner_seed() -> int:
@@ -137,15 +151,267 @@ _BATCH_TTL = 600.0
 
 
 def _report(title: str, tests: list, score: float, max_score: float, notes: list[str]) -> str:
+    """The text of a graded cell's stdout output: plain text (nbconvert escapes it for HTML), with
+    no control characters and each message bounded (``grader.text``)."""
     lines = [f"{title}: {_score_text(score)} / {_score_text(max_score)} (isolated grader, out of the kernel)"]
-    lines += notes
+    lines += [_text.clean(n) for n in notes]
     for t in tests:
         mark = "PASS" if t.passed else "FAIL"
-        lines.append(f"{mark} {t.name}: {_score_text(t.score)}/{_score_text(t.max_score)}")
+        lines.append(f"{mark} {_text.clean_line(t.name, 500)}: {_score_text(t.score)}/{_score_text(t.max_score)}")
         if t.output and not t.passed:
-            text = t.output if len(t.output) <= MAX_OUTPUT else t.output[:MAX_OUTPUT] + " [...]"
-            lines += ["    " + ln for ln in text.splitlines()]
+            lines += ["    " + ln for ln in _text.clean(t.output, MAX_OUTPUT).splitlines()]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# submitted notebooks: read whatever they hold, repair what would stop nbgrader, record it
+# ---------------------------------------------------------------------------------------------
+# (db_url, assignment, student, notebook) -> what was wrong with that submitted notebook, recorded
+# when nbgrader reads it from submitted/ and read by IsolatedGrade in the same process. Kept out of
+# the notebook itself: a student cannot write into it, nor clear it.
+_PROBLEMS: dict[tuple, list[str]] = {}
+_FLAGS = ("grade", "solution", "locked", "task")
+
+
+def _key(info: dict) -> tuple:
+    return (info.get("db_url"), info.get("assignment"), info.get("student"), info.get("notebook"))
+
+
+def expected_cells(db_url: str, assignment: str, notebook: str) -> dict[str, dict] | None:
+    """{grade_id: what the course's cell is} for a notebook of the gradebook; None if it is not there."""
+    from nbgrader.api import Gradebook, MissingEntry
+    try:
+        with Gradebook(db_url) as gb:
+            nb = gb.find_notebook(notebook, assignment)
+            spec = {c.name: {"cell_type": c.cell_type, "locked": bool(c.locked), "grade": False, "solution": False,
+                             "task": False, "points": None, "checksum": c.checksum, "source": c.source}
+                    for c in nb.source_cells}
+            for c in nb.grade_cells:
+                spec.setdefault(c.name, {}).update(grade=True, points=float(c.max_score))
+            for c in nb.solution_cells:
+                spec.setdefault(c.name, {}).update(solution=True)
+            for c in nb.task_cells:
+                spec.setdefault(c.name, {}).update(task=True, points=float(c.max_score))
+            return spec
+    except MissingEntry:
+        return None
+
+
+def _canonical(grade_id: str, spec: dict) -> dict:
+    meta = {"grade": spec["grade"], "grade_id": grade_id, "locked": spec["locked"],
+            "schema_version": SCHEMA_VERSION, "solution": spec["solution"], "task": spec["task"]}
+    if spec["grade"] or spec["task"]:
+        meta["points"] = spec["points"]
+    if spec.get("checksum"):
+        meta["checksum"] = spec["checksum"]
+    return meta
+
+
+def _set_cell_type(cell, cell_type: str) -> None:
+    if cell.get("cell_type") == cell_type:
+        return
+    cell["cell_type"] = cell_type
+    if cell_type == "code":
+        cell["outputs"], cell["execution_count"] = [], None
+    else:
+        cell.pop("outputs", None)
+        cell.pop("execution_count", None)
+
+
+def _metadata_valid(cell) -> bool:
+    """nbgrader's own check of one cell's metadata (schema version, types, required keys)."""
+    from nbgrader.nbgraderformat import MetadataValidator
+    try:
+        MetadataValidator().validate_cell(copy.deepcopy(cell))
+        return True
+    except Exception:
+        return False
+
+
+def _mismatch(cell, meta: dict, spec: dict) -> str | None:
+    """What differs between a cell claiming a course cell's grade_id and that course cell."""
+    for flag in _FLAGS:
+        value = meta.get(flag, False)
+        if not isinstance(value, bool) or value != spec[flag]:
+            return f"{flag} is {_text.clean_line(repr(value), 40)}, not {spec[flag]}"
+    if spec["grade"] or spec["task"]:
+        points = meta.get("points")
+        if isinstance(points, bool) or not isinstance(points, (int, float)) or float(points) != spec["points"]:
+            return f"points is {_text.clean_line(repr(points), 40)}, not {spec['points']:g}"
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        return f"schema_version is {_text.clean_line(repr(meta.get('schema_version')), 40)}"
+    if cell.get("cell_type") != spec["cell_type"]:
+        return f"it became a {_text.clean_line(cell.get('cell_type'), 20)} cell"
+    if not _metadata_valid(cell):
+        return "nbgrader rejects its metadata"
+    return None
+
+
+def guard_metadata(nb, expected: dict[str, dict]) -> list[str]:
+    """Make ``nb``'s nbgrader metadata what nbgrader accepts, in place; return what was wrong.
+
+    Each of the course's graded/solution/locked cells is kept once (its first occurrence), with
+    the course's metadata restored if it was changed; any other cell claiming nbgrader metadata
+    (a duplicate grade_id, an id of its own, metadata that is not a mapping or that nbgrader
+    rejects) loses it and is an ordinary cell again; when anything was wrong, a graded cell of the
+    course that is missing then is added back (the task scores 0 there, saying why). A notebook as
+    released comes out unchanged."""
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(nb.cells, start=1):
+        meta = cell.get("metadata")
+        if not isinstance(meta, dict) or "nbgrader" not in meta:
+            continue
+        nbm = meta["nbgrader"]
+        gid = nbm.get("grade_id") if isinstance(nbm, dict) else None
+        where = f"cell {index}"
+        if isinstance(gid, str) and gid in expected and gid not in seen:
+            seen[gid] = index
+            what = _mismatch(cell, nbm, expected[gid]) if isinstance(nbm, dict) else "not a mapping"
+            if what:
+                problems.append(f"{where}: the nbgrader metadata of {gid!r} was changed ({what})")
+                _set_cell_type(cell, expected[gid]["cell_type"])
+                meta["nbgrader"] = nbformat.from_dict(_canonical(gid, expected[gid]))
+            continue
+        if isinstance(nbm, dict) and not any(nbm.get(f) for f in _FLAGS) and (gid is None or gid == "") \
+                and _metadata_valid(cell):
+            continue  # nbgrader metadata that claims nothing: harmless, nbgrader ignores it
+        if isinstance(gid, str) and gid in seen:
+            problems.append(f"cells {seen[gid]} and {index} carry the same grade_id {_text.clean_line(repr(gid), 80)} "
+                            f"(cell {index} is no longer graded)")
+        elif isinstance(gid, str) and gid:
+            problems.append(f"{where}: nbgrader metadata with a grade_id of its own "
+                            f"({_text.clean_line(repr(gid), 80)}), not a cell of the assignment")
+        else:
+            problems.append(f"{where}: malformed nbgrader metadata")
+        del meta["nbgrader"]
+    if problems:  # the task scores 0: its graded cells must be there to say so
+        for gid, spec in expected.items():
+            if spec["grade"] and gid not in seen:
+                nb.cells.append(_course_cell(gid, spec))
+    return problems
+
+
+def _course_cell(gid: str, spec: dict):
+    """The course's cell ``gid`` (a solution cell empty), as the gradebook has it."""
+    source = "# not graded: see the graded cells" if spec["solution"] else spec.get("source") or ""
+    cell = v4.new_code_cell(source) if spec["cell_type"] == "code" else v4.new_markdown_cell(source)
+    cell.metadata["nbgrader"] = nbformat.from_dict(_canonical(gid, spec))
+    return cell
+
+
+def _placeholder(expected: dict[str, dict] | None):
+    """The course's cells of a notebook that could not be read (its solution cells empty)."""
+    nb = v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [_course_cell(gid, spec) for gid, spec in (expected or {}).items()]
+    return nb
+
+
+def _repair_dict(raw) -> tuple[dict | None, list[str]]:
+    """A notebook dict nbformat can read, from a JSON document that may not be one."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+        return None, ["not a Jupyter notebook (no list of cells)"]
+    problems = []
+    cells = []
+    for index, cell in enumerate(raw["cells"], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
+            problems.append(f"cell {index}: not a notebook cell (removed)")
+            continue
+        if not isinstance(cell.get("metadata"), dict):
+            problems.append(f"cell {index}: malformed metadata (removed)")
+            cell["metadata"] = {}
+        src = cell.get("source", "")
+        if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))):
+            problems.append(f"cell {index}: its source is not text (emptied)")
+            cell["source"] = ""
+        if cell["cell_type"] == "code":
+            cell["outputs"] = cell["outputs"] if isinstance(cell.get("outputs"), list) else []
+            cell.setdefault("execution_count", None)
+        cells.append(cell)
+    raw["cells"] = cells
+    if not isinstance(raw.get("metadata"), dict):
+        raw["metadata"] = {}
+    raw["nbformat"], raw["nbformat_minor"] = 4, raw.get("nbformat_minor", 5) if isinstance(raw.get("nbformat_minor"), int) else 5
+    return raw, problems
+
+
+def _well_formed(cell) -> bool:
+    return (isinstance(cell, dict) and cell.get("cell_type") in ("code", "markdown", "raw")
+            and isinstance(cell.get("metadata"), dict) and isinstance(cell.get("source"), str)
+            and (cell["cell_type"] != "code" or isinstance(cell.get("outputs"), list)))
+
+
+def read_guarded(data: bytes, expected: dict[str, dict] | None):
+    """(notebook, problems): ``data`` read as a notebook whatever it holds, and its nbgrader
+    metadata guarded (``guard_metadata``) when ``expected`` is known. Never raises: what cannot be
+    read becomes the course's cells with empty solutions (``_placeholder``)."""
+    import warnings
+    problems: list[str] = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        problems.append("not UTF-8 text")
+        text = data.decode("utf-8", errors="replace")
+    nb = None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            nb = nbformat.reads(text, as_version=4)
+            if not isinstance(nb.get("cells"), list) or not all(_well_formed(c) for c in nb.cells):
+                raise ValueError("not a well-formed notebook")
+        except Exception:
+            nb = None
+        if nb is None:
+            try:
+                raw, fixes = _repair_dict(json.loads(text))
+            except ValueError as exc:
+                raw, fixes = None, [f"not a readable notebook ({_text.clean_line(exc, 200)})"]
+            problems += fixes
+            if raw is not None:
+                try:
+                    nb = nbformat.reads(json.dumps(raw), as_version=4)
+                except Exception as exc:
+                    problems.append(f"not a readable notebook ({_text.clean_line(type(exc).__name__, 80)})")
+                    nb = None
+    if nb is None:
+        return _placeholder(expected), problems or ["not a readable notebook"]
+    if expected is not None:
+        try:
+            problems += guard_metadata(nb, expected)
+        except Exception as exc:  # whatever is left: the course's cells, nothing of the student's
+            problems.append(f"nbgrader metadata that cannot be repaired ({_text.clean_line(type(exc).__name__, 80)})")
+            nb = _placeholder(expected)
+    return nb, problems
+
+
+class GuardedNotebookExporter(NotebookExporter):
+    """nbgrader's notebook exporter for ``Autograde``, reading notebooks with ``read_guarded``.
+
+    Reading ``submitted/`` (nbgrader's sanitising pass) records the problems of each notebook for
+    ``IsolatedGrade``; the autograde pass reads nbgrader's own sanitised copy and adds nothing."""
+
+    def from_file(self, file_stream, resources=None, **kw):
+        info = (resources or {}).get("nbgrader", {}) if isinstance(resources, dict) else {}
+        buffer = getattr(file_stream, "buffer", None)
+        data = buffer.read() if buffer is not None else file_stream.read()
+        if isinstance(data, str):
+            data = data.encode("utf-8", errors="surrogatepass")
+        expected = None
+        if info.get("db_url") and info.get("notebook"):
+            try:
+                expected = expected_cells(info["db_url"], info["assignment"], info["notebook"])
+            except Exception as exc:
+                self.log.warning("GuardedNotebookExporter: gradebook not readable (%s)", exc)
+        nb, problems = read_guarded(data, expected)
+        if info and os.environ.get("NBGRADER_EXECUTION") != "autograde":
+            _PROBLEMS[_key(info)] = problems  # sanitising submitted/: a fresh record
+        elif info and problems:
+            _PROBLEMS.setdefault(_key(info), []).extend(problems)
+        if problems:
+            self.log.warning("%s of %s: %s (the task scores 0)", info.get("notebook"),
+                             _text.clean_line(info.get("student"), 100), _text.clean_line("; ".join(problems), 1000))
+        return self.from_notebook_node(nb, resources=resources, **kw)
 
 
 class IsolatedGrade(NbGraderPreprocessor):
@@ -160,15 +426,18 @@ class IsolatedGrade(NbGraderPreprocessor):
             self.log.warning("IsolatedGrade: %s is not a task notebook of backprop-lab; left as it is", task)
             return nb, resources
         cells = {kind: c for c in nb.cells for kind in ("public", "hidden")
-                 if c.cell_type == "code" and c.get("metadata", {}).get("nbgrader", {}).get("grade")
-                 and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"}
-        student = resources.get("nbgrader", {}).get("student", "?")
+                 if c.cell_type == "code" and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+                 and c.metadata.nbgrader.get("grade") and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"}
+        student = _text.clean_line(resources.get("nbgrader", {}).get("student", "?"), 100)
+        problems = _PROBLEMS.get(_key(resources.get("nbgrader", {})))
+        if problems:  # the student's notebook was not what nbgrader handed out: 0, and why
+            return self._not_graded(nb, task, cells, problems, student), resources
         results = self._results(nb, task, resources)
         rows = [t for t in results.tests if t.task == task]
         unfinished = [t for t in rows if t.name == f"{task}: grading did not finish"]
         if unfinished or not rows:  # the grader itself failed: no score rather than a wrong one
             raise RuntimeError(f"IsolatedGrade: the grader failed on {task} of {student}: "
-                               + ("; ".join(e[:300] for e in results.grader_errors) or "no results"))
+                               + ("; ".join(_text.clean_line(e, 300) for e in results.grader_errors) or "no results"))
         groups = {"public": [t for t in rows if t.visibility == "visible"],
                   "hidden": [t for t in rows if t.visibility != "visible"]}
         import_failed = [t for t in rows if t.status == "import_failed" or t.name.endswith(f"import {task}.py")]
@@ -196,6 +465,29 @@ class IsolatedGrade(NbGraderPreprocessor):
             self.log.warning("IsolatedGrade: %s has no %s cell", task, " or ".join(sorted(missing)))
         return nb, resources
 
+    def _not_graded(self, nb, task: str, cells: dict, problems: list[str], student: str):
+        """Score 0 in the task's graded cells, with what was wrong with the submitted notebook."""
+        said = _text.bound_total([_text.clean(p, 300) for p in problems[:20]], 3000)
+        more = [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
+        notes = ([f"Not graded: {task}.ipynb is not the notebook that was handed out. Its nbgrader "
+                  f"metadata is malformed, duplicated or was changed, so this task scores 0:"]
+                 + [f"  - {p}" for p in said + more]
+                 + ["Fetch the assignment again, copy your code into the new notebook without changing "
+                    "its graded cells, and submit again (or ask the course staff)."])
+        self.log.warning("IsolatedGrade: %s of %s scores 0: its nbgrader metadata was malformed or changed",
+                         task, student)
+        for kind, cell in cells.items():
+            points = float(cell.metadata.nbgrader.get("points") or 0)
+            title = f"{'Public' if kind == 'public' else 'Hidden'} checks of {task}"
+            cell.outputs = [
+                v4.new_output("stream", name="stdout", text=_report(title, [], 0.0, points, notes)),
+                v4.new_output("execute_result", data={"text/plain": _score_text(0.0)}, execution_count=None),
+            ]
+            cell.execution_count = None
+            cell.metadata["bplab"] = {**cell.metadata.get("bplab", {}), "score": 0.0, "max_score": points,
+                                      "not_graded": "nbgrader metadata malformed or changed"}
+        return nb
+
 
     def _submitted_folder(self, resources) -> Path:
         from nbgrader.coursedir import CourseDirectory
@@ -203,15 +495,27 @@ class IsolatedGrade(NbGraderPreprocessor):
         coursedir = CourseDirectory(config=self.config)
         return Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
 
-    def _submitted_sources(self, folder: Path) -> dict[str, str]:
-        """{task: source} of the task notebooks in the student's submitted folder that this run grades."""
+    def _submitted_sources(self, folder: Path, info: dict | None = None) -> dict[str, str]:
+        """{task: source} of the task notebooks in the student's submitted folder that this run grades
+        (not those that will score 0 for their nbgrader metadata: they are not graded)."""
         import fnmatch
         from nbgrader.coursedir import CourseDirectory
         from grader import submission
         from grader.rubric import BY_NAME
         pattern = CourseDirectory(config=self.config).notebook_id
-        return {p.stem: submission.notebook_to_source(p) for p in sorted(folder.glob("*.ipynb"))
-                if p.stem in BY_NAME and not p.is_symlink() and fnmatch.fnmatch(p.stem, pattern)}
+        sources = {}
+        for p in sorted(folder.glob("*.ipynb")):
+            if p.stem not in BY_NAME or p.is_symlink() or not fnmatch.fnmatch(p.stem, pattern):
+                continue
+            if info and info.get("db_url"):
+                try:
+                    expected = expected_cells(info["db_url"], info["assignment"], p.stem)
+                    if read_guarded(p.read_bytes(), expected)[1]:
+                        continue
+                except Exception:
+                    continue
+            sources[p.stem] = submission.notebook_to_source(p)
+        return sources
 
     def _results(self, nb, task: str, resources):
         import time
@@ -229,7 +533,7 @@ class IsolatedGrade(NbGraderPreprocessor):
             sources = {}
             if folder is not None:
                 try:
-                    sources = self._submitted_sources(folder)
+                    sources = self._submitted_sources(folder, info)
                 except Exception as exc:  # an unreadable notebook: the others are graded one by one
                     self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
             sources[task] = source
@@ -262,6 +566,7 @@ def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> No
                                           for p in default(GenerateAssignment, "preprocessors")]
     c.ClearSolutions.code_stub = {"python": 'raise NotImplementedError("write your code here")'}
 
+    c.Autograde.exporter_class = GuardedNotebookExporter  # before any of nbgrader's own steps
     pipeline = [p for p in default(Autograde, "autograde_preprocessors") if execute_kernel or p is not Execute]
     pipeline.insert(pipeline.index(SaveAutoGrades), IsolatedGrade)
     c.Autograde.autograde_preprocessors = pipeline

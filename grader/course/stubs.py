@@ -95,12 +95,13 @@ def task_label(number: int, index: int, function: str, doc: str) -> str:
     return f"Task {number}.{index}: implement {function}" + (f" ({doc})" if doc else "")
 
 
-def make_stub(source: str, task_number: int | None, filename: str) -> str:
-    """The student version of one solution module."""
+def make_stub(source: str, task_number: int | None, filename: str, header: bool = True) -> str:
+    """The student version of one solution module (``header``: the lines that tell students what to do;
+    a notebook's solution cell has none)."""
     lines = source.splitlines(keepends=True)
     task = BY_NAME.get(Path(filename).stem)
     title = task.title if task else Path(filename).stem
-    out: list[str] = [HEADER.format(number=task_number or 0, title=title)]
+    out: list[str] = [HEADER.format(number=task_number or 0, title=title)] if header else []
     cursor = 0
     for index, (begin, end, function, doc) in enumerate(regions(source), start=1):
         out.extend(lines[cursor:begin - 1])

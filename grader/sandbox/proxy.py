@@ -42,6 +42,7 @@ class Student:
         self.restarts = 0
         self.dead_reason: str | None = None  # set when the worker died during the current check
         self.mutations: list[str] = []       # worker-reported in-place changes of inputs
+        self.checks_passed = 0               # of this task so far (counted by the plugin)
         self.notes: list[str] = []           # e.g. a start-up crash that was retried
         self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
         self._start_failure: BaseException | None = None
@@ -143,7 +144,11 @@ class Student:
         return Callback(fn)
 
     def assert_inputs_unmodified(self) -> None:
-        """Fail if the worker reported an in-place change of an input in any call so far."""
+        """Fail if the worker reported an in-place change of an input in any call so far, or if no
+        check of the task passed (then no working function kept its inputs: nothing to credit)."""
+        if not self.checks_passed:
+            raise InputMutated("no other check of this task passed, so no working function's inputs can be "
+                               "credited as left unmodified")
         if self.mutations:
             more = f" (and {len(self.mutations) - 1} more)" if len(self.mutations) > 1 else ""
             raise InputMutated(self.mutations[0] + more)
