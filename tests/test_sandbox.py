@@ -79,6 +79,9 @@ def test_in_place_changes_are_recorded_not_trusted_for_the_value(toy):
     before = len(toy.mutations)
     assert toy.toy.inplace(np.zeros(3)) == 3.0  # the value check is not decided by the worker's report
     assert "modified its input a in place" in toy.mutations[-1] and len(toy.mutations) == before + 1
+    with pytest.raises(InputMutated, match="no other check of this task passed"):
+        toy.assert_inputs_unmodified()  # a stub keeps its inputs too: that alone earns nothing
+    toy.checks_passed = 1
     with pytest.raises(InputMutated, match="modified its input"):
         toy.assert_inputs_unmodified()
     assert toy.toy.inplace.options(allow_mutation=True)(np.zeros(3)) == 3.0
