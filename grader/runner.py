@@ -133,16 +133,21 @@ def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_
             continue
         failed_imports = report.get("import_errors", {})
         for task in lane_tasks:
-            if task.name in failed_imports:
-                max_score = sum(o["max_score"] for o in report["outcomes"] if o["task"] == task.name)
-                results.tests.append(TestResult(task=task.name, name=f"{task.name}: import {task.file}",
-                                                max_score=max_score, output=failed_imports[task.name],
-                                                visibility="visible"))
+            if task.name in failed_imports:  # one row per visibility: the public share stays the public share
+                for visibility in ("visible", "after_published"):
+                    max_score = sum(o["max_score"] for o in report["outcomes"]
+                                    if o["task"] == task.name and o["visibility"] == visibility)
+                    if max_score:
+                        kind = "public" if visibility == "visible" else "hidden"
+                        results.tests.append(TestResult(task=task.name, name=f"{task.name}: import {task.file} "
+                                                        f"({kind} checks)", max_score=max_score,
+                                                        output=failed_imports[task.name], visibility=visibility))
         for o in report["outcomes"]:
             if o["task"] not in failed_imports:
                 results.tests.append(TestResult(task=o["task"], name=o["name"], max_score=o["max_score"],
                                                 score=o["score"], status=o["status"], output=o["output"],
-                                                visibility=o["visibility"], duration=o["duration"]))
+                                                visibility=o["visibility"], duration=o["duration"],
+                                                mistakes=o.get("mistakes") or []))
     order = {t.name: t.number for t in TASKS}
     results.tests.sort(key=lambda r: order[r.task])  # stable: keeps the checks' own order per task
     results.execution_time = round(time.monotonic() - start, 2)

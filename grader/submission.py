@@ -192,6 +192,9 @@ def _safe_extract(archive: Path, dest: Path) -> None:
                                       f"({type(exc).__name__}: {exc})") from None
 
 
+CELL_MARKER = "# [bplab: notebook cell "  # also read by grader/sandbox/worker.py (kept in step by a test)
+
+
 def notebook_to_source(path: Path) -> str:
     """The module source of a task notebook: its code cells, minus nbgrader test cells and magics."""
     try:
@@ -202,7 +205,7 @@ def notebook_to_source(path: Path) -> str:
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
         raise SubmissionError(f"{path.name}: not a Jupyter notebook (no list of cells)")
     chunks = []
-    for cell in cells:
+    for number, cell in enumerate(cells, start=1):
         meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
         src = cell.get("source", "")
         if not (isinstance(src, str) or (isinstance(src, list) and all(isinstance(x, str) for x in src))):
@@ -215,8 +218,10 @@ def notebook_to_source(path: Path) -> str:
         if "bplab-skip" in (meta.get("tags") if isinstance(meta.get("tags"), list) else []):
             continue
         src = "".join(src) if isinstance(src, list) else src
-        lines = [ln for ln in src.splitlines() if not ln.lstrip().startswith(("%", "!"))]
-        chunks.append("\n".join(lines))
+        lines = [ln if not ln.lstrip().startswith(("%", "!")) else "" for ln in src.splitlines()]
+        first = next((ln.strip() for ln in lines if ln.strip()), "")[:60]
+        # the worker turns a line of the module back into "notebook cell N, line k" with this marker
+        chunks.append(f"{CELL_MARKER}{number}] {first}\n" + "\n".join(lines))
     return "\n\n".join(chunks) + "\n"
 
 

@@ -144,3 +144,19 @@ def test_symlinks_are_not_followed(tmp_path):
     with submission.load(sub) as clean:
         assert not (clean.folder / "losses.py").exists()
         assert any("symbolic link" in n for n in clean.notes)
+
+
+def test_an_import_failure_keeps_the_public_and_hidden_shares(tmp_path):
+    """A module that cannot be imported loses its task once per visibility, so the public share
+    shown to students (Gradescope, nbgrader) stays the public checks' points."""
+    from grader.rubric import BY_NAME, CHECKS
+    from grader import runner
+    (tmp_path / "chain_rule.py").write_text("def broken(:\n")
+    res = runner.grade(tmp_path, tasks=["chain_rule"])
+    rows = {t.visibility: t for t in res.tests}
+    assert set(rows) == {"visible", "after_published"} and all(t.score == 0 for t in res.tests)
+    assert "SyntaxError" in rows["visible"].output
+    import re
+    public = sum(float(p) for p in re.findall(r"points\(([\d.]+)\)", (CHECKS / "public" / "test_chain_rule.py").read_text()))
+    assert rows["visible"].max_score == public
+    assert rows["visible"].max_score + rows["after_published"].max_score == BY_NAME["chain_rule"].points

@@ -179,3 +179,25 @@ def test_batch_results_carry_the_notes(tmp_path):
     notes = data["extra_data"]["batch"]["notes"]
     assert any("Downloads/hw3" in n for n in notes) and any("chain_rule_final.py" in n for n in notes), notes
     assert "chain_rule_final.py" in (out / "alice" / "feedback.md").read_text().replace("\\", "")  # markdown escapes
+
+
+def test_an_error_in_a_notebook_names_the_cell_not_the_generated_module(tmp_path):
+    """A failing scratch cell is reported as 'notebook cell N, line k', the cell a student sees."""
+    import json
+    import subprocess
+    import sys
+    from grader.sandbox import worker
+    assert worker.CELL_MARKER == submission.CELL_MARKER
+    code = (ROOT / "solutions" / "chain_rule.py").read_text()
+    cells = [{"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None},
+             {"cell_type": "markdown", "metadata": {}, "source": "my notes"},
+             {"cell_type": "code", "metadata": {}, "source": "x = 1\nprint(undefined_name)\n", "outputs": [],
+              "execution_count": None}]
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "chain_rule.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    out = tmp_path / "out.json"
+    subprocess.run([sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--json", str(out), "--quiet"],
+                   check=True, cwd=tmp_path, timeout=300)
+    message = json.loads(out.read_text())["tests"][0]["output"]
+    assert "NameError" in message and "notebook cell 3, line 2: the cell starting 'x = 1'" in message, message

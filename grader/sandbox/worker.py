@@ -179,7 +179,24 @@ def _where(exc: BaseException) -> str:
     if not frames:
         return ""
     f = frames[-1]
-    return f"{os.path.relpath(f.filename, _SUBMISSION)}:{f.lineno} in {f.name}"
+    return f"{os.path.relpath(f.filename, _SUBMISSION)}:{f.lineno} in {f.name}" + _notebook_cell(f.filename, f.lineno)
+
+
+CELL_MARKER = "# [bplab: notebook cell "  # written by the grader when a notebook becomes a module
+
+
+def _notebook_cell(filename: str, lineno: int | None) -> str:
+    """For a module made from a notebook: which cell and which line of it the line came from."""
+    try:
+        with open(filename, encoding="utf-8") as fh:
+            lines = fh.read().splitlines()[: lineno or 0]
+    except (OSError, UnicodeDecodeError):
+        return ""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(CELL_MARKER):
+            number, _, first = lines[i][len(CELL_MARKER):].partition("] ")
+            return f" (notebook cell {number}, line {len(lines) - 1 - i}: the cell starting {first[:60]!r})"
+    return ""
 
 
 def _error(exc: BaseException) -> dict:
