@@ -373,6 +373,7 @@ def test_feedback_shows_no_hidden_test_source(flow):
         leaked = [ln for ln in _hidden_lines(task) if ln in text]
         assert not leaked, f"{page}: {leaked[:5]}"
         assert f"Hidden checks of {task}" in text  # the results are there
+        assert "_bplab_public_checks" not in text and "subprocess.run" not in text  # no helper code above them
     assert len(flow["released_feedback"]) == len(pages)  # release_feedback put them in the exchange
 
 
