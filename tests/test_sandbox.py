@@ -244,6 +244,9 @@ def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
     try:
         assert student.lib.one() == 1
         assert "crashed while starting" in student.notes[0] and "SIGABRT" in student.notes[0]
+        from grader import batch  # the gradebook's status says so too
+        data = {"tests": [{"task": "lib", "output": "Note: " + student.notes[0]}]}
+        assert batch.status_of(data) == "graded; worker crash at start-up retried: lib"
     finally:
         student.close()
     always = Student(lambda: Worker(crashing, "lib"), "lib")
