@@ -271,3 +271,18 @@ def test_a_memory_bomb_is_stopped_with_a_memory_message(tmp_path):
             student.bomb.hog()
     finally:
         student.close()
+
+
+def test_flooding_a_trusted_callback_is_bounded(tmp_path):
+    """What student code sends through a function the check handed it is kept on the trusted side,
+    so it is bounded: a flood kills the worker instead of the grader's memory."""
+    (tmp_path / "flood.py").write_text("import numpy as np\ndef flood(f):\n    for _ in range(1000):\n"
+                                       "        f(np.zeros(2 ** 20))\n    return 0\n")
+    student = Student(lambda: Worker(tmp_path, "flood", Limits(call_timeout=60)), "flood")
+    try:
+        seen = student.callback(lambda v: 0.0)
+        with pytest.raises(WorkerDied, match="more than 64 MiB"):
+            student.flood.flood(seen)
+        assert len(seen.calls) <= 8
+    finally:
+        student.close()

@@ -33,6 +33,7 @@ from grader.sandbox.isolation import (OPEN_FILES, Cgroup, UidLease, bwrap_args, 
 
 HERE = Path(__file__).resolve().parent
 MAX_CALLBACKS = 100_000  # per request: a student loop calling back forever still ends at the deadline
+CALLBACK_BYTES = 64 * 1024**2  # what the trusted side keeps of the arguments, per request
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +98,18 @@ class Callback:
         self.calls: list[tuple] = []
 
 
+def _size(value: Any) -> int:
+    """Rough bytes held by a decoded value (arrays, strings, containers)."""
+    if isinstance(value, (list, tuple)):
+        return 64 + sum(_size(v) for v in value)
+    if isinstance(value, dict):
+        return 64 + sum(_size(k) + _size(v) for k, v in value.items())
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    return len(value) if isinstance(value, (str, bytes)) else 32
+
+
 def _tree_rss(root: int) -> int:
 
     """Resident memory of ``root`` and all its descendants (a setsid() child is still counted)."""
@@ -136,6 +149,7 @@ class Worker:
         self.uid: UidLease | None = None
         self.cgroup: Cgroup | None = None
         self._callbacks: dict[int, Callback] = {}
+        self._callback_bytes = 0
         self._next_memory_check = 0.0
 
     # -- life cycle -------------------------------------------------------------------------
@@ -237,7 +251,7 @@ class Worker:
         """Send one request; answer the student's callbacks; return the reply (``ok`` or ``error``)."""
         if not self.alive():
             raise WorkerDied(f"the worker is not running before {what}")
-        self._callbacks = {}
+        self._callbacks, self._callback_bytes = {}, 0
         data = protocol.dumps(message, keep=lambda value: self._encode_remote(value))
         timeout = timeout or self.limits.call_timeout
         deadline = time.monotonic() + timeout
@@ -256,6 +270,11 @@ class Worker:
         if callback is None or not isinstance(args, list):
             self.close()
             raise WorkerDied("the worker sent a malformed callback (killed)")
+        self._callback_bytes += _size(args)
+        if self._callback_bytes > CALLBACK_BYTES:
+            self.close()
+            raise WorkerDied(f"the student's code passed more than {CALLBACK_BYTES >> 20} MiB to the function it "
+                             f"was given in one call (killed)")
         callback.calls.append(tuple(args))
         try:
             return {"ok": callback.fn(*args)}
