@@ -210,6 +210,11 @@ def test_backward_twice_and_zero_grad(student):
     b = a + a
     c = b + b
     c.call_method("backward")
+    once = "the diamond a = 1; b = a + a; c = b + b after ONE call of c.backward()"
+    visited_twice = ("a node was processed twice in one backward(): build the topological order so that each node "
+                     "appears once (mark nodes as visited), then run each node's backward step once")
+    _check_grad(_grad(student, a, "a", "one call of c.backward()"), 4.0, "a", once, mistakes={visited_twice: 8.0})
+    _check_grad(_grad(student, b, "b", "one call of c.backward()"), 2.0, "b", once, mistakes={visited_twice: 4.0})
     c.call_method("backward")
     what = "the diamond a = 1; b = a + a; c = b + b after calling c.backward() twice"
     _check_grad(_grad(student, a, "a", "two calls of c.backward()"), 8.0, "a", what, mistakes={
