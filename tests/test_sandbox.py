@@ -93,6 +93,10 @@ def test_callbacks_run_on_the_trusted_side_and_record_their_arguments(toy):
     assert toy.toy.apply(seen, np.array([1.0, 2.0])) == 30.0
     (arg,) = seen.calls[0]
     np.testing.assert_array_equal(arg, [1.0, 2.0])
+    shaped = toy.callback(lambda v: float(np.sum(v)), like=(np.zeros(2),))
+    with pytest.raises(StudentError, match=r"refused the call: the arguments\[0\] should have shape \(2,\)"):
+        toy.toy.apply(shaped, np.zeros((5000, 1, 1)))  # student-shaped arrays never reach trusted numpy
+    assert shaped.calls == []
     refusing = toy.callback(lambda v: (_ for _ in ()).throw(ValueError("no")))
     with pytest.raises(StudentError, match="ValueError"):
         toy.toy.apply(refusing, 1.0)

@@ -33,8 +33,9 @@ def exported_forward(exported: dict, X: np.ndarray) -> np.ndarray:
     Torch: ``Linear`` (weight (out, in)) and activation modules; Keras: ``Dense`` (kernel (in, out))
     with its activation."""
     A = np.asarray(X, dtype=np.float64)
-    for layer in exported["layers"]:
+    for number, layer in enumerate(exported["layers"]):
         params, kind = layer["params"], layer["class"]
+        _check_shapes(params, kind, A.shape[1], number)  # before any arithmetic on the worker's arrays
         if kind == "Linear" and "weight" in params:
             A = A @ params["weight"].T + params.get("bias", 0.0)
         elif kind == "Dense" and "kernel" in params:
@@ -47,6 +48,26 @@ def exported_forward(exported: dict, X: np.ndarray) -> np.ndarray:
         else:
             raise CheckFailure(f"the model has a {kind} layer: expected only Linear/Dense layers and activations")
     return A
+
+
+def _check_shapes(params: dict, kind: str, width: int, number: int) -> None:
+    """A layer's weights must be exactly what its kind computes with from ``width`` inputs: a
+    student-shaped array (say a bias of shape (M, 1, 1)) would make numpy here broadcast to anything."""
+    matrix = params.get("weight" if kind == "Linear" else "kernel")
+    if matrix is None:
+        if params:
+            raise CheckFailure(f"layer {number} ({kind}) has parameters {sorted(params)} but no weight matrix")
+        return
+    if not isinstance(matrix, np.ndarray) or matrix.ndim != 2:
+        raise CheckFailure(f"layer {number} ({kind}): its weight is not a matrix")
+    inputs, outputs = (matrix.shape[1], matrix.shape[0]) if kind == "Linear" else matrix.shape
+    if inputs != width:
+        raise CheckFailure(f"layer {number} ({kind}) takes {inputs} inputs, but the layer before gives {width}")
+    bias = params.get("bias")
+    if bias is not None and (not isinstance(bias, np.ndarray) or bias.shape != (outputs,)):
+        raise CheckFailure(f"layer {number} ({kind}): its bias has shape {np.shape(bias)}, expected ({outputs},)")
+    if set(params) - {"weight", "kernel", "bias"}:
+        raise CheckFailure(f"layer {number} ({kind}) has unexpected parameters {sorted(set(params) - {'weight', 'kernel', 'bias'})}")
 
 
 def verified_export(student, model, what: str = "the model", rows: int = 4) -> dict:

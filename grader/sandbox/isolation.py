@@ -215,18 +215,19 @@ def _cgroup_parents() -> tuple[str, dict[str, Path]]:
             enabled = (parent / "cgroup.subtree_control").read_text().split()
         except OSError:
             enabled = []
-        if {"memory", "pids"} <= set(enabled) and os.access(parent, os.W_OK):
+        if {"memory", "pids"} <= set(enabled) and os.access(parent, os.W_OK):  # cpu: optional, below
             return "v2", {"": parent}
         return "", {}
     parents = {}
-    for controller in ("memory", "pids"):
+    for controller in ("memory", "pids", "cpu"):
         own = _own_cgroup(controller)
         base = root / controller
-        if own is None or not base.is_dir():
+        parent = base / (own or "/").lstrip("/")
+        if own is None or not base.is_dir() or not os.access(parent, os.W_OK):
+            if controller == "cpu":  # optional: a CPU share per worker where the machine has it
+                continue
             return "", {}
-        parents[controller] = base / own.lstrip("/")
-        if not os.access(parents[controller], os.W_OK):
-            return "", {}
+        parents[controller] = parent
     return "v1", parents
 
 
@@ -245,11 +246,15 @@ class Cgroup:
             _write(d / "memory.max", memory_bytes)
             _write(d / "memory.swap.max", 0, optional=True)
             _write(d / "pids.max", max_processes)
+            _write(d / "cpu.max", f"{CPU_PERIOD_US} {CPU_PERIOD_US}", optional=True)
         else:
-            memory, pids = self.dirs
+            memory, pids, *cpu = self.dirs
             _write(memory / "memory.limit_in_bytes", memory_bytes)
             _write(memory / "memory.memsw.limit_in_bytes", memory_bytes, optional=True)
             _write(pids / "pids.max", max_processes)
+            for d in cpu:  # one core's worth in all, however many processes the worker starts
+                _write(d / "cpu.cfs_period_us", CPU_PERIOD_US, optional=True)
+                _write(d / "cpu.cfs_quota_us", CPU_PERIOD_US, optional=True)
 
     def join(self) -> None:
         """Move the calling process in (called in the child before exec)."""
@@ -272,7 +277,10 @@ class Cgroup:
             _remove_cgroup(d)
 
 
-def _write(path: Path, value: int, optional: bool = False) -> None:
+CPU_PERIOD_US = 100_000
+
+
+def _write(path: Path, value: int | str, optional: bool = False) -> None:
     try:
         path.write_text(str(value))
     except OSError:
@@ -344,7 +352,8 @@ def isolation() -> Isolation:
     version, parents = _cgroup_parents() if root else ("", {})
     if parents:
         _remove_stale_cgroups(parents)
-    limits = (f"a cgroup per worker ({version}: memory incl. scratch, processes)" if version
+    cpu = ", one core" if "cpu" in parents else ""
+    limits = (f"a cgroup per worker ({version}: memory incl. scratch, processes{cpu})" if version
               else "rlimits per worker and a memory watchdog")
     bwrap = None if os.environ.get("BPLAB_NO_BWRAP") else _bwrap_binary()
     problem = "bubblewrap disabled (BPLAB_NO_BWRAP)" if os.environ.get("BPLAB_NO_BWRAP") else \

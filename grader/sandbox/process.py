@@ -27,6 +27,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from grader.sandbox import protocol
 from grader.sandbox.isolation import (OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation,
                                       worker_home)
@@ -91,11 +93,59 @@ class ImportFailed(Exception):
 
 class Callback:
     """A trusted callable handed to student code: each call is a frame back to this process,
-    which records the arguments (``calls``) and answers with ``fn(*args)``."""
+    which records the arguments (``calls``) and answers with ``fn(*args)``.
 
-    def __init__(self, fn: Callable[..., Any]):
+    The arguments are the student's choice, so ``fn`` runs only on arguments shaped like ``like``
+    (a tuple of example arguments: arrays must match in shape, dicts in keys, sequences in length);
+    without ``like``, only on small arrays of at most two dimensions. Anything else is refused
+    before any trusted computation (broadcasting a student-shaped array can cost gigabytes)."""
+
+    SMALL = 1_000_000  # elements in all, without ``like``
+
+    def __init__(self, fn: Callable[..., Any], like: tuple | None = None):
         self.fn = fn
+        self.like = like
         self.calls: list[tuple] = []
+
+    def refusal(self, args: list) -> str:
+        """Why these arguments are refused ("" when they are accepted)."""
+        if self.like is not None:
+            return _unlike(tuple(args), tuple(self.like), "the arguments")
+        arrays = []
+        _arrays(args, arrays)
+        if any(a.ndim > 2 for a in arrays) or sum(a.size for a in arrays) > self.SMALL:
+            return "arrays of more than two dimensions or more than a million entries"
+        return ""
+
+
+def _arrays(value: Any, out: list) -> None:
+    if isinstance(value, np.ndarray):
+        out.append(value)
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            _arrays(v, out)
+    elif isinstance(value, dict):
+        for v in value.values():
+            _arrays(v, out)
+
+
+def _unlike(got: Any, want: Any, where: str) -> str:
+    """"" when ``got`` has the structure and shapes of ``want``, else what differs."""
+    if isinstance(want, np.ndarray) or isinstance(got, np.ndarray):
+        if not (isinstance(got, np.ndarray) and isinstance(want, np.ndarray)) or got.shape != want.shape:
+            return f"{where} should have shape {np.shape(want)}, got {np.shape(got) if isinstance(got, np.ndarray) else type(got).__name__}"
+        return ""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or list(got) != list(want):
+            return f"{where} should be a dict with the keys {list(want)}"
+        return next((m for k in want if (m := _unlike(got[k], want[k], f"{where}[{k!r}]"))), "")
+    if isinstance(want, (list, tuple)):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return f"{where} should hold {len(want)} items"
+        return next((m for i, (g, w) in enumerate(zip(got, want)) if (m := _unlike(g, w, f"{where}[{i}]"))), "")
+    if isinstance(want, (int, float)) and not isinstance(want, bool):
+        return "" if isinstance(got, (int, float)) and not isinstance(got, bool) else f"{where} should be a number"
+    return "" if type(got) is type(want) else f"{where} should be a {type(want).__name__}"
 
 
 def _size(value: Any) -> int:
@@ -265,8 +315,8 @@ class Worker:
         raise WorkerDied(f"{what}: more than {MAX_CALLBACKS} calls of the function it was given (killed)")
 
     def _answer_callback(self, frame: dict) -> dict:
-        callback = self._callbacks.get(frame.get("callback"))
-        args = frame.get("args")
+        number, args = frame.get("callback"), frame.get("args")
+        callback = self._callbacks.get(number) if type(number) is int else None
         if callback is None or not isinstance(args, list):
             self.close()
             raise WorkerDied("the worker sent a malformed callback (killed)")
@@ -275,6 +325,10 @@ class Worker:
             self.close()
             raise WorkerDied(f"the student's code passed more than {CALLBACK_BYTES >> 20} MiB to the function it "
                              f"was given in one call (killed)")
+        refused = callback.refusal(args)
+        if refused:
+            return {"error": {"type": "ValueError", "message": f"the function given by the grader refused the "
+                                                             f"call: {refused}"}}
         callback.calls.append(tuple(args))
         try:
             return {"ok": callback.fn(*args)}

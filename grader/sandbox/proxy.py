@@ -138,10 +138,11 @@ class Student:
             self._cache[name] = make()
         return self._cache[name]
 
-    def callback(self, fn: Callable[..., Any]) -> Callback:
-        """A trusted function to hand to the student's code: its calls run here, and
-        ``.calls`` records every argument tuple the student's code passed (observed, not reported)."""
-        return Callback(fn)
+    def callback(self, fn: Callable[..., Any], like: tuple | None = None) -> Callback:
+        """A trusted function to hand to the student's code: its calls run here, and ``.calls``
+        records every argument tuple the student's code passed (observed, not reported). ``like``:
+        example arguments; calls whose arguments differ in structure or shape are refused unrun."""
+        return Callback(fn, like)
 
     def assert_inputs_unmodified(self) -> None:
         """Fail if the worker reported an in-place change of an input in any call so far, or if no

@@ -73,7 +73,7 @@ def _local(code: str, name: str):
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_numerical_gradient_is_centred(student, seed):
     """At h = 1e-3 a centred difference of sum(x^3) is off by exactly h^2; a forward difference by 3xh."""
     rng = np.random.default_rng(seed + 1)
@@ -90,7 +90,7 @@ def test_numerical_gradient_is_centred(student, seed):
                            "divided by h instead of 2h": 2 * centred})
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_numerical_gradient_any_shape(student, seed):
     """numerical_gradient of sum(sin x) + sum(x^2)/2 on a (2, 3, 4) array is cos x + x (float64, default h)."""
     rng = np.random.default_rng(seed + 2)
@@ -113,7 +113,7 @@ def test_numerical_gradient_restores_x(student, seed):
             raise ValueError("planted failure of f")
         return _cube(v)
 
-    f, fail, after = student.callback(_cube), student.callback(failing), student.callback(lambda v: None)
+    f, fail, after = (student.callback(fn, like=(x,)) for fn in (_cube, failing, lambda v: None))
     probe = worker_object(student, PROBES, "restore_probe")
     run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x, f, fail, after)
     assert_true(len(f.calls) >= x.size, f"numerical_gradient(f, x) called f {len(f.calls)} times for x of shape "
@@ -145,7 +145,7 @@ def test_numerical_gradient_perturbs_in_place(student, seed):
     x = rng.uniform(0.5, 2.0, size=(2, 3))
     probe = worker_object(student, PROBES, "closure_probe")
     got = run_probe(probe, "numerical_gradient(f, x)", student.gradcheck.numerical_gradient.get(), x,
-                    student.callback(_cube))
+                    student.callback(_cube, like=(x,)))
     arr = np.asarray(got, dtype=np.float64)
     if arr.shape == x.shape and np.allclose(arr, 0.0, atol=1e-12):
         raise AssertionError("numerical_gradient(f, x) with f = lambda v: (x ** 3).sum() (f reads x itself, not its "
@@ -163,7 +163,7 @@ _VALUES = st.one_of(st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False),
                     st.sampled_from([0.0, 1e-12, -3e-10, 1e-9]))
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @given(pairs=st.lists(st.tuples(_VALUES, _VALUES), min_size=1, max_size=8))
 def test_relative_error_matches_definition(student, pairs):
     """relative_error(a, b) = max |a - b| / max(1e-8, |a| + |b|) for any a, b: in [0, 1] and symmetric."""
@@ -211,7 +211,7 @@ def _entry_errors(loss, params, grads, name):
     return num, np.abs(grads[name] - num) / np.maximum(1e-8, np.abs(grads[name]) + np.abs(num))
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_check_gradients_per_parameter(student, seed):
     """check_gradients on a 4-6-3 sigmoid net: planted bias bug (mean, not sum) fails on b1, b2; a wrong W2 entry is found."""
     X, y, model, params = _net_problem(seed + 5)
@@ -284,7 +284,8 @@ def test_check_gradients_samples_entries(student, seed):
                 for idx in np.argwhere(np.asarray(p[k], dtype=np.float64) != params[k])]
 
     for _ in range(2):  # f runs here: which entries the student's code perturbed is observed, not reported
-        f = student.callback(lambda p: float(sum((np.asarray(v, dtype=np.float64) ** 2).sum() for v in p.values())))
+        f = student.callback(lambda p: float(sum((np.asarray(v, dtype=np.float64) ** 2).sum() for v in p.values())),
+                             like=(params,))
         report = student.gradcheck.check_gradients(f, params, grads, num_samples=5, seed=3)
         calls = [changed_entries(p) for (p,) in f.calls]
         multi = [c for c in calls if len(c) > 1]
