@@ -36,12 +36,13 @@ class Task:
 TASKS: tuple[Task, ...] = (
     Task(1, "losses", "Loss functions and their gradients", 14, 1.0),
     Task(2, "chain_rule", "The chain rule and a single neuron", 8, 0.5),
-    Task(3, "backprop", "Backpropagation: the delta recursion", 18, 1.5),
-    Task(4, "autograd", "A computational-graph autograd engine", 18, 2.0),
-    Task(5, "gradcheck", "Gradient checking", 10, 1.0),
-    Task(6, "minibatch", "Mini-batch gradient descent and training tips", 12, 2.0),
+    Task(3, "backprop", "Backpropagation: the delta recursion", 16, 1.5),
+    Task(4, "autograd", "A computational-graph autograd engine", 16, 2.0),
+    Task(5, "gradcheck", "Gradient checking", 8, 1.0),
+    Task(6, "minibatch", "Mini-batch gradient descent and training tips", 10, 2.0),
     Task(7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90, task_budget=300)),
     Task(8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120, task_budget=400)),
+    Task(9, "dynamics", "Training dynamics: initialisation, L2, learning rate, augmentation, landscape", 8, 1.5),
 )
 BY_NAME = {t.name: t for t in TASKS}
 TOTAL_POINTS = sum(t.points for t in TASKS)

@@ -88,13 +88,13 @@ source .venv/bin/activate        # Windows: .venv\\Scripts\\activate
 TensorFlow {tensorflow}, ...), and the extra index gives PyTorch's CPU build: no GPU libraries
 are downloaded (you need no GPU for this course). Without these two options pip may pick the CUDA
 build of PyTorch (several GB) and other versions than the grader's, which can crash when PyTorch
-and TensorFlow are used in one process. Tasks 1-6 need neither PyTorch nor TensorFlow:
+and TensorFlow are used in one process. Tasks 1-6 and 9 need neither PyTorch nor TensorFlow:
 `{install_numpy_only}` is enough for them.
 
 ## 2. Work
 
-- `assignments/`: one module per task (`losses.py` is Task 1, ... `keras_training.py` is
-  Task 8). Replace every `raise NotImplementedError("Task N.M: ...")` with your code; keep the
+- `assignments/`: one module per task (`losses.py` is Task 1, ... `dynamics.py` is
+  Task 9). Replace every `raise NotImplementedError("Task N.M: ...")` with your code; keep the
   file names and the names and signatures of the functions. `data.py` is given: real
   handwritten digits, offline, to try your networks on (`reference/data.md`).
 - `reference/`: one note per task (the math, the code's conventions, worked numbers) and

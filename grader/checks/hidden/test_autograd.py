@@ -111,7 +111,7 @@ BINARY = [  # (text, fn, primitive?) primitives are checked alone with backward_
 SHAPES = [((3, 1), (1, 4)), ((3, 4), (4,)), ((), (3, 4)), ((5, 4), (5, 4))]
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_binary_ops_broadcasting(student, seed):
     """+, *, -, / against the reference on seeded inputs of shapes (3,1) & (1,4), (3,4) & (4,), () & (3,4): each input's gradient has its own shape."""
     rng = np.random.default_rng(seed)
@@ -200,7 +200,7 @@ def test_matmul_shapes(student, seed):
         _check_grad(_grad(student, x, "x", what), rx.grad, "x", what)
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_unary_ops_and_sum(student, seed):
     """exp, log, sigmoid, tanh, relu, x ** p (p = 3, -2, 0.5) and sum over axes against the reference on seeded (3, 4) and (2, 3, 4) inputs."""
     rng = np.random.default_rng(seed + 2)
@@ -331,7 +331,7 @@ def chain(T, n):
 CHAIN_STEPS = 1000  # 2000 operations in a row: a recursive sort needs > 2000 nested calls
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_topological_order_and_long_chain(student):
     """topological_order() lists each node once, parents first, root last; backward() works on a chain of 1000 steps (2000 ops) without a RecursionError."""
     T = student.autograd.Tensor
@@ -524,7 +524,7 @@ FIXED_PROGRAM = [("add", 0, 0), ("mul", 3, 1), ("sigmoid", 4, 0), ("div", 5, 2),
                  ("scale", 17, 0), ("neg", 18, 0), ("add", 19, 2), ("mean", 20, 0), ("mul", 21, 13)]
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_random_expression_graphs(student, seed):
     """Random expression graphs with shared subexpressions and broadcasting (+ - * / ** @, exp, log, sigmoid, tanh, relu, sum, mean): value and every leaf's gradient equal the reference engine's."""
     _run_graph(student, seed, FIXED_PROGRAM, 0)

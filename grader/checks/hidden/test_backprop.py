@@ -205,7 +205,7 @@ def test_gradient_of_the_mean_property(student, seed, n, k, case):
 # the reference in float64
 # ----------------------------------------------------------------------------------------------
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_forward_matches_reference(student, seed):
     """forward on seeded 4-6-7-3 networks, sigmoid and ReLU hidden layers, sigmoid and softmax outputs: every Z_l and A_l."""
     for c, (hidden, output, kind) in enumerate(CASES):
@@ -264,7 +264,7 @@ def test_output_delta_softmax_ce(student, seed):
                      inputs={"A_L": A, "Z_L": Z, "Y": Y}, rtol=1e-7, atol=1e-12, batch=N, mistakes=mistakes)
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_deltas_three_layers(student, seed):
     """deltas on 4-6-7-3 networks (two hidden layers), all four hidden/output pairs: Delta_3, Delta_2, Delta_1."""
     for c, (hidden, output, kind) in enumerate(CASES):
@@ -279,7 +279,7 @@ def test_deltas_three_layers(student, seed):
                          rtol=1e-7, atol=1e-13, batch=N, mistakes={name: ds[i] for name, ds in wrong.items()})
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1.5)
 def test_backward_matches_reference(student, seed):
     """backward on 4-6-7-3 networks, all four hidden/output pairs: every dW_l and db_l vs the reference (rel. error 1e-7)."""
     for c, (hidden, output, kind) in enumerate(CASES):
@@ -325,7 +325,7 @@ def test_backward_finite_differences(student, seed):
 # one training step
 # ----------------------------------------------------------------------------------------------
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_train_step_one_step(student, seed):
     """train_step: new parameters equal params - lr * gradients, the loss is measured before the step, inputs unchanged."""
     lr = 0.3

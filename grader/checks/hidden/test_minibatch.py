@@ -121,7 +121,7 @@ def as_list(batches):
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 @given(n=st.integers(0, 40), batch_size=st.integers(1, 45), shuffle=st.booleans(), seed=st.integers(0, 2**32 - 1))
 def test_every_sample_once_per_epoch(student, n, batch_size, shuffle, seed):
     """For any N and batch size, the batches use every sample exactly once, in the seeded order when shuffled."""
@@ -157,7 +157,7 @@ def _orders(n, batch_size, epochs, shuffle, seed):
     return out
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_train_update_order(student, seed):
     """train: epoch e updates on the e-th np.random.default_rng(seed).permutation(N), cut into batches (SGD and mini-batch)."""
     n, d, c = 10, 3, 3
@@ -251,7 +251,7 @@ X_TR, Y_TR = np.zeros((4, 1)), np.zeros(4, dtype=np.int64)
 X_VA, Y_VA = -np.ones((2, 1)), np.zeros(2, dtype=np.int64)
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_early_stopping(student):
     """Early stopping on constructed validation curves: strict improvement, patience, best parameters restored."""
     Scripted = worker_object(student, SCRIPTED, "Scripted")
@@ -395,7 +395,7 @@ def test_overfit_small_batch(student, seed):
         assert_close(after[k], v, f"{what}: model.params[{k!r}] afterwards (the model must not be changed)")
 
 
-@pytest.mark.points(1)
+@pytest.mark.points(0.5)
 def test_digits_held_out_accuracy(student, seed):
     """Mini-batch training (B = 32, lr = 0.1, 3 epochs) of softmax regression on 8x8 digits: held-out accuracy >= 0.90."""
     X, y = digits()
