@@ -156,7 +156,7 @@ def test_neuron_hand_cases():
     assert out["dL_dy"] == 1.0 and out["dz_db"] == 1.0 and out["dL_dz"] == 0.25 and out["dL_db"] == 0.25
     np.testing.assert_array_equal(out["dz_dw"], [1.0, 2.0])
     np.testing.assert_array_equal(out["dL_dw"], [0.25, 0.5])
-    # the example: z = 0.5 - 0.6 + 0.1 = 0 up to rounding
+    # the handout's example: z = 0.5 - 0.6 + 0.1 = 0 up to rounding
     w, x, b = np.array([0.5, -0.3]), np.array([1.0, 2.0]), 0.1
     assert C.neuron_forward(w, x, b) == pytest.approx(0.5, abs=1e-15)
     out = C.neuron_backward(w, x, b, 1.0)

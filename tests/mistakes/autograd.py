@@ -2,7 +2,7 @@
 ones must be named in the feedback (``expect``). Run ``python tests/mistakes/run_catalog.py autograd``."""
 
 MISTAKES = {
-    # `=` instead of `+=`: the add closure overwrites the parents' gradients (NUMERICS.md: the diamond).
+    # `=` instead of `+=`: the add closure overwrites the parents' gradients (the diamond).
     "assign_instead_of_accumulate": {
         "find": "            self._accumulate(unbroadcast(out.grad, self.shape))\n"
                 "            other._accumulate(unbroadcast(out.grad, other.shape))",

@@ -5,13 +5,13 @@ that must appear in some failed check's feedback.
 """
 
 MISTAKES = {
-    # NUMERICS.md: sigma'(a) instead of sigma'(z) on the layers below the output
+    # sigma'(a) instead of sigma'(z) on the layers below the output
     "sigma_prime_at_a": {
         "find": "D[i] = (D[i + 1] @ W_next) * activation_grad(Z[i], hidden)",
         "replace": "D[i] = (D[i + 1] @ W_next) * activation_grad(A[i + 1], hidden)",
         "expect": "sigma'(a) used where sigma'(z) belongs",
     },
-    # NUMERICS.md: forgot 1/N (softmax + cross-entropy)
+    # forgot 1/N (softmax + cross-entropy)
     "forgot_1_over_N_softmax": {
         "find": "    return (A_L - T) / N\n",
         "replace": "    return A_L - T\n",
@@ -29,19 +29,19 @@ MISTAKES = {
         "replace": "2.0 * (A_L - T) / N",
         "expect": "divide by N*K",
     },
-    # NUMERICS.md: transposed dW
+    # transposed dW
     "transposed_dW": {
         "find": "(D[i].T @ A[i], D[i].sum(axis=0))",
         "replace": "(A[i].T @ D[i], D[i].sum(axis=0))",
         "expect": "transposed",
     },
-    # NUMERICS.md: bias gradient not summed over the batch
+    # bias gradient not summed over the batch
     "bias_not_summed": {
         "find": "(D[i].T @ A[i], D[i].sum(axis=0))",
         "replace": "(D[i].T @ A[i], D[i])",
         "expect": "must be summed over the batch",
     },
-    # NUMERICS.md: bias gradient averaged (off by N on the bias only)
+    # bias gradient averaged (off by N on the bias only)
     "bias_averaged": {
         "find": "(D[i].T @ A[i], D[i].sum(axis=0))",
         "replace": "(D[i].T @ A[i], D[i].mean(axis=0))",

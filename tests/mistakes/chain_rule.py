@@ -30,7 +30,7 @@ MISTAKES = {
         "replace": "    z = float(np.dot(w, x))\n    return float(sigmoid(z))",
         "expect": "forgot the bias",
     },
-    # NUMERICS.md: sigma'(a) instead of sigma'(z)
+    # sigma'(a) instead of sigma'(z)
     "neuron_sigma_prime_of_a": {
         "find": "dy_dz = y * (1.0 - y)",
         "replace": "dy_dz = float(sigmoid(y)) * (1.0 - float(sigmoid(y)))",

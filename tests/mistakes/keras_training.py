@@ -6,13 +6,13 @@ that they never match the same text in a docstring.
 """
 
 MISTAKES = {
-    # NUMERICS.md: from_logits mismatch, 1: a linear last layer with from_logits=False
+    # from_logits mismatch, 1: a linear last layer with from_logits=False
     "linear_last_layer": {
         "find": '            keras.layers.Dense(num_classes, activation="softmax"),\n',
         "replace": "            keras.layers.Dense(num_classes),\n",
         "expect": "the last Dense layer has no softmax",
     },
-    # NUMERICS.md: from_logits mismatch, 2: softmax output with from_logits=True (Keras 3 silently
+    # from_logits mismatch, 2: softmax output with from_logits=True (Keras 3 silently
     # uses the softmax's saved logits, so only the configuration shows it)
     "from_logits_true": {
         "find": "\n        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False),\n",

@@ -5,7 +5,7 @@ contain (None: losing points is enough).
 """
 
 MISTAKES = {
-    # NUMERICS.md: forgot 1/N (here 1/M: the MSE is a mean over all N*K elements)
+    # forgot 1/N (here 1/M: the MSE is a mean over all N*K elements)
     "mse_grad_forgot_mean": {
         "find": "return 2.0 * (y_pred - y_true) / y_pred.size",
         "replace": "return 2.0 * (y_pred - y_true)",
@@ -21,7 +21,7 @@ MISTAKES = {
         "replace": "return 2.0 * (y_pred - y_true) / y_pred.shape[0]",
         "expect": "divided by N = 5 only",
     },
-    # NUMERICS.md: labels (N,) against predictions (N, 1), a silent (N, N) broadcast
+    # labels (N,) against predictions (N, 1), a silent (N, N) broadcast
     "mse_silent_broadcast": {
         "find": '    _check_same_shape(y_pred, y_true, "y_pred", "y_true")\n    diff = y_pred - y_true\n',
         "replace": "    diff = y_pred - y_true\n",
@@ -42,7 +42,7 @@ MISTAKES = {
         "replace": "return (pc - y) / p.size",
         "expect": "forgot to divide by p (1 - p)",
     },
-    # NUMERICS.md: naive BCE, inf at logits of +-1000
+    # naive BCE, inf at logits of +-1000
     "bce_logits_naive": {
         "find": "return float(np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))))",
         "replace": "s = 1.0 / (1.0 + np.exp(-z))\n    return float(-np.mean(y * np.log(s) + (1.0 - y) * np.log(1.0 - s)))",
@@ -64,7 +64,7 @@ MISTAKES = {
         "replace": "return -y / np.maximum(p, EPS)",
         "expect": "forgot the 1/N",
     },
-    # NUMERICS.md: naive softmax, nan at logits of +-1000
+    # naive softmax, nan at logits of +-1000
     "softmax_naive_overflow": {
         "find": "e = np.exp(z - z.max(axis=1, keepdims=True))",
         "replace": "e = np.exp(z)",
@@ -86,7 +86,7 @@ MISTAKES = {
         "replace": "    log_probs = np.log(softmax(z))\n",
         "expect": "log-softmax",
     },
-    # NUMERICS.md: forgot 1/N; sign flipped
+    # forgot 1/N; sign flipped
     "softmax_ce_grad_forgot_1_over_n": {
         "find": "return (softmax(z) - y) / z.shape[0]",
         "replace": "return softmax(z) - y",

@@ -5,13 +5,13 @@ contain (None: losing points is enough).
 """
 
 MISTAKES = {
-    # NUMERICS.md: no zero_grad in a training loop (the first step is still right; the second is not)
+    # no zero_grad in a training loop (the first step is still right; the second is not)
     "no_zero_grad": {
         "find": "    optimizer.zero_grad()\n    logits = model(X_batch)\n",
         "replace": "    logits = model(X_batch)\n",
         "expect": "optimizer.zero_grad() is missing",
     },
-    # NUMERICS.md: softmax before CrossEntropyLoss, as a layer of the model ...
+    # softmax before CrossEntropyLoss, as a layer of the model ...
     "softmax_layer_in_model": {
         "find": "        nn.Linear(hidden, out_features),\n    )",
         "replace": "        nn.Linear(hidden, out_features),\n        nn.Softmax(dim=1),\n    )",

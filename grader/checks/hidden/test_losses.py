@@ -15,7 +15,7 @@ from grader.sandbox import StudentError
 from solutions import losses as ref
 
 N, K, C = 5, 4, 3
-RTOL, ATOL = 1e-7, 1e-12  # reference vs student, both float64 (NUMERICS.md)
+RTOL, ATOL = 1e-7, 1e-12  # reference vs student, both float64 (CHECKS_GUIDE.md, Numerics)
 
 NAIVE_SOFTMAX = ("naive softmax: np.exp(1000) overflows to inf and inf / inf = nan; subtract each row's "
                  "maximum before np.exp (the softmax does not change)")
