@@ -6,8 +6,10 @@ recognised only from evidence: the course folder holds ``nbgrader_config.py`` or
 or ``--nbgrader`` says so; ``BPLAB_ASSIGNMENT=<name>`` picks the assignment when students have
 several). Every entry gets a gradebook row, graded or an error; none is dropped silently. Each
 student gets ``RESULTS_DIR/<student>/results.json`` (Gradescope format, with the resume key in
-``extra_data.batch``) and ``feedback.md``; ``RESULTS_DIR/gradebook.csv`` and ``summary.json``
-are rebuilt from the per-student results.
+``extra_data.batch``, which also lists the student's named mistakes and variant) and ``feedback.md``;
+``RESULTS_DIR/gradebook.csv``, ``summary.json`` and the class report ``report.html``
+(built by ``course report``) are rebuilt from the per-student results. With a variants key
+(``--variants``) each student is graded on their own seed, ``runner.variant_for(key, student)``.
 
 Resuming: the key of a result is a hash of the normalised submission content, the grader's own
 code, the task's checks and every reference module they import (followed through the imports
@@ -40,6 +42,7 @@ import os
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import time
 import traceback
@@ -418,12 +421,15 @@ def grade_one(job: dict) -> dict:
                                    public_only=job["public_only"], lanes=job["lanes"], in_process=True,
                                    allow_unsandboxed=job.get("allow_unsandboxed", False))
             notes = [_text.clean_line(n, 1000) for n in sub.notes]
+        results.variant = job.get("variant")
         data = results.to_json()
         data["extra_data"]["batch"] = {
             "student": _text.clean_line(student), "source": _text.clean_line(str(path), 4096), "key": key,
             "content_sha256": content,
             "grader": job["fingerprint"], "run_id": job["run_id"], "graded_at": time.time(),
-            "notes": notes, "seconds": round(time.monotonic() - start, 2)}
+            "notes": notes, "seconds": round(time.monotonic() - start, 2),
+            "variant": (job.get("variant") or {}).get("id"),
+            "mistakes": sorted({m["id"] for t in results.tests for m in t.mistakes})}
         _commit(Path(job["out"]) / student, data, feedback_for(student, results, notes))
         return {"student": student, "state": "graded", "data": data}
     except submission.SubmissionError as exc:
@@ -534,6 +540,18 @@ def summarise(entries: list[Entry], states: dict[str, dict], tasks: list[str], s
             "failures_by_task": failures,
             "limits": {names[s]: limits_hit(d) for s, d in graded if limits_hit(d)},
             "grader_errors": [names[s] for s, d in graded if d.get("extra_data", {}).get("grader_errors")]}
+
+
+def mistake_counts(entries: list[Entry], states: dict[str, dict]) -> dict[str, int]:
+    """Named mistake id -> how many graded students made it (in any check), most common first."""
+    counts: dict[str, int] = {}
+    for e in entries:
+        st = states.get(e.student)
+        if e.error or not st or st["state"] != "graded":
+            continue
+        for ident in {m.get("id") for t in st["data"].get("tests", []) for m in t.get("mistakes") or []} - {None}:
+            counts[ident] = counts.get(ident, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _display_names(students: list[str]) -> dict[str, str]:
@@ -653,7 +671,7 @@ def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
 def run(paths: list[Path], out: Path, *, batch: bool = True, seed: int = runner.DEFAULT_SEED,
         tasks: list[str] | None = None, public_only: bool = False, workers: int | None = None,
         force: bool = False, quiet: bool = False, summary_json: Path | None = None,
-        nbgrader: bool = False, allow_unsandboxed: bool = False) -> int:
+        nbgrader: bool = False, allow_unsandboxed: bool = False, variant_key: bytes | None = None) -> int:
     from rich.console import Console
     console = Console(quiet=quiet, highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -671,13 +689,13 @@ def run(paths: list[Path], out: Path, *, batch: bool = True, seed: int = runner.
         return USAGE_ERROR
     try:
         return _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, quiet,
-                           summary_json, console, err, nbgrader, allow_unsandboxed)
+                           summary_json, console, err, nbgrader, allow_unsandboxed, variant_key)
     finally:
         lock.close()
 
 
 def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, quiet, summary_json,
-                console, err, nbgrader=False, allow_unsandboxed=False) -> int:
+                console, err, nbgrader=False, allow_unsandboxed=False, variant_key=None) -> int:
     started = time.monotonic()
     removed = _clean_stale_temps(out)
     entries, notes = discover(paths, batch, out, nbgrader)
@@ -692,6 +710,11 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
     states: dict[str, dict] = {}
     todo: list[Entry] = []
     skipped = 0
+    # --variants: each student's own seed (a keyed hash of the key, the assignment and the entry's name)
+    variants = {e.student: runner.variant_for(variant_key, e.student) for e in entries} if variant_key else {}
+
+    def seed_of(student: str) -> int:
+        return variants[student].seed if student in variants else seed
     for entry in entries:
         if entry.error:
             continue
@@ -704,7 +727,7 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
         except Exception as exc:  # whatever else a strange entry does costs only that entry
             entry.error = f"cannot be read as a submission ({type(exc).__name__}: {str(exc)[:200]})"
             continue
-        entry.key = make_key(entry.content, fingerprint, seed, tasks, public_only)
+        entry.key = make_key(entry.content, fingerprint, seed_of(entry.student), tasks, public_only)
         done = None if force else _existing(out, entry, entry.key)
         if done is not None:
             states[entry.student] = {"student": entry.student, "state": "graded", "data": done}
@@ -724,9 +747,10 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
     graded_now = 0
     interrupted = False
     last_book = time.monotonic()
-    jobs = {e.student: {"student": e.student, "path": str(e.path), "out": str(out), "seed": seed,
+    jobs = {e.student: {"student": e.student, "path": str(e.path), "out": str(out), "seed": seed_of(e.student),
                         "tasks": tasks, "public_only": public_only, "lanes": lanes, "allow_unsandboxed": allow_unsandboxed,
-                        "fingerprint": fingerprint, "run_id": run_id, "attempt": 0} for e in todo}
+                        "fingerprint": fingerprint, "run_id": run_id, "attempt": 0,
+                        "variant": variants[e.student].record() if e.student in variants else None} for e in todo}
     previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _interrupt)
     pool = None
@@ -794,16 +818,45 @@ def _run_locked(paths, out, batch, seed, tasks, public_only, workers, force, qui
     summary = summarise(entries, states, tasks, skipped)
     summary.update(seconds=round(time.monotonic() - started, 2), workers=n_workers, lanes_per_submission=lanes,
                    graded_now=graded_now, seed=seed, tasks=tasks, public_only=public_only,
-                   grader=fingerprint, interrupted=interrupted)
+                   grader=fingerprint, interrupted=interrupted,
+                   variants={"assignment": runner.VARIANT_ASSIGNMENT} if variant_key else None,
+                   mistakes=mistake_counts(entries, states))
     text = json.dumps(summary, indent=2) + "\n"
     write_atomic(out / "summary.json", text)
     if summary_json:
         write_atomic(Path(summary_json), text)
     print_summary(summary, out, time.monotonic() - started, graded_now, console)
+    if not interrupted:
+        _write_report(out, console, err)
     if interrupted:
         err.print("interrupted: finished results are kept; rerun the same command to grade the rest")
         return 130
     return 0
+
+
+REPORT_TIMEOUT = 3600  # seconds for report.html of a large class (its code similarity is quadratic)
+
+
+def _write_report(out: Path, console, err) -> None:
+    """``report.html``, built by the course tooling in a process of its own (``course report RESULTS``,
+    from the files on disk): the engine imports none of the instructor tooling, and a report that
+    cannot be built (tooling not installed, as in the student bundle) costs only itself, never the batch."""
+    env = dict(os.environ)
+    here = str(PROJECT)  # this very copy of the grader
+    env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "grader.course.cli", "report", str(out)], capture_output=True,
+                              text=True, errors="replace", timeout=REPORT_TIMEOUT, env=env)
+    except KeyboardInterrupt:  # every result is written already
+        err.print("note: report.html not written (interrupted); `course report` builds it from the results")
+        return
+    except (OSError, subprocess.SubprocessError) as exc:
+        proc = subprocess.CompletedProcess([], 1, "", f"{type(exc).__name__}: {exc}")
+    if proc.returncode == 0:
+        console.print(escape(_text.clean_line(f"Class report: {out / 'report.html'}", 4000)))
+    else:
+        why = (proc.stderr.strip().splitlines() or ["no reason given"])[-1]
+        err.print(escape(_text.clean_line(f"note: report.html not written ({why})", 1000)))
 
 
 def main(args: argparse.Namespace, seed: int) -> int:
@@ -815,4 +868,5 @@ def main(args: argparse.Namespace, seed: int) -> int:
                public_only=bool(args.public), workers=args.workers, force=bool(args.force),
                quiet=bool(args.quiet), summary_json=getattr(args, "json", None),
                nbgrader=bool(getattr(args, "nbgrader", False)),
-               allow_unsandboxed=bool(getattr(args, "allow_unsandboxed", False)))
+               allow_unsandboxed=bool(getattr(args, "allow_unsandboxed", False)),
+               variant_key=getattr(args, "variant_key", None))

@@ -34,6 +34,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even where bubblewrap cannot run (student code then runs with your rights; "
                         "recorded in every result)")
+    p.add_argument("--variants", type=Path, metavar="KEYFILE",
+                   help="per-student hidden inputs: each student's seed is a keyed hash (HMAC-SHA256) of this "
+                        "secret key file, the assignment and the student's name (batch: the entry's name)")
+    p.add_argument("--student", metavar="NAME", help="with --variants, grading one submission: whose variant it is")
     p.add_argument("--quiet", action="store_true", help="no table or progress bar")
     return p
 
@@ -43,9 +47,32 @@ def main(argv: list[str] | None = None) -> int:
     from grader import runner, submission
     from grader.sandbox import SandboxUnavailable
     seed = runner.DEFAULT_SEED if args.seed is None else args.seed
+    several = args.batch or len(args.paths) > 1 or args.out
+    variant = args.variant_key = None
+    try:
+        if args.variants is not None:
+            if args.seed is not None:
+                raise submission.SubmissionError("--seed and --variants exclude each other: with a key, each "
+                                                 "student's seed comes from the key")
+            if several and args.student is not None:
+                raise submission.SubmissionError("--student names the student of one submission; a batch takes "
+                                                 "each student's name from their entry")
+            if not several and not args.student:
+                raise submission.SubmissionError("--variants needs --student NAME to grade one submission "
+                                                 "(whose variant it is)")
+            args.variant_key = runner.read_variant_key(args.variants)
+            if not several:
+                variant = runner.variant_for(args.variant_key, args.student)
+                seed = variant.seed
+        elif args.student is not None:
+            raise submission.SubmissionError("--student picks a student's variant: use it with --variants KEYFILE")
+    except (submission.SubmissionError, runner.VariantKeyError) as exc:
+        from grader.text import clean
+        print(f"grade: {clean(exc, 2000)}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         runner.isolation_line(args.public, args.allow_unsandboxed)  # refuse before reading anything
-        if args.batch or len(args.paths) > 1 or args.out:
+        if several:
             if not args.out:
                 raise submission.SubmissionError("--out RESULTS_DIR is required to grade several submissions")
             from grader import batch
@@ -53,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         with submission.load(args.paths[0]) as sub:
             results = runner.grade(sub.folder, tasks=args.task, seed=seed, public_only=args.public,
                                    allow_unsandboxed=args.allow_unsandboxed)
+            if variant is not None:
+                results.variant = variant.record()
     except SandboxUnavailable as exc:
         print(f"grade: {exc}", file=sys.stderr)
         return NO_SANDBOX
@@ -64,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         results.write_json(args.json)
     if args.feedback:
         from grader.results import write_atomic
-        write_atomic(args.feedback, results.feedback_markdown())
+        write_atomic(args.feedback, results.feedback_markdown(args.student))
     if not args.quiet:
         from grader.text import clean_line
         for note in sub.notes:  # notes name the submission's files: no control characters on the terminal

@@ -6,16 +6,104 @@ received), the max absolute and relative error, and where a pattern matches, the
 ("off by exactly N = 5: did you average over the batch?"). Checks can pass ``mistakes``: named
 wrong answers computed with the reference (e.g. the gradient with σ'(a) in place of σ'(z)); a
 received value that matches one is named.
+
+Each diagnosis (the text after "Likely:") also has a stable id, carried on the ``CheckFailure``
+(``diagnosis``) and written by the grader next to the message in results.json as
+``<task>.<id>`` (e.g. ``chain_rule.used_sigma_prime_a_...``), so that a class can be counted: a named
+mistake's id is a slug of its message (``slug``) unless the check gives one (``Mistake``); the
+built-in hints have fixed ids (``sign_flipped``, ``off_by_n``, ``transposed``, ...). The text
+students read is the same either way.
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import re
+import unicodedata
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
+SLUG_LIMIT = 48
+
+
+def slug(text: str, limit: int = SLUG_LIMIT) -> str:
+    """A stable id from a message: lower-case ASCII words joined by ``_``, a prime read as a word
+    (``"forgot sigma'(z)"`` -> ``forgot_sigma_prime_z``); a longer one is cut at a word and ends
+    with 6 hex digits of the whole message's hash, so different messages keep different ids."""
+    plain = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii")
+    plain = re.sub(r"(?<=\w)'(?![A-Za-z])", " prime ", plain).replace("'", "")
+    words = re.findall(r"[a-z0-9]+", plain.lower())
+    ident = "_".join(words) or "unnamed"
+    if len(ident) <= limit:
+        return ident
+    head = ident[:limit + 1].rsplit("_", 1)[0] if "_" in ident[:limit + 1] else ident[:limit]
+    return f"{head}_{hashlib.sha256(str(text).encode('utf-8', 'backslashreplace')).hexdigest()[:6]}"
+
+
+class Mistake(str):
+    """A named mistake's message with an explicit stable id, as a key of ``mistakes``:
+    ``mistakes={Mistake("sigma_prime_at_a", "sigma'(a) used where ..."): wrong}``. It is the message
+    (a ``str``) everywhere else; a plain string key gets the id ``slug(message)``."""
+
+    id: str
+
+    def __new__(cls, id: str, message: str) -> "Mistake":
+        obj = super().__new__(cls, message)
+        obj.id = ".".join(slug(part, 80) for part in str(id).split("."))
+        return obj
+
+    def __reduce__(self):
+        return (Mistake, (self.id, str(self)))
+
+
+@dataclasses.dataclass(frozen=True)
+class Diagnosis:
+    """What a failing check recognised: a stable ``id`` and the ``message`` students read."""
+    id: str
+    message: str
+
+    @classmethod
+    def of(cls, message: str) -> "Diagnosis":
+        """The diagnosis of a named mistake's message (its explicit id when it is a ``Mistake``)."""
+        return cls(getattr(message, "id", None) or slug(message), str(message))
+
+    def qualified(self, task: str) -> dict[str, str]:
+        """``{"id": "<task>.<id>", "message": ...}`` as results.json holds it."""
+        ident = self.id if self.id.startswith(f"{task}.") else f"{task}.{self.id}"
+        return {"id": ident, "message": self.message}
+
 
 class CheckFailure(AssertionError):
-    """A check failed; the message is written for the student."""
+    """A check failed; the message is written for the student. ``diagnosis``: the mistake it
+    recognised (a ``Diagnosis``, or a message whose id is derived as for ``mistakes``)."""
+
+    def __init__(self, *args: Any, diagnosis: "Diagnosis | str | None" = None):
+        super().__init__(*args)
+        self.diagnosis = Diagnosis.of(diagnosis) if isinstance(diagnosis, str) else diagnosis
+
+
+def diagnoses_of(exc: BaseException) -> list[Diagnosis]:
+    """The diagnoses of a failed check's exception: its own, or (when a check wraps a failure in a
+    new ``CheckFailure`` whose text repeats it) the wrapped one's; for a group, its first member's
+    (the one whose message the student reads)."""
+    try:
+        if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+            return diagnoses_of(exc.exceptions[0])
+        seen: set[int] = set()
+        current: BaseException | None = exc
+        while current is not None and id(current) not in seen:
+            seen.add(id(current))
+            found = getattr(current, "diagnosis", None)
+            if isinstance(current, CheckFailure) and isinstance(found, Diagnosis):
+                return [found]
+            inner = current.__cause__ or current.__context__
+            if inner is None or not str(inner) or str(inner) not in str(current):
+                break
+            current = inner
+    except Exception:  # naming a mistake never costs the check its message
+        pass
+    return []
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -84,41 +172,63 @@ def _as_array(got: Any, what: str) -> np.ndarray:
                        f"expected a number or a numpy array")
 
 
-def ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None = None) -> str:
+def ratio_diagnosis(got: np.ndarray, expected: np.ndarray, batch: int | None = None) -> Diagnosis | None:
     """Name a constant factor between got and expected (N, 1/N, 2, 1/2, -1)."""
     mask = np.abs(expected) > 1e-12
     if not mask.any():
-        return ""
+        return None
     ratios = got[mask] / expected[mask]
     r = float(np.median(ratios))
     if not np.allclose(ratios, r, rtol=1e-6, atol=0):
-        return ""
-    names = {-1.0: "the sign is flipped (check the direction of the difference, e.g. y_pred - y_true)",
-             2.0: "off by a factor of 2 (a derivative of a square, or a 1/2 in the loss?)",
-             0.5: "off by a factor of 1/2 (a derivative of a square, or a 1/2 in the loss?)"}
+        return None
+    names = {-1.0: ("sign_flipped", "the sign is flipped (check the direction of the difference, e.g. y_pred - y_true)"),
+             2.0: ("factor_2", "off by a factor of 2 (a derivative of a square, or a 1/2 in the loss?)"),
+             0.5: ("factor_half", "off by a factor of 1/2 (a derivative of a square, or a 1/2 in the loss?)")}
     if batch and batch > 2:
-        names[float(batch)] = f"off by exactly N = {batch}: did you average over the batch (divide by N)?"
-        names[1.0 / batch] = f"off by exactly 1/N = 1/{batch}: you divided by N once too often"
-    for value, text in names.items():
+        names[float(batch)] = ("off_by_n", f"off by exactly N = {batch}: did you average over the batch (divide by N)?")
+        names[1.0 / batch] = ("off_by_one_over_n", f"off by exactly 1/N = 1/{batch}: you divided by N once too often")
+    for value, (ident, text) in names.items():
         if abs(r - value) <= 1e-6 * max(1.0, abs(value)):
-            return text
-    return ""
+            return Diagnosis(ident, text)
+    return None
+
+
+def ratio_hint(got: np.ndarray, expected: np.ndarray, batch: int | None = None) -> str:
+    """Name a constant factor between got and expected (N, 1/N, 2, 1/2, -1)."""
+    found = ratio_diagnosis(got, expected, batch)
+    return found.message if found else ""
+
+
+def shape_diagnosis(got_shape: tuple, expected_shape: tuple) -> Diagnosis | None:
+    got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
+    if len(got_shape) == 2 and got_shape == tuple(reversed(expected_shape)) and got_shape != expected_shape:
+        return Diagnosis("transposed", "the result is transposed (check W @ x vs x @ W.T and dW = delta.T @ a_prev)")
+    if len(got_shape) == 2 and len(expected_shape) == 1 and got_shape[1] == expected_shape[0]:
+        if got_shape[0] == 1:
+            return Diagnosis("row_for_vector", f"a (1, {expected_shape[0]}) row came back where a "
+                                               f"({expected_shape[0]},) vector belongs (ravel it)")
+        if got_shape[0] == got_shape[1]:
+            return Diagnosis("broadcast_or_bias_not_summed",
+                             "an (N,) array met an (N, 1) array and broadcast to (N, N), or a bias gradient "
+                             "was not summed over the batch (axis 0)")
+        return Diagnosis("bias_not_summed", "a bias gradient must be summed over the batch (axis 0), one value per unit")
+    if len(got_shape) == 2 and got_shape[0] == got_shape[1] and expected_shape == (got_shape[0], 1):
+        return Diagnosis("broadcast_n_by_n", "an (N,) array met an (N, 1) array and broadcast to (N, N): reshape one of them")
+    return None
 
 
 def shape_hint(got_shape: tuple, expected_shape: tuple) -> str:
-    got_shape, expected_shape = tuple(got_shape), tuple(expected_shape)
-    if len(got_shape) == 2 and got_shape == tuple(reversed(expected_shape)) and got_shape != expected_shape:
-        return "the result is transposed (check W @ x vs x @ W.T and dW = delta.T @ a_prev)"
-    if len(got_shape) == 2 and len(expected_shape) == 1 and got_shape[1] == expected_shape[0]:
-        if got_shape[0] == 1:
-            return f"a (1, {expected_shape[0]}) row came back where a ({expected_shape[0]},) vector belongs (ravel it)"
-        if got_shape[0] == got_shape[1]:
-            return ("an (N,) array met an (N, 1) array and broadcast to (N, N), or a bias gradient was not "
-                    "summed over the batch (axis 0)")
-        return "a bias gradient must be summed over the batch (axis 0), one value per unit"
-    if len(got_shape) == 2 and got_shape[0] == got_shape[1] and expected_shape == (got_shape[0], 1):
-        return "an (N,) array met an (N, 1) array and broadcast to (N, N): reshape one of them"
-    return ""
+    found = shape_diagnosis(got_shape, expected_shape)
+    return found.message if found else ""
+
+
+NONFINITE = Diagnosis("not_finite", "use a numerically stable form: subtract the max before exp, log1p, clipping")
+
+
+def _shape_failure(where: str, got_shape: tuple, expected_shape: tuple) -> CheckFailure:
+    found = shape_diagnosis(got_shape, expected_shape)
+    return CheckFailure(f"{where}: expected shape {expected_shape}, got {got_shape}"
+                        + (f". Likely: {found.message}" if found else ""), diagnosis=found)
 
 
 def assert_close(got: Any, expected: Any, what: str, inputs: Mapping[str, Any] | None = None,
@@ -130,13 +240,12 @@ def assert_close(got: Any, expected: Any, what: str, inputs: Mapping[str, Any] |
     arr = _as_array(got, what)
     exp = np.asarray(expected, dtype=np.float64)
     if arr.shape != exp.shape:
-        hint = shape_hint(arr.shape, exp.shape)
-        raise CheckFailure(f"{where}: expected shape {exp.shape}, got {arr.shape}" + (f". Likely: {hint}" if hint else ""))
+        raise _shape_failure(where, arr.shape, exp.shape)
     if not np.all(np.isfinite(arr)) and np.all(np.isfinite(exp)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        hint = nonfinite_hint or "use a numerically stable form: subtract the max before exp, log1p, clipping"
+        found = Diagnosis.of(nonfinite_hint) if nonfinite_hint else NONFINITE
         raise CheckFailure(f"{where}: got {arr[bad] if arr.ndim else arr} at index {bad}; expected finite values. "
-                           f"Likely: {hint}")
+                           f"Likely: {found.message}", diagnosis=found)
     if np.allclose(arr, exp, rtol=rtol, atol=atol):
         return arr
     err = np.abs(arr - exp)
@@ -146,18 +255,19 @@ def assert_close(got: Any, expected: Any, what: str, inputs: Mapping[str, Any] |
     detail = (f"{where}: wrong values; worst entry at index {idx}: "
               + (f"expected {exp[worst]:.10g}, " if show_expected else "")
               + f"got {arr[worst]:.10g}; max abs error {err.max():.3g}, max rel error {rel.max():.3g}")
-    hint = _mistake_hint(arr, exp, batch, mistakes)
-    raise CheckFailure(detail + (f". Likely: {hint}" if hint else ""))
+    found = _mistake_diagnosis(arr, exp, batch, mistakes)
+    raise CheckFailure(detail + (f". Likely: {found.message}" if found else ""), diagnosis=found)
 
 
-def _mistake_hint(arr: np.ndarray, exp: np.ndarray, batch: int | None, mistakes: Mapping[str, Any] | None) -> str:
+def _mistake_diagnosis(arr: np.ndarray, exp: np.ndarray, batch: int | None,
+                       mistakes: Mapping[str, Any] | None) -> Diagnosis | None:
     for name, wrong in (mistakes or {}).items():
         wrong = np.asarray(wrong, dtype=np.float64)
         if wrong.shape == arr.shape and np.allclose(arr, wrong, rtol=1e-6, atol=1e-9):
-            return name
+            return Diagnosis.of(name)
     if arr.shape == exp.shape:
-        return ratio_hint(arr, exp, batch)
-    return ""
+        return ratio_diagnosis(arr, exp, batch)
+    return None
 
 
 def assert_grad_close(got: Any, expected: Any, param: str, what: str,
@@ -168,8 +278,7 @@ def assert_grad_close(got: Any, expected: Any, param: str, what: str,
     arr = _as_array(got, f"{what} ({param})")
     exp = np.asarray(expected, dtype=np.float64)
     if arr.shape != exp.shape:
-        hint = shape_hint(arr.shape, exp.shape)
-        raise CheckFailure(f"{where}: expected shape {exp.shape}, got {arr.shape}" + (f". Likely: {hint}" if hint else ""))
+        raise _shape_failure(where, arr.shape, exp.shape)
     if not np.all(np.isfinite(arr)):
         raise CheckFailure(f"{where}: contains NaN or Inf")
     mask = ~np.isnan(exp)
@@ -181,8 +290,8 @@ def assert_grad_close(got: Any, expected: Any, param: str, what: str,
               f"(expected {exp[worst]:.10g}, got {arr[worst]:.10g})")
     masked = {name: np.where(mask, np.asarray(w, dtype=np.float64), 0) for name, w in (mistakes or {}).items()
               if np.shape(w) == arr.shape}
-    hint = _mistake_hint(np.where(mask, arr, 0), np.where(mask, np.nan_to_num(exp), 0), batch, masked)
-    raise CheckFailure(detail + (f". Likely: {hint}" if hint else ""))
+    found = _mistake_diagnosis(np.where(mask, arr, 0), np.where(mask, np.nan_to_num(exp), 0), batch, masked)
+    raise CheckFailure(detail + (f". Likely: {found.message}" if found else ""), diagnosis=found)
 
 
 def assert_finite_differences(analytic: Any, f: Callable[[np.ndarray], float], x: np.ndarray, param: str,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
-from grader.gradients import CheckFailure
+from grader.gradients import CheckFailure, diagnoses_of
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
 
@@ -34,6 +34,7 @@ class Outcome:
     status: str = "failed"
     output: str = ""
     duration: float = 0.0
+    mistakes: list = dataclasses.field(default_factory=list)  # [{"id": "<task>.<id>", "message"}]
 
 
 def task_of(path: Path) -> str:
@@ -144,6 +145,7 @@ class GradingPlugin:
             record.score, record.status = points, "passed"
         elif call.excinfo is not None:
             record.output = _message(call.excinfo.value)
+            record.mistakes = [d.qualified(task) for d in diagnoses_of(call.excinfo.value)]
             if report.when == "setup":
                 record.output = "could not set up the check: " + record.output
         student = self.students.get(task)

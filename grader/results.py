@@ -2,8 +2,10 @@
 
 One format: ``Results.to_json()`` is Gradescope's ``results.json`` schema (score, max_score,
 execution_time, output, tests[name, score, max_score, output, visibility, status]) where each
-test also carries ``task`` and ``file``; ``Results.from_json`` reads it back (batch mode and the
-nbgrader step use that).
+test also carries ``task``, ``file`` and ``mistakes`` (the named mistakes its failure recognised:
+``[{"id": "<task>.<slug>", "message"}]``, see ``grader.gradients``); ``extra_data.variant`` says
+which per-student variant was graded (``grade --variants``); ``Results.from_json`` reads it back
+(batch mode and the nbgrader step use that).
 
 Every text in here may hold student text (messages quote their values, type names and output):
 it is normalised where it enters (``TestResult``, ``Results.from_json``: ``grader.text.clean``,
@@ -16,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,6 +28,7 @@ from grader.rubric import BY_NAME, TASKS
 
 GRADER_VERSION = "0.1.0"
 TEST_NAME_LIMIT = 500
+MISTAKE_ID_LIMIT, MISTAKE_MESSAGE_LIMIT, MISTAKES_PER_TEST = 120, 500, 10
 
 
 @dataclasses.dataclass
@@ -37,16 +41,30 @@ class TestResult:
     output: str = ""
     visibility: str = "visible"
     duration: float = 0.0
+    mistakes: list[dict[str, str]] = dataclasses.field(default_factory=list)  # named mistakes: id, message
 
     def __post_init__(self) -> None:
         self.name = _text.clean_line(self.name, TEST_NAME_LIMIT)
         self.output = _text.clean(self.output, _text.MESSAGE_LIMIT)
         self.status = _text.clean_line(self.status, 40)
         self.visibility = _text.clean_line(self.visibility, 40)
+        self.mistakes = _clean_mistakes(self.mistakes)
 
     @property
     def passed(self) -> bool:
         return self.status == "passed"
+
+
+def _clean_mistakes(items: Any) -> list[dict[str, str]]:
+    """Named mistakes as results.json holds them: ``{"id": "<task>.<slug>", "message": ...}``, the id
+    of ``[a-z0-9_.]`` only, each text bounded (idempotent)."""
+    out = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            ident = re.sub(r"[^a-z0-9_.]", "_", _text.clean_line(item.get("id"), MISTAKE_ID_LIMIT).lower())
+            if ident:
+                out.append({"id": ident, "message": _text.clean_line(item.get("message"), MISTAKE_MESSAGE_LIMIT)})
+    return out[:MISTAKES_PER_TEST]
 
 
 @dataclasses.dataclass
@@ -59,6 +77,7 @@ class Results:
     isolation: str = ""
     grader_errors: list[str] = dataclasses.field(default_factory=list)
     hidden_visibility: str = "after_published"
+    variant: dict[str, Any] | None = None  # per-student hidden inputs (grader.runner.Variant.record), else None
 
     # -- normalising ---------------------------------------------------------------------------
     def normalise(self) -> "Results":
@@ -107,29 +126,32 @@ class Results:
             visibility = t.visibility if t.visibility == "visible" else self.hidden_visibility
             tests.append({"name": t.name, "score": t.score, "max_score": t.max_score, "output": t.output,
                           "visibility": visibility, "status": "passed" if t.passed else "failed",
-                          "task": t.task, "file": BY_NAME[t.task].file})
+                          "task": t.task, "file": BY_NAME[t.task].file, "mistakes": [dict(m) for m in t.mistakes]})
         lines = [self.summary_line()]
         for name, row in self.by_task().items():
             lines.append(f"  {BY_NAME[name].number}. {name}: {row['score']:g}/{row['max_score']:g}")
         lines.append(f"Isolation: {self.isolation}")
         lines += [f"Grader error: {_text.clean(e, 300)}" for e in self.grader_errors]
+        extra = {"seed": self.seed, "public_only": self.public_only, "tasks": self.tasks,
+                 "isolation": self.isolation, "grader_version": GRADER_VERSION,
+                 "grader_errors": self.grader_errors}
+        if self.variant:
+            extra["variant"] = dict(self.variant)
         return {"score": self.score, "max_score": self.max_score, "execution_time": self.execution_time,
                 "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
-                "tests": tests,
-                "extra_data": {"seed": self.seed, "public_only": self.public_only, "tasks": self.tasks,
-                               "isolation": self.isolation, "grader_version": GRADER_VERSION,
-                               "grader_errors": self.grader_errors}}
+                "tests": tests, "extra_data": extra}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Results":
         extra = data.get("extra_data", {})
         res = cls(seed=extra.get("seed", 0), public_only=extra.get("public_only", False),
                   tasks=list(extra.get("tasks", [])), execution_time=data.get("execution_time", 0.0),
-                  isolation=extra.get("isolation", ""), grader_errors=list(extra.get("grader_errors") or []))
+                  isolation=extra.get("isolation", ""), grader_errors=list(extra.get("grader_errors") or []),
+                  variant=extra.get("variant") if isinstance(extra.get("variant"), dict) else None)
         for t in data.get("tests", []):
             res.tests.append(TestResult(task=t["task"], name=t["name"], max_score=t["max_score"],
                                         score=t["score"], status=t["status"], output=t.get("output") or "",
-                                        visibility=t.get("visibility", "visible")))
+                                        visibility=t.get("visibility", "visible"), mistakes=t.get("mistakes") or []))
         return res.normalise()
 
     def write_json(self, path: Path) -> None:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
+import hashlib
+import hmac
 import io
 import json
 import os
@@ -24,6 +27,47 @@ from grader.rubric import BY_NAME, TASKS, Task
 from grader.sandbox.isolation import isolation_env, require
 
 DEFAULT_SEED = 20261201
+VARIANT_ASSIGNMENT = "backprop-lab"  # what a variant is of, with the key and the student
+MIN_KEY_BYTES = 16
+
+
+class VariantKeyError(ValueError):
+    """The variants key file is missing, unreadable or too short."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """A student's own hidden inputs: ``seed`` = HMAC-SHA256(key, assignment, student), first 31 bits."""
+    student: str
+    assignment: str
+    seed: int
+    id: str  # 12 hex digits of the same HMAC, after the seed's bits: names the variant, reveals nothing of the key
+
+    def record(self) -> dict:
+        """What the results say about the variant (never the key)."""
+        from grader.text import clean_line
+        return {"id": self.id, "seed": self.seed, "student": clean_line(self.student), "assignment": self.assignment}
+
+
+def read_variant_key(path: Path) -> bytes:
+    """The secret of ``--variants KEYFILE``: the file's bytes, surrounding whitespace stripped."""
+    try:
+        key = Path(path).read_bytes().strip()
+    except OSError as exc:
+        raise VariantKeyError(f"cannot read the variants key {path}: {exc.strerror or exc}") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise VariantKeyError(f"the variants key {path} holds {len(key)} bytes; use at least {MIN_KEY_BYTES} random "
+                              f"bytes, e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > {path}")
+    return key
+
+
+def variant_for(key: bytes, student: str, assignment: str = VARIANT_ASSIGNMENT) -> Variant:
+    """The variant of ``student``: the same key, assignment and name give the same seed (a regrade is
+    identical); another student, or another key (next term), gives other hidden inputs."""
+    message = json.dumps(["backprop-lab variant 1", assignment, student]).encode("ascii")
+    digest = hmac.new(key, message, hashlib.sha256).digest()
+    seed = int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+    return Variant(student=student, assignment=assignment, seed=seed, id=digest[4:10].hex())
 
 
 def plan_lanes(tasks: list[Task], lanes: int) -> list[list[Task]]:

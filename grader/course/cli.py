@@ -1,4 +1,4 @@
-"""``course``: instructor tooling (stubs, rubric, handout, figures, nbgrader, gradescope, bench)."""
+"""``course``: instructor tooling (stubs, rubric, handout, figures, nbgrader, gradescope, bench, report)."""
 from __future__ import annotations
 
 import argparse
@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("gradescope", help="build the Gradescope autograder.zip")
     s.add_argument("out", type=Path)
     s.set_defaults(func=_delegate("gradescope"))
+    s = sub.add_parser("report", help="rebuild RESULTS/report.html, the class report of a `grade --batch` results folder")
+    s.add_argument("results", type=Path, help="the results folder of grade --batch")
+    s.add_argument("--out", type=Path, default=None, help="write the report here instead of RESULTS/report.html")
+    s.add_argument("--threshold", type=float, default=0.6,
+                   help="code similarity: list pairs where one side shares at least this fraction of its code (0.6)")
+    s.set_defaults(func=_delegate("report"))
     s = sub.add_parser("bench", help="benchmarks, printed side by side and written to reference/benchmarks.md")
     s.add_argument("--quick", action="store_true")
     s.add_argument("--out", type=Path, default=None)

@@ -1,0 +1,369 @@
+"""``report.html``: what a class got wrong, on one page for the instructor (self-contained, offline).
+
+Written at the end of every ``grade --batch`` run (which starts ``course report RESULTS`` in a
+process of its own: the engine imports no instructor tooling), and rebuilt by that command. It
+reads the results folder only: ``summary.json``, ``gradebook.csv`` and every
+``<student>/results.json`` (for the code similarity, also each student's submission, from the path
+its result records). Sections: the score distribution per task and in total (matplotlib
+histograms, inline PNG), every student with a link to their ``feedback.md``, the named
+misconceptions ranked by how many students made them (the ``mistakes`` ids of the checks, see
+``grader.gradients``), an item analysis of every check (pass rate, points lost, public or hidden,
+discrimination), who hit a limit or could not be graded, and the code similarity per task
+(copydetect's winnowing, the stub as boilerplate) with the overlap of each pair side by side.
+
+Rendering: a Jinja2 template (``templates/report.html.j2``) with autoescaping, and every value
+cleaned by ``grader.text.clean`` before it is escaped: student names, messages and code are text,
+never markup. The page loads nothing: images are data URIs, the CSS and the sorting script are
+inline, and its Content-Security-Policy allows exactly that script (by hash) and no network.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import hashlib
+import io
+import itertools
+import json
+import statistics
+import sys
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from grader import text as _text
+from grader.results import Results, write_atomic
+from grader.rubric import BY_NAME, TASKS
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+REPORT_NAME = "report.html"
+SIMILARITY_THRESHOLD = 0.6   # a pair is listed when one side shares this much of its own code with the other
+MIN_OVERLAP = 60             # ... and at least this many characters of normalised code (not counting the stub)
+MAX_PAIRS = 25               # per task, the most similar first
+MAX_CODE = 200_000           # characters of one file compared
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _num(value: Any) -> str:
+    """A number as shown (and compared by the tests): up to 10 significant digits, no trailing zeros."""
+    if value is None or value == "":
+        return "–"
+    try:
+        return f"{float(value):.10g}"
+    except (TypeError, ValueError):
+        return _text.clean_line(value, 100)
+
+
+def _task_order(name: str) -> tuple[int, str]:
+    return (BY_NAME[name].number if name in BY_NAME else 99, name)
+
+
+# ---------------------------------------------------------------------------------------------
+# the class, from the results folder
+# ---------------------------------------------------------------------------------------------
+def collect(out: Path) -> dict[str, Any]:
+    """Everything the page shows, from the files of a results folder."""
+    from grader import batch
+    out = Path(out)
+    summary = _read_json(out / "summary.json")
+    summary = summary if isinstance(summary, dict) else {}
+    try:
+        with open(out / "gradebook.csv", newline="", encoding="utf-8") as fh:
+            book_rows = list(csv.DictReader(fh))
+    except OSError:
+        book_rows = []
+    book = {row.get("student", ""): row for row in book_rows}
+    graded: list[dict[str, Any]] = []
+    matched: set[str] = set()
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and not p.is_symlink()):
+        data = _read_json(folder / "results.json")
+        if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+            continue
+        extra = data.get("extra_data") or {}
+        record = extra.get("batch") or {}
+        name = _text.clean_line(record.get("student") or folder.name)
+        row = next((book[k] for k in (_text.csv_cell(name), _text.csv_cell(_text.clean_line(folder.name, 1000)))
+                    if k in book), None)
+        stored = batch.status_of(data)
+        status = str(row.get("status", "")) if row else stored
+        final = status.startswith("graded") or (status.startswith("grader error") and stored.startswith("grader error"))
+        if book and (row is None or not final):
+            continue  # not in this class's gradebook, or no result of this run (summary.json counts alike)
+        if row:
+            matched.add(row.get("student", ""))
+        try:
+            results = Results.from_json(data)
+        except Exception:  # an unreadable result: its gradebook row says so
+            continue
+        per_task = results.by_task()
+        graded.append({
+            "folder": folder.name, "name": name,
+            "href": urllib.parse.quote(folder.name, safe="") + "/feedback.md",
+            "scores": {t: row_["score"] for t, row_ in per_task.items()},
+            "max": {t: row_["max_score"] for t, row_ in per_task.items()},
+            "total": results.score, "max_total": results.max_score,
+            "status": _text.clean_line(status, 300),
+            "variant": _text.clean_line((extra.get("variant") or {}).get("id", ""), 40),
+            "limits": batch.limits_hit(data), "tests": results.tests,
+            "source": record.get("source") or "", "grader_errors": results.grader_errors})
+    not_graded = [{"name": _text.clean_line(row.get("student", ""), 300),
+                   "status": _text.clean_line(row.get("status", ""), 1000)}
+                  for row in book_rows if row.get("student", "") not in matched]
+    tasks = [t for t in (summary.get("tasks") or []) if t in BY_NAME]
+    if not tasks:
+        tasks = sorted({t for s in graded for t in s["scores"] if t in BY_NAME}, key=_task_order)
+    return {"summary": summary, "graded": graded, "not_graded": not_graded, "tasks": tasks,
+            "students": len(book_rows) if book_rows else len(graded)}
+
+
+# ---------------------------------------------------------------------------------------------
+# statistics
+# ---------------------------------------------------------------------------------------------
+def _histogram(values: list[float], top: float, title: str) -> str:
+    """A histogram of scores from 0 to ``top`` as a PNG data URI (matplotlib, no pyplot state)."""
+    import numpy as np
+    from matplotlib.figure import Figure
+    top = max([float(top), 1.0] + [float(v) for v in values])
+    step = 0.5 if top <= 10 else 1.0 if top <= 20 else 5.0 if top <= 100 else top / 20
+    edges = np.arange(0.0, top + 1.5 * step, step)
+    fig = Figure(figsize=(4.0, 2.3), dpi=96, layout="constrained")
+    ax = fig.subplots()
+    ax.hist(values, bins=edges, color="#4c72b0", edgecolor="white")
+    ax.set_xlim(-step, top + step)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("points", fontsize=8)
+    ax.set_ylabel("students", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _stats(values: list[float]) -> dict[str, str]:
+    if not values:
+        return {"mean": "–", "median": "–"}
+    return {"mean": _num(round(statistics.fmean(values), 3)), "median": _num(statistics.median(values))}
+
+
+def distributions(cls: dict[str, Any]) -> dict[str, Any]:
+    graded, tasks = cls["graded"], cls["tasks"]
+    rows = []
+    for task in tasks:
+        values = [s["scores"][task] for s in graded if task in s["scores"]]
+        top = max([s["max"][task] for s in graded if task in s["max"]] or [BY_NAME[task].points])
+        rows.append({"task": task, "number": BY_NAME[task].number, "title": BY_NAME[task].title,
+                     "max": _num(top), "n": len(values), **_stats(values),
+                     "full": sum(v >= top for v in values), "zero": sum(v == 0 for v in values),
+                     "plot": _histogram(values, top, f"{BY_NAME[task].number}. {task} (of {top:g})")})
+    totals = [s["total"] for s in graded]
+    top = max([s["max_total"] for s in graded] or [0.0])
+    return {"tasks": rows, "total": {"max": _num(top), "n": len(totals), **_stats(totals),
+                                     "plot": _histogram(totals, top, f"total (of {top:g})")}}
+
+
+def _correlation(xs: list[float], ys: list[float]) -> float | None:
+    if len(xs) < 3 or len(set(xs)) < 2 or len(set(ys)) < 2:
+        return None
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    return sxy / (sxx * syy) ** 0.5
+
+
+def item_analysis(cls: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per check: students who ran it, pass rate, points lost, public or hidden, and its
+    discrimination (correlation of passing it with the rest of the total)."""
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for student in cls["graded"]:
+        for test in student["tests"]:
+            item = items.setdefault((test.task, test.name), {
+                "task": test.task, "name": test.name, "order": len(items),
+                "kind": "public" if test.visibility == "visible" else "hidden", "rows": []})
+            item["rows"].append((1.0 if test.passed else 0.0, test.max_score - test.score,
+                                 student["total"] - test.score, test.max_score))
+    out = []
+    for item in sorted(items.values(), key=lambda i: (_task_order(i["task"]), i["order"])):
+        passed = [r[0] for r in item["rows"]]
+        lost = sum(r[1] for r in item["rows"])
+        disc = _correlation(passed, [r[2] for r in item["rows"]])
+        out.append({"task": item["task"], "name": item["name"], "kind": item["kind"],
+                    "points": _num(max(r[3] for r in item["rows"])), "n": len(passed),
+                    "passed": int(sum(passed)), "pass_rate": _num(round(100 * sum(passed) / len(passed), 1)),
+                    "lost": _num(round(lost, 4)), "mean_lost": _num(round(lost / len(passed), 3)),
+                    "discrimination": _num(round(disc, 2)) if disc is not None else "–"})
+    return out
+
+
+def misconceptions(cls: dict[str, Any]) -> list[dict[str, Any]]:
+    """Named mistakes (``mistakes`` of each check in results.json), ranked by how many students made them."""
+    found: dict[str, dict[str, Any]] = {}
+    for student in cls["graded"]:
+        for test in student["tests"]:
+            for mistake in test.mistakes:
+                entry = found.setdefault(mistake["id"], {"id": mistake["id"], "message": mistake["message"],
+                                                         "task": mistake["id"].split(".", 1)[0],
+                                                         "students": {}, "checks": [], "occurrences": 0})
+                entry["students"][student["folder"]] = student
+                entry["occurrences"] += 1
+                if test.name not in entry["checks"]:
+                    entry["checks"].append(test.name)
+    ranked = sorted(found.values(), key=lambda e: (-len(e["students"]), _task_order(e["task"]), e["id"]))
+    for rank, entry in enumerate(ranked, start=1):
+        entry["rank"] = rank
+        entry["count"] = len(entry["students"])
+        entry["students"] = sorted(entry["students"].values(), key=lambda s: s["name"])
+    return ranked
+
+
+# ---------------------------------------------------------------------------------------------
+# code similarity (copydetect)
+# ---------------------------------------------------------------------------------------------
+def _highlight(code: str, slices: Any) -> str:
+    """The code as HTML, the copied slices in <mark>; every piece escaped by ``grader.text.html``."""
+    from markupsafe import Markup
+    spans = sorted((int(a), int(b)) for a, b in zip(*slices)) if len(slices) == 2 and len(slices[0]) else []
+    parts, cursor = [], 0
+    for start, end in spans:
+        start = max(start, cursor)
+        if end <= start:
+            continue
+        parts.append(_text.html(code[cursor:start]))
+        parts.append("<mark>" + _text.html(code[start:end]) + "</mark>")
+        cursor = end
+    parts.append(_text.html(code[cursor:]))
+    return Markup("".join(parts))
+
+
+def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> dict[str, Any]:
+    """Pairs of students whose code of a task overlaps above ``threshold`` (copydetect, winnowed
+    k-gram fingerprints of the tokenised code, the task's stub removed as boilerplate)."""
+    try:
+        import numpy as np
+        from copydetect import CodeFingerprint, compare_files, defaults
+    except ImportError:
+        return {"available": False, "tasks": [], "threshold": _num(threshold),
+                "note": "copydetect is not installed (pip install 'backprop-lab[report]'): no code similarity"}
+    from grader import submission
+    from grader.course import stubs
+    stub_files = stubs.expected_files()
+    codes: dict[str, dict[str, str]] = {t: {} for t in cls["tasks"]}
+    unreadable = []
+    for student in cls["graded"]:
+        try:
+            with submission.load(student["source"]) as sub:
+                for task in cls["tasks"]:
+                    path = sub.folder / BY_NAME[task].file
+                    if path.is_file():
+                        codes[task][student["folder"]] = path.read_text(encoding="utf-8", errors="replace")[:MAX_CODE]
+        except Exception:  # the submission moved or is gone since grading: no similarity for it
+            unreadable.append(student["name"])
+    names = {s["folder"]: s for s in cls["graded"]}
+    k, window = defaults.NOISE_THRESHOLD, max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
+    sections = []
+    for task in cls["tasks"]:
+        filename = BY_NAME[task].file
+        stub = stub_files.get(filename, "")
+        boiler = CodeFingerprint(filename, k, 1, fp=io.StringIO(stub))
+        boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64)) if boiler.hashes else None
+        prints, untouched, done = {}, 0, {}
+        for folder, code in sorted(codes[task].items()):
+            if code.strip() == stub.strip():
+                untouched += 1
+                continue
+            digest = hashlib.sha256(code.encode("utf-8", "backslashreplace")).digest()
+            if digest not in done:  # identical files (copies of one source) are tokenised once
+                done[digest] = CodeFingerprint(filename, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
+            if done[digest].token_coverage > 0:
+                prints[folder] = (done[digest], code)
+        pairs = []
+        for a, b in itertools.combinations(sorted(prints), 2):
+            overlap, (sim_a, sim_b), slices = compare_files(prints[a][0], prints[b][0])
+            if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
+                pairs.append({"a": names[a], "b": names[b], "sim_a": _num(round(100 * float(sim_a), 1)),
+                              "sim_b": _num(round(100 * float(sim_b), 1)), "overlap": int(overlap),
+                              "key": max(float(sim_a), float(sim_b)),
+                              "code_a": _highlight(prints[a][1], slices[0]),
+                              "code_b": _highlight(prints[b][1], slices[1])})
+        pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
+        sections.append({"task": task, "file": filename, "compared": len(prints), "untouched": untouched,
+                         "pairs": pairs[:MAX_PAIRS], "more": max(0, len(pairs) - MAX_PAIRS)})
+    note = ("submissions not found (moved since grading?): " + ", ".join(unreadable[:20])
+            + (" ..." if len(unreadable) > 20 else "")) if unreadable else ""
+    return {"available": True, "tasks": sections, "threshold": _num(round(100 * threshold, 1)), "note": note}
+
+
+# ---------------------------------------------------------------------------------------------
+# the page
+# ---------------------------------------------------------------------------------------------
+def _finalize(value: Any) -> Any:
+    """Every value printed by the template: text is cleaned (``grader.text.clean``) before Jinja2
+    escapes it; Markup (the highlighted code, built with ``grader.text.html``) is left as is."""
+    from markupsafe import Markup
+    if isinstance(value, Markup) or value is None or isinstance(value, (int, float)):
+        return "" if value is None else value
+    return _text.clean(value, None)
+
+
+def render(out: Path, threshold: float = SIMILARITY_THRESHOLD) -> str:
+    import jinja2
+    from markupsafe import Markup
+    cls = collect(Path(out))
+    summary = cls["summary"]
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, finalize=_finalize,
+                             trim_blocks=True, lstrip_blocks=True)
+    graded = cls["graded"]
+    model = {
+        "tasks": [{"name": t, "number": BY_NAME[t].number} for t in cls["tasks"]],
+        "students": sorted(graded, key=lambda s: s["name"]),
+        "overview": {"students": cls["students"], "graded": len(graded), "not_graded": len(cls["not_graded"]),
+                     "limits": sum(bool(s["limits"]) for s in graded),
+                     "variants": sum(bool(s["variant"]) for s in graded),
+                     "public_only": bool(summary.get("public_only"))},
+        "dist": distributions(cls),
+        "items": item_analysis(cls),
+        "mistakes": misconceptions(cls),
+        "limits": [s for s in sorted(graded, key=lambda s: s["name"]) if s["limits"]],
+        "not_graded": cls["not_graded"],
+        "grader_errors": [s for s in graded if s["grader_errors"]],
+        "similarity": similarity(cls, threshold),
+        "num": _num,
+        "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        "script": Markup(script), "script_hash": script_hash,
+    }
+    return env.get_template("report.html.j2").render(**model)
+
+
+def write(out: Path, threshold: float = SIMILARITY_THRESHOLD, dest: Path | None = None) -> Path:
+    """Render the report of results folder ``out`` to ``dest`` (default ``out/report.html``)."""
+    path = Path(dest) if dest else Path(out) / REPORT_NAME
+    write_atomic(path, render(Path(out), threshold))
+    return path
+
+
+def main(args: argparse.Namespace) -> int:
+    """``course report RESULTS [--out FILE] [--threshold 0.6]``."""
+    out = Path(args.results)
+    if not (out / "gradebook.csv").is_file():
+        print(f"course report: {out} holds no gradebook.csv (a results folder of `grade --batch`)", file=sys.stderr)
+        return 2
+    if not 0 < args.threshold <= 1:
+        print("course report: --threshold is a fraction in (0, 1]", file=sys.stderr)
+        return 2
+    try:
+        path = write(out, threshold=args.threshold, dest=args.out)
+    except ImportError as exc:
+        print(f"course report: {exc.name or exc} is not installed: pip install 'backprop-lab[report]'", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
