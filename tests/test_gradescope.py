@@ -270,3 +270,29 @@ for _name in [n for n, v in list(globals().items()) if callable(v) and not n.sta
     assert "\x1b" not in proc.stdout and "pwned" not in proc.stdout  # the log (the table) too
     assert data["score"] < data["max_score"]
     assert data["output_format"] == data["test_output_format"] == "text"  # shown as text, never HTML
+
+
+def test_variants_from_the_bundle_key_and_the_submitters(tmp_path, bundle):
+    """With a key in the bundle, each submitter (Gradescope's submission_metadata.json) is graded on
+    their own hidden inputs; the same submitter twice gets the same results; without a submitter,
+    the upload is not graded."""
+    key = b"0123456789abcdef0123456789abcdef"
+    buggy = (ROOT / "solutions" / "losses.py").read_text().replace("return 2.0 * (y_pred - y_true) / y_pred.size",
+                                                                   "return 2.0 * (y_pred - y_true)")
+    outputs = {}
+    for name, users in (("ann", [{"id": "101", "email": "ann@x"}]), ("ann2", [{"id": "101", "email": "ann@x"}]),
+                        ("ben", [{"id": "202", "email": "ben@x"}])):
+        root = fake_root(tmp_path / name, bundle, files={"losses.py": buggy.encode()})
+        (root / "source" / "variants.key").write_bytes(key)
+        (root / "submission_metadata.json").write_text(json.dumps({"users": users}))
+        proc, data = run_autograder(root, bundle, BPLAB_TASKS="losses")
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert data["extra_data"]["variant"]["id"] and "key" not in json.dumps(data["extra_data"]["variant"])
+        outputs[name] = (data["extra_data"]["variant"]["seed"],
+                         [t["output"] for t in data["tests"] if t["visibility"] != "visible"])  # hidden: seeded
+    assert outputs["ann"] == outputs["ann2"]
+    assert outputs["ann"][0] != outputs["ben"][0] and outputs["ann"][1] != outputs["ben"][1]
+    root = fake_root(tmp_path / "nobody", bundle, files={"losses.py": buggy.encode()})
+    (root / "source" / "variants.key").write_bytes(key)
+    proc, data = run_autograder(root, bundle, BPLAB_TASKS="losses")
+    assert data["score"] == 0 and "names no submitter" in data["output"]

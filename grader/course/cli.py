@@ -95,6 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_delegate("release"))
     s = sub.add_parser("gradescope", help="build the Gradescope autograder.zip")
     s.add_argument("out", type=Path)
+    s.add_argument("--variants", type=Path, default=None, metavar="KEYFILE",
+                   help="grade each submitter on their own hidden inputs (key + their Gradescope id)")
     s.set_defaults(func=_delegate("gradescope"))
     s = sub.add_parser("report", help="rebuild RESULTS/report.html, the class report of a `grade --batch` results folder")
     s.add_argument("results", type=Path, help="the results folder of grade --batch")

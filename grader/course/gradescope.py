@@ -223,6 +223,28 @@ def _load_submission(folder: Path):
         raise first
 
 
+VARIANTS_KEY = "variants.key"  # in the bundle: the course's key for per-student hidden inputs
+
+
+def _variant(root: Path):
+    """The student's variant when the bundle carries a key: whose it is comes from Gradescope's
+    submission_metadata.json (the submitters' ids, or e-mails, sorted: a group shares one)."""
+    from grader import runner, submission
+    key_file = root / "source" / VARIANTS_KEY
+    if not key_file.is_file():
+        return None
+    try:
+        meta = json.loads((root / "submission_metadata.json").read_text())
+        users = meta.get("users") or []
+        who = sorted(str(u.get("id") or u.get("email") or "") for u in users if isinstance(u, dict))
+    except (OSError, ValueError, AttributeError):
+        who = []
+    if not [w for w in who if w]:
+        raise submission.SubmissionError("the bundle grades per-student variants, but submission_metadata.json "
+                                         "names no submitter")
+    return runner.variant_for(runner.read_variant_key(key_file), ",".join(who))
+
+
 def run_autograder(root: Path) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json``; 0 unless the grader broke."""
     from grader import runner, submission
@@ -242,10 +264,12 @@ def run_autograder(root: Path) -> int:
     expected = ", ".join(t.file for t in TASKS if not opts["tasks"] or t.name in opts["tasks"])
     start = time.monotonic()
     try:
+        variant = _variant(root)
         with _load_submission(root / "submission") as sub:
-            results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"],
+            results = runner.grade(sub.folder, tasks=opts["tasks"], seed=variant.seed if variant else opts["seed"],
                                    allow_unsandboxed=opts["allow_unsandboxed"])
             notes = list(sub.notes)
+        results.variant = variant.record() if variant else None
         results.hidden_visibility = opts["hidden_visibility"]
         data = gradescope_json(results, notes)
         data["extra_data"]["gradescope"] = {"options": opts, "grader_file": str(Path(__file__).resolve())}
@@ -352,15 +376,21 @@ def _checks_in(names: list[str]) -> dict[str, list[str]]:
 
 
 def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | None = None,
-          seed: int | None = None) -> dict:
-    """Write the bundle to ``out``; return what went in (files, checks, options)."""
+          seed: int | None = None, variants: Path | None = None) -> dict:
+    """Write the bundle to ``out``; return what went in (files, checks, options). ``variants``: a key
+    file; the bundle then grades each submitter on their own hidden inputs."""
+    from grader import runner
     from grader.results import GRADER_VERSION
     out = Path(out)
+    try:
+        key = runner.read_variant_key(variants) if variants is not None else None
+    except runner.VariantKeyError as exc:
+        raise SystemExit(str(exc)) from None
     config = {"hidden_visibility": _visibility(hidden_visibility or os.environ.get("BPLAB_HIDDEN_VISIBILITY")),
               "tasks": _tasks(tasks or os.environ.get("BPLAB_TASKS")),
               "seed": seed if seed is not None else (int(os.environ["BPLAB_SEED"]) if os.environ.get("BPLAB_SEED") else None),
               "allow_unsandboxed": os.environ.get("BPLAB_ALLOW_UNSANDBOXED", "").lower() in ("1", "true", "yes"),
-              "grader_version": GRADER_VERSION}
+              "variants": key is not None, "grader_version": GRADER_VERSION}
     constraints = ROOT / ".ci" / "constraints.txt"
     if not constraints.is_file():
         raise SystemExit(f"missing {constraints}: the bundle pins its dependencies with it")
@@ -390,6 +420,8 @@ def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | No
             config["package"] = package
             config["checks"] = checks
             _add(zf, "bplab.json", json.dumps(config, indent=2) + "\n")
+            if key is not None:  # setup.sh makes the source folder unreadable to other users
+                _add(zf, VARIANTS_KEY, key)
         os.replace(partial, out)
     missing = [t for t in (config["tasks"] or []) if t not in checks.get("hidden", []) + checks.get("public", [])]
     return {"out": str(out), "package": package, "config": config, "missing_checks": missing}
@@ -401,8 +433,9 @@ def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | No
 def main(args: argparse.Namespace) -> int:
     """``course gradescope OUT.zip`` (options: attributes if the CLI has them, else BPLAB_* variables)."""
     task = getattr(args, "task", None)
+    variants = getattr(args, "variants", None) or os.environ.get("BPLAB_VARIANTS_KEY") or None
     info = build(args.out, hidden_visibility=getattr(args, "hidden_visibility", None),
-                 tasks=task, seed=getattr(args, "seed", None))
+                 tasks=task, seed=getattr(args, "seed", None), variants=Path(variants) if variants else None)
     cfg = info["config"]
     print(f"wrote {info['out']} (setup.sh, run_autograder, {info['package']}, constraints.txt, bplab.json)")
     print(f"checks: public {', '.join(cfg['checks'].get('public', [])) or 'none'}; "
@@ -424,6 +457,8 @@ def _cli(argv: list[str] | None = None) -> int:
     b.add_argument("--hidden-visibility", choices=VISIBILITIES, default=None)
     b.add_argument("--task", action="append", default=None)
     b.add_argument("--seed", type=int, default=None)
+    b.add_argument("--variants", type=Path, default=None, metavar="KEYFILE",
+                   help="per-student hidden inputs from this key and each submitter's Gradescope id")
     r = sub.add_parser("run", help="grade ROOT/submission into ROOT/results/results.json")
     r.add_argument("--root", type=Path, default=Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
     sub.add_parser("selftest", help="grade the installed reference (must score full marks)")
