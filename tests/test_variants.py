@@ -161,3 +161,19 @@ def test_regrading_a_student_gives_identical_results(keyed_class):
     summary = json.loads((keyed_class["out"] / "summary.json").read_text())
     assert summary["graded_now"] == 0 and summary["already_graded"] == len(keyed_class["results"]), summary
     assert summary["variants"] == {"assignment": runner.VARIANT_ASSIGNMENT}
+
+
+def test_the_nbgrader_step_uses_the_same_variant_as_grade(tmp_path):
+    """``c.IsolatedGrade.variants_key_file``: a student's notebooks are graded on the seed that
+    ``grade --variants KEY --student ID`` uses for them."""
+    from grader import runner
+    from grader.course.nbgrader_preprocessors import IsolatedGrade
+    key = tmp_path / "variants.key"
+    key.write_text("0123456789abcdef0123456789abcdef")
+    step = IsolatedGrade()
+    assert step.seed_for("alice") == (None, None)  # no key: the course's seed, as before
+    step.variants_key_file = str(key)
+    seed, record = step.seed_for("alice")
+    want = runner.variant_for(runner.read_variant_key(key), "alice")
+    assert seed == want.seed and record == want.record()
+    assert step.seed_for("bob")[0] != seed

@@ -49,7 +49,7 @@ from nbconvert.exporters import NotebookExporter
 from nbformat import v4
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
-from traitlets import Bool, Integer
+from traitlets import Bool, Integer, Unicode
 
 from grader import text as _text
 
@@ -425,6 +425,16 @@ class IsolatedGrade(NbGraderPreprocessor):
     seed = Integer(None, allow_none=True, help="seed of the hidden inputs (default: grade's)").tag(config=True)
     allow_unsandboxed = Bool(False, help="grade even where bubblewrap cannot run (student code then runs "
                                          "with nbgrader's rights; every result says so)").tag(config=True)
+    variants_key_file = Unicode("", help="a key file: each student is graded on their own hidden inputs "
+                                         "(HMAC of the key and the student id), as `grade --variants`").tag(config=True)
+
+    def seed_for(self, student: str | None):
+        """(seed, variant record or None) of ``student``: their variant when a key is configured."""
+        if not self.variants_key_file:
+            return self.seed, None
+        from grader import runner
+        variant = runner.variant_for(runner.read_variant_key(Path(self.variants_key_file)), str(student or ""))
+        return variant.seed, variant.record()
 
     def preprocess(self, nb, resources):
         from grader.rubric import BY_NAME
@@ -534,7 +544,8 @@ class IsolatedGrade(NbGraderPreprocessor):
         except Exception as exc:  # no course directory in reach: grade this notebook alone
             self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
             folder, stamp = None, ""
-        key = (info.get("db_url"), info.get("assignment"), info.get("student"), stamp, self.seed)
+        seed, variant = self.seed_for(info.get("student"))
+        key = (info.get("db_url"), info.get("assignment"), info.get("student"), stamp, seed)
         fresh = folder is not None and _BATCH["key"] == key and time.monotonic() - _BATCH["at"] < _BATCH_TTL
         if not fresh:
             sources = {}
@@ -546,12 +557,15 @@ class IsolatedGrade(NbGraderPreprocessor):
             sources[task] = source
             self.log.info("IsolatedGrade: grading %s of %s out of the kernel", ", ".join(sorted(sources)),
                           info.get("student"))
-            _BATCH.update(key=key, sources=sources, results=grade_sources(sources, self.seed, self.allow_unsandboxed),
+            _BATCH.update(key=key, sources=sources, results=grade_sources(sources, seed, self.allow_unsandboxed),
                           at=time.monotonic())
+            _BATCH["results"].variant = variant
         if _BATCH["sources"].get(task) == source:
             return _BATCH["results"]
         self.log.info("IsolatedGrade: grading %s of %s out of the kernel", task, info.get("student"))
-        return grade_sources({task: source}, self.seed, self.allow_unsandboxed)
+        results = grade_sources({task: source}, seed, self.allow_unsandboxed)
+        results.variant = variant
+        return results
 
 
 def cell_timeout(cell) -> int:
