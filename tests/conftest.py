@@ -27,3 +27,4 @@ def installed_grade(tmp_path_factory) -> Path:
                            capture_output=True, text=True, cwd=base)
     assert str(venv) in where.stdout and str(ROOT) not in where.stdout, where.stdout  # not the checkout
     return venv / "bin" / "grade"
+

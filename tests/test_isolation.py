@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from processes import processes_naming
 from grader import runner
 from grader.sandbox.isolation import isolation
 
@@ -91,22 +92,6 @@ if os.fork() == 0:
 }
 
 
-def leftover_workers(marker: str) -> list[str]:
-    """Processes whose command line names ``marker``: the $TMPDIR of one grade this test started
-    (every worker's box lives there), so other graders on a shared machine do not count."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if marker in cmd:
-            found.append(f"{entry}: {cmd[-200:]}")
-    return found
-
-
 @pytest.fixture(scope="module")
 def reference_scores(tmp_path_factory):
     sub = tmp_path_factory.mktemp("reference")
@@ -154,7 +139,7 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
         outputs = " ".join(t["output"] for t in per_task["chain_rule"])
         assert expected_message in outputs, outputs[:1000]
     deadline = time.monotonic() + 5  # killed processes may take a moment to be reaped
-    while (left := leftover_workers(str(scratch))) and time.monotonic() < deadline:
+    while (left := processes_naming(str(scratch))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == []
 

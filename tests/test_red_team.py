@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
+from processes import processes_naming
 from grader import runner
 from grader.sandbox import Limits, Worker, WorkerDied
 from grader.sandbox.isolation import SCRATCH_BYTES, isolation
@@ -230,20 +230,6 @@ def test_a_hanging_function_is_waited_on_once(tmp_path, monkeypatch):
     assert any("not called again after timing out" in o for o in outputs)
 
 
-def processes_under(marker: str) -> list[str]:
-    """Processes whose command line names ``marker`` (a folder only this test uses)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            except OSError:
-                continue
-            if marker in cmd:
-                found.append(f"{entry}: {cmd}")
-    return found
-
-
 def test_killing_grade_leaves_no_process_behind(tmp_path):
     sub = reference_copy(tmp_path / "sub")
     (sub / "losses.py").write_text((sub / "losses.py").read_text() + HANGS.replace("mse", "softmax"))
@@ -254,14 +240,14 @@ def test_killing_grade_leaves_no_process_behind(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
-        while not any("worker.py" in p for p in processes_under(str(scratch))):
+        while not any("worker.py" in p for p in processes_naming(str(scratch))):
             assert time.monotonic() < deadline and proc.poll() is None, "no worker started"
             time.sleep(0.1)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     deadline = time.monotonic() + 15
-    while (left := processes_under(str(scratch))) and time.monotonic() < deadline:
+    while (left := processes_naming(str(scratch))) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert left == []
 
