@@ -107,7 +107,7 @@ def diagnoses_of(exc: BaseException) -> list[Diagnosis]:
 
 
 def relative_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Entrywise |a - b| / max(1e-8, |a| + |b|) (NUMERICS.md), same shape as the inputs."""
+    """Entrywise |a - b| / max(1e-8, |a| + |b|) (CHECKS_GUIDE.md, Numerics), same shape as the inputs."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))
 
@@ -273,7 +273,7 @@ def _mistake_diagnosis(arr: np.ndarray, exp: np.ndarray, batch: int | None,
 def assert_grad_close(got: Any, expected: Any, param: str, what: str,
                       inputs: Mapping[str, Any] | None = None, tol: float = 1e-6, batch: int | None = None,
                       mistakes: Mapping[str, Any] | None = None) -> np.ndarray:
-    """Gradient check of one parameter by max relative error (NUMERICS.md), naming the worst entry."""
+    """Gradient check of one parameter by max relative error (CHECKS_GUIDE.md, Numerics), naming the worst entry."""
     where = f"{what}: gradient {param}{describe_inputs(inputs)}"
     arr = _as_array(got, f"{what} ({param})")
     exp = np.asarray(expected, dtype=np.float64)

@@ -15,6 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from grader.sandbox.proxy import Remote
 from grader.gradients import CheckFailure, assert_close
+from grader.checks.trusted_code import definition
 from grader.sandbox import StudentError
 from solutions import autograd as ref
 
@@ -34,11 +35,6 @@ def _helper(student, name: str, source: str | None = None):
     """A trusted helper evaluated once per worker (handles die with their worker); no source: the
     student's Tensor class."""
     return student.cached(name, lambda: student.source(source) if source else student.autograd.Tensor.get())
-
-
-def _define(code: str, name: str) -> str:
-    """Source text that defines ``name`` from a block of trusted code, for ``student.source``."""
-    return f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})"
 
 
 def _wire(v):
@@ -341,7 +337,7 @@ def test_topological_order_and_long_chain(student):
     e = d * c
     f = e + b
     try:
-        info = _helper(student, "topo", _define(_TOPO, "check"))(f)
+        info = _helper(student, "topo", definition(_TOPO, "check"))(f)
     except StudentError as exc:
         if exc.type == "RecursionError":
             raise CheckFailure(f"topological_order() raised RecursionError. Likely: {RECURSION}") from None
@@ -371,7 +367,7 @@ def test_topological_order_and_long_chain(student):
     rz.backward()
     what = f"a chain z = z * 1.001 + 0.001 repeated {CHAIN_STEPS} times from x = [0.5], then z.backward()"
     try:
-        got = _helper(student, "chain", _define(_CHAIN, "chain"))(_helper(student, "Tensor"), CHAIN_STEPS)
+        got = _helper(student, "chain", definition(_CHAIN, "chain"))(_helper(student, "Tensor"), CHAIN_STEPS)
     except StudentError as exc:
         if exc.type == "RecursionError":
             raise CheckFailure(f"{what} raised RecursionError ({exc.where or 'in your code'}). "
@@ -493,7 +489,7 @@ def _run_graph(student, seed, program, values):
     # the student's engine: the same interpreter in the worker, on the resolved steps
     steps = [(op, i, j) for (op, _, _), (_, i, j) in zip(want["steps"], program)]
     try:
-        got = _helper(student, "graph", _define(_GRAPH, "run"))(_helper(student, "Tensor"), leaves, steps)
+        got = _helper(student, "graph", definition(_GRAPH, "run"))(_helper(student, "Tensor"), leaves, steps)
         assert_close(got["value"], want["value"], f"{what}: L.data", rtol=1e-7, atol=1e-8)
         for name, g, w, leaf in zip(labels, got["grads"], want["grads"], leaves):
             if w is None:  # a leaf L does not depend on: no gradient (None or zeros both accepted)

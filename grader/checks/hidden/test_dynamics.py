@@ -6,6 +6,7 @@ import pytest
 
 from grader.checks.heldout import digits_split
 from grader.gradients import assert_close, assert_finite_differences, assert_true
+from grader.checks.trusted_code import local_object, worker_object
 from solutions import dynamics as ref
 from solutions import minibatch as ref_mb
 
@@ -13,18 +14,6 @@ BIAS_MSG = "the biases are penalised too: the L2 penalty sums ||W^(l)||_F^2 over
 HALF_MSG = "the penalty is (lam/2) sum_l ||W^(l)||_F^2, whose gradient is lam W (not lam sum ||W||^2 with 2 lam W)"
 SHARED_MSG = ("the runs share their parameters: every learning rate must start from params0 itself (make fresh "
               "float64 copies of params0 for each run, and do not write into params0)")
-
-
-def worker_object(student, code: str, name: str):
-    """Run trusted ``code`` in the worker (namespace: np) and return a handle to ``name``."""
-    return student.source(f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})")
-
-
-def local_object(code: str, name: str):
-    """The same trusted code, run here (for the reference values)."""
-    ns = {"np": np}
-    exec(code, ns)
-    return ns[name]
 
 
 def _draw(std: float, fan_in: int, fan_out: int, seed: int) -> np.ndarray:

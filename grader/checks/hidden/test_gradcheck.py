@@ -5,6 +5,7 @@ from hypothesis import given, strategies as st
 
 from grader.sandbox.proxy import StudentError
 from grader.gradients import assert_close, assert_true, numerical_gradient
+from grader.checks.trusted_code import local_object, worker_object
 from solutions import gradcheck as ref
 from solutions import minibatch as ref_models
 
@@ -12,11 +13,6 @@ RESTORE_HINT = ("numerical_gradient may perturb x[i] in place, but must put back
                 "value (save old = x[i]; ...; x[i] = old, in a finally block)")
 
 CUBE = "lambda x: (x ** 3).sum()"
-
-
-def worker_object(student, code: str, name: str):
-    """Run trusted ``code`` in the worker (namespace: np) and return a handle to ``name``."""
-    return student.source(f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})")
 
 
 # Glue that must run in the worker because it holds on to the very array object the student's
@@ -60,12 +56,6 @@ def run_probe(probe, what: str, *args):
         return probe(*args)
     except StudentError as exc:
         raise AssertionError(str(exc).replace("calling function", what, 1)) from None
-
-
-def _local(code: str, name: str):
-    ns = {"np": np}
-    exec(code, ns)
-    return ns[name]
 
 
 # ------------------------------------------------------------------------------------------------
@@ -220,7 +210,7 @@ def test_check_gradients_per_parameter(student, seed):
     bad["b1"] = grads["b1"] / 5  # Delta.mean(axis=0) instead of Delta.sum(axis=0), N = 5
     bad["b2"] = grads["b2"] / 5
     bad["W2"][1, 2] *= 3.0        # one wrong entry: relative error 0.5 there
-    loss_here = _local(NET_LOSS, "make_loss")(X, y)
+    loss_here = local_object(NET_LOSS, "make_loss")(X, y)
     want = ref.check_gradients(loss_here, params, bad)
     f = worker_object(student, NET_LOSS, "make_loss")(X, y)
     what = ("check_gradients(loss, params, grads) on a 4-6-3 sigmoid net (N = 5) with bias gradients averaged "

@@ -8,19 +8,8 @@ from hypothesis import given, strategies as st
 from grader.sandbox.proxy import Remote, StudentError
 from grader.checks.heldout import digits
 from grader.gradients import assert_close, assert_true
+from grader.checks.trusted_code import local_object, worker_object
 from solutions import minibatch as ref
-
-
-def worker_object(student, code: str, name: str):
-    """Run trusted ``code`` in the worker (namespace: np) and return a handle to ``name``."""
-    return student.source(f"(lambda ns: (exec({code!r}, ns), ns[{name!r}])[1])({{'np': np}})")
-
-
-def local_object(code: str, name: str):
-    """The same trusted code, run here (for the reference run)."""
-    ns = {"np": np}
-    exec(code, ns)
-    return ns[name]
 
 
 # A softmax-regression model on X[:, 1:] whose column 0 carries the sample ids: it records the ids
