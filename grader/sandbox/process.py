@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from grader.sandbox import protocol
+from grader.text import clean, clean_line, type_name
 from grader.sandbox.isolation import (OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation,
                                       worker_home)
 
@@ -70,21 +71,15 @@ class StudentError(Exception):
     """Student code raised an exception; carries its type, message and location."""
 
     def __init__(self, what: str, error: dict):
-        self.type = _clip(error.get("type"), 200) or "Exception"
-        self.message = _clip(error.get("message"), 4000)
-        self.where = _clip(error.get("where"), 300)
+        self.type = type_name(error.get("type")) or "Exception"  # untrusted text: cleaned as it enters
+        self.message = clean(error.get("message"), 4000)
+        self.where = clean_line(error.get("where"), 300)
         at = f" (at {self.where})" if self.where else ""
         if self.type == "NotImplementedError":
             text = f"{what}: not implemented yet ({self.message})"
         else:
             text = f"{what} raised {self.type}: {self.message}{at}"
         super().__init__(text)
-
-
-def _clip(value: Any, limit: int) -> str:
-    """Untrusted text as a bounded str (the writers clean it further)."""
-    text = value if isinstance(value, str) else ("" if value is None else repr(value)[:limit])
-    return text if len(text) <= limit else text[:limit] + f"... [cut: {len(text) - limit} more characters]"
 
 
 class ImportFailed(Exception):
