@@ -76,6 +76,7 @@ class GradingPlugin:
         self.outcomes: list[Outcome] = []
         self.import_errors: dict[str, str] = {}
         self.students: dict[str, Student] = {}
+        self._seen: dict[str, tuple[int, int]] = {}  # per task: mutations and notes before this check
 
     # -- configuration -----------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -152,7 +153,7 @@ class GradingPlugin:
         if student is not None and record.status == "passed":
             student.checks_passed += 1
         if student is not None:  # what happened on the way, said on the check it happened in
-            mutations, notes = getattr(self, "_seen", {}).get(task, (0, 0))
+            mutations, notes = self._seen.get(task, (0, 0))
             extra = [f"Note: {n}" for n in student.notes[notes:]]
             extra += [f"Note (reported by your worker, scored by the task's inputs check): {m}"
                       for m in student.mutations[mutations:][:1]]
