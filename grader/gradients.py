@@ -318,3 +318,76 @@ def assert_true(condition: bool, message: str) -> None:
     """A plain assertion with a student-facing message (bare ``assert`` is not used in checks)."""
     if not condition:
         raise CheckFailure(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors raised inside student code, read as the mistake they usually mean
+# ---------------------------------------------------------------------------------------------
+_SHAPE = r"\(([0-9, ]*)\)"
+_MATMUL_CORE = re.compile(r"matmul: Input operand 1 has a mismatch in its core dimension 0.*?"
+                          r"\(size (\d+) is different from (\d+)\)", re.S)
+_DOT = re.compile(r"shapes " + _SHAPE + r" and " + _SHAPE + r" not aligned")
+_TORCH_MM = re.compile(r"mat1 and mat2 shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)")
+_BROADCAST = re.compile(r"operands could not be broadcast together with (?:remapped )?shapes"
+                        r"(?: \[original->remapped\]:)? ((?:\([0-9, ]*\)\s*)+)")
+_INPLACE = re.compile(r"non-broadcastable output operand with shape " + _SHAPE +
+                      r" doesn't match the broadcast shape " + _SHAPE)
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.replace(" ", "").split(",") if p)
+
+
+def _product_diagnosis(a: tuple[int, ...], b: tuple[int, ...]) -> Diagnosis:
+    """A product of shapes ``a @ b`` that fails: which transposition (if any) would make it work."""
+    fixes = []
+    if len(a) == 2 and a[0] == b[0]:
+        fixes.append(f"the FIRST operand transposed, {a[::-1]} @ {b}, would work")
+    if len(b) == 2 and a[-1] == b[1]:
+        fixes.append(f"the SECOND operand transposed, {a} @ {b[::-1]}, would work")
+    if fixes:
+        return Diagnosis("matmul_operand_transposed",
+                         f"an operand of a matrix product is transposed: {a} @ {b} does not fit, but "
+                         + " and ".join(fixes) + "; write each operand's shape next to the product")
+    return Diagnosis("matmul_inner_mismatch",
+                     f"a matrix product whose inner sizes differ ({a} @ {b}): A @ B needs A's last size "
+                     f"to equal B's first; check which array (or which layer's weights) each operand is")
+
+
+def explain_error(kind: str, message: str) -> Diagnosis | None:
+    """The usual meaning of a shape error that numpy or torch raised inside student code (its type
+    name and message), or None when the message does not show one. Only what the message proves is
+    named: a transposition only when transposing an operand makes the shapes fit."""
+    text = str(message)
+    if kind not in ("ValueError", "RuntimeError"):
+        return None
+    if m := _DOT.search(text):
+        return _product_diagnosis(_shape(m.group(1)), _shape(m.group(2)))
+    if m := _TORCH_MM.search(text):
+        a, b = (int(m.group(1)), int(m.group(2))), (int(m.group(3)), int(m.group(4)))
+        return _product_diagnosis(a, b)
+    if m := _MATMUL_CORE.search(text):
+        return Diagnosis("matmul_inner_mismatch",
+                         f"a matrix product A @ B whose inner sizes differ (B has {m.group(1)} rows where "
+                         f"A has {m.group(2)} columns): an operand is probably transposed or the wrong "
+                         f"array; write each operand's shape next to the product")
+    if m := _INPLACE.search(text):
+        target, result = _shape(m.group(1)), _shape(m.group(2))
+        return Diagnosis("inplace_update_not_reduced",
+                         f"an in-place update (+=, -=) of an array of shape {target} with a value of shape "
+                         f"{result}: the value still has the axes broadcasting added; sum it over them "
+                         f"(e.g. .sum(axis=0)) before adding")
+    if m := _BROADCAST.search(text):
+        shapes = [_shape(s) for s in re.findall(_SHAPE, m.group(1))]
+        if len(shapes) == 2:
+            a, b = shapes
+            if len(a) == len(b) == 2 and a == b[::-1] and a != b:
+                return Diagnosis("broadcast_transposed",
+                                 f"one operand is the transpose of the other ({a} and {b}): a matrix or a "
+                                 f"gradient with its axes swapped")
+            for vec, mat in ((a, b), (b, a)):
+                if len(vec) == 1 and len(mat) == 2 and vec[0] == mat[0] != mat[1]:
+                    return Diagnosis("vector_on_the_wrong_axis",
+                                     f"a ({vec[0]},) vector met a {mat} array: numpy lines a 1-D array up with "
+                                     f"the LAST axis; a value per row needs shape ({vec[0]}, 1) (v[:, None])")
+    return None

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
-from grader.gradients import CheckFailure, diagnoses_of
+from grader.gradients import CheckFailure, diagnoses_of, explain_error
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
 
@@ -59,6 +59,23 @@ def _message(exc: BaseException) -> str:
     if notes:
         text += "\nMinimal failing input found: " + " ".join(notes)[:800]
     return text
+
+
+def _student_error(exc: BaseException) -> StudentError | None:
+    """The error raised inside student code that a failed check reports (itself, its group's first
+    member, or an error it wraps and repeats the text of), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, StudentError):
+            return current
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = current.exceptions[0]
+        else:
+            inner = current.__cause__ or current.__context__
+            current = inner if inner is not None and str(inner) and str(inner) in str(current) else None
+    return None
 
 
 def _example_text(note: str) -> str:
@@ -146,7 +163,11 @@ class GradingPlugin:
             record.score, record.status = points, "passed"
         elif call.excinfo is not None:
             record.output = _message(call.excinfo.value)
-            record.mistakes = [d.qualified(task) for d in diagnoses_of(call.excinfo.value)]
+            found = diagnoses_of(call.excinfo.value)
+            if not found and (error := _student_error(call.excinfo.value)) is not None:
+                found = [d for d in [explain_error(error.type, error.message)] if d is not None]
+                record.output += "".join(f"\nLikely: {d.message}" for d in found)
+            record.mistakes = [d.qualified(task) for d in found]
             if report.when == "setup":
                 record.output = "could not set up the check: " + record.output
         student = self.students.get(task)

@@ -1,5 +1,9 @@
 """The catalog of planted mistakes: each loses points in its own task, nowhere else, and the
-named ones are named in the feedback (tests/mistakes/<task>.py, applied by run_catalog.py)."""
+named ones are named in the feedback (tests/mistakes/<task>.py, applied by run_catalog.py).
+
+No wrong hints: an entry's ``names`` lists the diagnosis ids ("Likely: ..." lines) its feedback may
+carry; a failing check that names any other mistake, or writes "Likely" without naming one, fails
+the entry. ``python tests/mistakes/census.py`` prints the named rate of the whole catalog."""
 import sys
 from pathlib import Path
 
@@ -31,6 +35,14 @@ def test_planted_mistake_is_caught_in_its_task_only(task, name):
     assert per_task[task]["score"] < per_task[task]["max_score"], f"{name} was not caught"
     if task not in HEAVY:
         assert per_task[neighbour]["score"] == per_task[neighbour]["max_score"] == BY_NAME[neighbour].points
+    failing = [t for t in res.tests if t.task == task and not t.passed]
     if mistake.get("expect"):
-        outputs = [t.output for t in res.tests if t.task == task and not t.passed]
+        outputs = [t.output for t in failing]
         assert any(mistake["expect"] in o for o in outputs), outputs[:3]
+    allowed = {n if n.startswith(f"{task}.") else f"{task}.{n}" for n in mistake.get("names", [])}
+    named = {m["id"] for t in failing for m in t.mistakes}
+    assert named <= allowed, f"{name}: the feedback names {sorted(named - allowed)}, not a mistake of this entry"
+    if allowed:
+        assert named & allowed, f"{name}: none of {sorted(allowed)} was named; named: {sorted(named)}"
+    guesses = [t.name for t in failing if "Likely" in t.output and not t.mistakes]
+    assert not guesses, f"{name}: 'Likely' without a named mistake in {guesses}"

@@ -284,3 +284,27 @@ def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
     data = json.loads(out.read_text())
     assert "NO SANDBOX" in data["extra_data"]["isolation"] and "opted in" in data["extra_data"]["isolation"]
     assert data["score"] == data["max_score"] == 8
+
+
+def test_a_method_of_a_remote_object_is_one_request(tmp_path):
+    """``obj.method(...)`` on a handle is routed by the method names the worker announced: one
+    request, the same result as ``call_method``; plain attributes are still read from the worker."""
+    (tmp_path / "shapes.py").write_text(
+        "class Box:\n"
+        "    def __init__(self, v):\n        self.v = v\n"
+        "    def doubled(self, k=2):\n        return self.v * k\n"
+        "def make(v):\n    return Box(v)\n")
+    from grader.sandbox import Limits, Worker
+    from grader.sandbox.proxy import RemoteMethod, Student
+    student = Student(lambda: Worker(tmp_path, "shapes", Limits()), "shapes")
+    try:
+        box = student.shapes.make(21)
+        method = box.doubled
+        assert isinstance(method, RemoteMethod)
+        sent = []
+        original = student.request
+        student.request = lambda message, *a, **k: sent.append(message["op"]) or original(message, *a, **k)
+        assert method() == 42 and box.doubled(k=3) == 63 and box.v == 21
+        assert sent == ["call", "call", "getattr"]
+    finally:
+        student.close()

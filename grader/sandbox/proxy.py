@@ -216,7 +216,7 @@ class Remote:
     """A handle to an object that lives in the worker (a Tensor, a model, an iterator...)."""
 
     __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable",
-                 "_bplab_worker")
+                 "_bplab_worker", "_bplab_methods")
     __array_ufunc__ = None  # ndarray + remote defers to Remote.__radd__ instead of probing the worker
 
     def __init__(self, student: Student, info: dict, worker: Worker | None = None):
@@ -226,6 +226,9 @@ class Remote:
         object.__setattr__(self, "_bplab_type", info.get("type", "?"))
         object.__setattr__(self, "_bplab_repr", info.get("repr", ""))
         object.__setattr__(self, "_bplab_callable", info.get("callable", False))
+        methods = info.get("methods")  # the worker's word: it only routes calls, it proves nothing
+        object.__setattr__(self, "_bplab_methods",
+                           frozenset(m for m in methods if isinstance(m, str)) if isinstance(methods, list) else frozenset())
 
     def _bplab_ref(self) -> dict:
         """The target of a request on this handle; refused when its worker is gone."""
@@ -241,6 +244,8 @@ class Remote:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_bplab") or (name.startswith("__") and name.endswith("__")):
             raise AttributeError(name)  # Python's and numpy's protocol probes stay on this side
+        if name in self._bplab_methods:
+            return RemoteMethod(self, name)  # called at once: one request for obj.name(...)
         try:
             return self._bplab_student.request(
                 {"op": "getattr", "target": self._bplab_ref(), "name": name},
@@ -257,7 +262,8 @@ class Remote:
 
     def call_method(self, name: str, *args: Any, _timeout: float | None = None,
                     _allow_mutation: bool = False, **kwargs: Any) -> Any:
-        """``obj.name(*args, **kwargs)`` in one round trip."""
+        """``obj.name(*args, **kwargs)`` in one round trip (what ``obj.name(...)`` does for a method
+        of the object's class; this form also reaches dunder methods and takes a time limit)."""
         return self._bplab_student.request(
             {"op": "call", "target": self._bplab_ref(), "method": name,
              "args": list(args), "kwargs": kwargs},
@@ -286,6 +292,26 @@ class Remote:
         return f"<student {self._bplab_type}: {self._bplab_repr[:80]}>"
 
 
+class RemoteMethod:
+    """``obj.name`` for a method of a remote object's class: calling it is one request."""
+
+    __slots__ = ("_owner", "_name", "_timeout", "_allow_mutation")
+
+    def __init__(self, owner: Remote, name: str, timeout: float | None = None, allow_mutation: bool = False):
+        self._owner, self._name, self._timeout, self._allow_mutation = owner, name, timeout, allow_mutation
+
+    def options(self, timeout: float | None = None, allow_mutation: bool = False) -> "RemoteMethod":
+        """The same method, called with a different time limit or allowing in-place changes."""
+        return RemoteMethod(self._owner, self._name, timeout, allow_mutation)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._owner.call_method(self._name, *args, _timeout=self._timeout,
+                                       _allow_mutation=self._allow_mutation, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"<student method {self._owner.type_name}.{self._name}>"
+
+
 def _make_dunder(name: str):
     dunder = f"__{name}__"
 
@@ -300,5 +326,5 @@ for _name in _BINARY:
     if _name != "len":
         setattr(Remote, f"__{_name}__", _make_dunder(_name))
 
-__all__ = ["Student", "Remote", "RemotePath", "InputMutated", "StudentError", "WorkerDied",
+__all__ = ["Student", "Remote", "RemoteMethod", "RemotePath", "InputMutated", "StudentError", "WorkerDied",
            "ImportFailed", "Limits", "Callback"]
