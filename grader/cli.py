@@ -7,9 +7,11 @@ and every result records that), 1 only for a bug of the grader itself.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from grader.options import GradeOptions
 from grader.rubric import BY_NAME
 
 USAGE_ERROR = 2
@@ -31,15 +33,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nbgrader", action="store_true",
                    help="batch: PATH is an nbgrader course folder (or its submitted/); without this flag one is "
                         "recognised only by its nbgrader_config.py or gradebook.db")
+    p.add_argument("--assignment", metavar="NAME",
+                   help="batch, nbgrader tree: grade this assignment when students have several")
     p.add_argument("--allow-unsandboxed", action="store_true",
                    help="grade even where bubblewrap cannot run (student code then runs with your rights; "
                         "recorded in every result)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code without bubblewrap even where it works (needs --allow-unsandboxed "
+                        "unless --public; recorded in every result)")
+    p.add_argument("--timeout-scale", type=float, default=1.0, metavar="X",
+                   help="multiply every time limit of student code by X (a slow machine: 2; recorded in every "
+                        "result)")
     p.add_argument("--variants", type=Path, metavar="KEYFILE",
                    help="per-student hidden inputs: each student's seed is a keyed hash (HMAC-SHA256) of this "
                         "secret key file, the assignment and the student's name (batch: the entry's name)")
     p.add_argument("--student", metavar="NAME", help="with --variants, grading one submission: whose variant it is")
+    p.add_argument("--expected-values", choices=["auto", "replay"], default="auto",
+                   help="public checks: compute expected values with the reference where it is installed "
+                        "(auto) or replay the recorded ones, as a student's copy does (replay)")
     p.add_argument("--quiet", action="store_true", help="no table or progress bar")
     return p
+
+
+@contextlib.contextmanager
+def _progress_display(quiet: bool):
+    """Per task, checks finished of checks collected, live on a terminal's stderr (nothing when
+    quiet or not a terminal); yields the callback grader.runner.grade calls."""
+    from rich.console import Console
+    console = Console(stderr=True)
+    if quiet or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    bars: dict[str, int] = {}
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("checks"),
+                  TimeElapsedColumn(), console=console, transient=True) as live:
+        def show(counts: dict[str, tuple[int, int]]) -> None:
+            for name in sorted(counts, key=lambda n: BY_NAME[n].number if n in BY_NAME else 99):
+                done, total = counts[name]
+                if name not in bars:
+                    label = f"{BY_NAME[name].number}. {BY_NAME[name].file}" if name in BY_NAME else name
+                    bars[name] = live.add_task(label, total=total)
+                live.update(bars[name], completed=done, total=total)
+        yield show
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,15 +107,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"grade: {clean(exc, 2000)}", file=sys.stderr)
         return USAGE_ERROR
     try:
-        runner.isolation_line(args.public, args.allow_unsandboxed)  # refuse before reading anything
+        options = GradeOptions(tasks=tuple(args.task or ()), seed=seed, public_only=args.public,
+                               allow_unsandboxed=args.allow_unsandboxed, sandbox=not args.no_sandbox,
+                               timeout_scale=args.timeout_scale, expected=args.expected_values)
+    except ValueError as exc:
+        print(f"grade: {exc}", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        runner.isolation_line(options)  # refuse before reading anything
         if several:
             if not args.out:
                 raise submission.SubmissionError("--out RESULTS_DIR is required to grade several submissions")
             from grader import batch
-            return batch.main(args, seed)
+            return batch.main(args, options)
         with submission.load(args.paths[0]) as sub:
-            results = runner.grade(sub.folder, tasks=args.task, seed=seed, public_only=args.public,
-                                   allow_unsandboxed=args.allow_unsandboxed)
+            with _progress_display(args.quiet) as show:
+                results = runner.grade(sub.folder, options, progress=show)
+            results.notes = list(sub.notes)
             if variant is not None:
                 results.variant = variant.record()
     except SandboxUnavailable as exc:
@@ -95,9 +139,6 @@ def main(argv: list[str] | None = None) -> int:
         from grader.results import write_atomic
         write_atomic(args.feedback, results.feedback_markdown(args.student))
     if not args.quiet:
-        from grader.text import clean_line
-        for note in sub.notes:  # notes name the submission's files: no control characters on the terminal
-            print(f"note: {clean_line(note, 1000)}")
         results.print_table()
     return 1 if results.grader_errors else 0
 

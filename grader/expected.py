@@ -7,10 +7,11 @@ A public check gets the reference through ``reference("losses")``::
     want = ref.mse(a, b)                                   # a recorded call
     bad = ref.value("mse-sum", lambda r: r.mse(a, b) * 9)  # any computation, recorded under a name
 
-Modes (``BPLAB_EXPECTED``): ``auto`` (default) computes with ``solutions`` when it is importable,
-else replays ``grader/checks/public/expected/<task>.json``; ``replay`` always replays (how tests
-prove the recording complete); ``record`` computes and records (``course stubs`` writes the files;
-``BPLAB_EXPECTED_DIR`` redirects them). Inputs are keyed by value (arrays rounded to 9 decimals,
+Modes (``GradeOptions.expected``, set for a grading session by ``configure``): ``auto`` (default)
+computes with ``solutions`` when it is importable, else replays
+``grader/checks/public/expected/<task>.json``; ``replay`` always replays (``grade
+--expected-values replay``: how tests prove the recording complete); ``record`` computes and records
+(``course stubs`` writes the files; ``GradeOptions.expected_dir`` redirects them). Inputs are keyed by value (arrays rounded to 9 decimals,
 so the last bits of an input computed on another machine do not matter).
 """
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,12 +33,25 @@ class ExpectedMissing(RuntimeError):
     """A public check asked for a value that was not recorded (run `course stubs`)."""
 
 
+MODES = ("auto", "replay", "record")
+_settings: dict[str, Any] = {"mode": "auto", "dir": DEFAULT_DIR}
+
+
+def configure(mode: str = "auto", directory: str | Path | None = None) -> None:
+    """The mode and folder of this grading session (the plugin calls it before the checks load)."""
+    if mode not in MODES:
+        raise ValueError(f"expected-values mode {mode!r} is not one of {', '.join(MODES)}")
+    _settings.update(mode=mode, dir=Path(directory) if directory else DEFAULT_DIR)
+    _recorded.clear()
+    _loaded.clear()
+
+
 def _mode() -> str:
-    return os.environ.get("BPLAB_EXPECTED", "auto")
+    return _settings["mode"]
 
 
 def _dir() -> Path:
-    return Path(os.environ.get("BPLAB_EXPECTED_DIR", DEFAULT_DIR))
+    return _settings["dir"]
 
 
 def _canonical(value: Any, out: "hashlib._Hash") -> None:

@@ -1,6 +1,7 @@
 """One trusted grading process: runs pytest over the checks of some tasks, writes outcomes as JSON.
 
-``python -m grader.lane --submission DIR --tasks losses,backprop --seed 0 [--public] --out FILE``.
+``python -m grader.lane --submission DIR --tasks losses,backprop --seed 0 [--public] [--timeout-scale X]
+--out FILE [--progress FILE]`` (the flags of ``GradeOptions.lane_args``).
 Started by ``grader.runner`` (several lanes run in parallel); student code never runs here, only
 in the workers this process starts through the ``student`` fixture.
 """
@@ -16,13 +17,14 @@ from pathlib import Path
 
 import pytest
 
+from grader.options import GradeOptions
 from grader.plugin import GradingPlugin
 from grader.rubric import BY_NAME, CHECKS
 
 
-def run(submission: Path, tasks: list[str], seed: int, public_only: bool) -> dict:
-    plugin = GradingPlugin(submission, seed)
-    files = [str(p) for t in tasks for p in BY_NAME[t].check_files(public_only)]
+def run(submission: Path, tasks: list[str], options: GradeOptions, progress: Path | None = None) -> dict:
+    plugin = GradingPlugin(submission, options, progress)
+    files = [str(p) for t in tasks for p in BY_NAME[t].check_files(options.public_only)]
     start = time.monotonic()
     args = ["-c", os.devnull, "--rootdir", str(CHECKS), "--import-mode=importlib", "--assert=plain",
             "--strict-markers", "-p", "no:cacheprovider", "-p", "no:warnings", "-q", "--no-header",
@@ -39,9 +41,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--public", action="store_true")
+    parser.add_argument("--timeout-scale", type=float, default=1.0)
+    parser.add_argument("--expected", default="auto")
+    parser.add_argument("--expected-dir", default=None)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--progress", type=Path, default=None)
     ns = parser.parse_args(argv)
-    result = run(ns.submission, [t for t in ns.tasks.split(",") if t], ns.seed, ns.public)
+    tasks = [t for t in ns.tasks.split(",") if t]
+    options = GradeOptions(tasks=tuple(tasks), seed=ns.seed, public_only=ns.public, timeout_scale=ns.timeout_scale,
+                           expected=ns.expected, expected_dir=ns.expected_dir)
+    result = run(ns.submission, tasks, options, ns.progress)
     tmp = ns.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))
     os.replace(tmp, ns.out)

@@ -8,6 +8,7 @@ task once: the task's tests are skipped and ``import_errors`` holds the reason.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
 from grader.gradients import CheckFailure, diagnoses_of, explain_error
+from grader.options import GradeOptions
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
 
@@ -87,9 +89,11 @@ def _example_text(note: str) -> str:
 class GradingPlugin:
     """Registered with ``pytest.main(plugins=[...])`` by ``grader.lane``."""
 
-    def __init__(self, submission: Path, seed: int):
+    def __init__(self, submission: Path, options: GradeOptions, progress: Path | None = None):
         self.submission = Path(submission)
-        self.seed_value = seed
+        self.options = options
+        self.seed_value = options.seed
+        self.progress = progress  # a file: one JSON line per task collected and per check finished
         self.outcomes: list[Outcome] = []
         self.import_errors: dict[str, str] = {}
         self.students: dict[str, Student] = {}
@@ -104,11 +108,23 @@ class GradingPlugin:
             print_blob=False, suppress_health_check=list(HealthCheck),
             phases=[p for p in Phase if p != Phase.explain])
         settings.load_profile("grading")
+        from grader import expected
+        expected.configure(self.options.expected, self.options.expected_dir)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             if item.get_closest_marker("points") is None:
                 raise pytest.UsageError(f"{item.nodeid} has no @pytest.mark.points(n)")
+        collected: dict[str, int] = {}
+        for item in items:
+            collected[task_of(item.path)] = collected.get(task_of(item.path), 0) + 1
+        self._tell(*({"task": task, "collected": n} for task, n in collected.items()))
+
+    def _tell(self, *events: dict) -> None:
+        """Progress for whoever shows it (grader.runner), one JSON line per event, appended."""
+        if self.progress is not None:
+            with open(self.progress, "a", encoding="utf-8") as fh:
+                fh.write("".join(json.dumps(e) + "\n" for e in events))
 
     # -- fixtures -----------------------------------------------------------------------------
     @pytest.fixture(scope="session")
@@ -126,7 +142,7 @@ class GradingPlugin:
             pytest.skip(self.import_errors[task.name])
         if task.name not in self.students:
             given = {"data.py": GIVEN / "data.py"} if (GIVEN / "data.py").exists() else {}
-            limits = task.limits.scaled(float(os.environ.get("BPLAB_TIMEOUT_SCALE", "1")))
+            limits = task.limits.scaled(self.options.timeout_scale)
             student = Student(lambda: Worker(self.submission, task.name, limits, given), task.name,
                               budget=limits.task_budget)
             try:
@@ -181,10 +197,11 @@ class GradingPlugin:
             if extra:
                 record.output = "\n".join(filter(None, [record.output, *extra]))
         self.outcomes.append(record)
+        self._tell({"task": task, "done": 1})
 
     def pytest_sessionfinish(self) -> None:
         for student in self.students.values():
             student.close()
-        if os.environ.get("BPLAB_EXPECTED") == "record":
+        if self.options.expected == "record":
             from grader import expected
             expected.write_recordings()

@@ -78,6 +78,8 @@ class Results:
     grader_errors: list[str] = dataclasses.field(default_factory=list)
     hidden_visibility: str = "after_published"
     variant: dict[str, Any] | None = None  # per-student hidden inputs (grader.runner.Variant.record), else None
+    notes: list[str] = dataclasses.field(default_factory=list)  # what intake did (a renamed file...), one line each
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # grader.options.GradeOptions.record()
 
     # -- normalising ---------------------------------------------------------------------------
     def normalise(self) -> "Results":
@@ -87,6 +89,7 @@ class Results:
             t.__post_init__()
         self.grader_errors = [_text.clean(e) for e in self.grader_errors]
         self.isolation = _text.clean_line(self.isolation, 1000)
+        self.notes = [_text.clean_line(n, 1000) for n in self.notes][:20]  # notes name the student's files
         texts = _text.bound_total([t.output for t in self.tests] + self.grader_errors, _text.STUDENT_LIMIT)
         for t, out in zip(self.tests, texts):
             t.output = out
@@ -130,11 +133,12 @@ class Results:
         lines = [self.summary_line()]
         for name, row in self.by_task().items():
             lines.append(f"  {BY_NAME[name].number}. {name}: {row['score']:g}/{row['max_score']:g}")
+        lines += [f"Note: {n}" for n in self.notes]
         lines.append(f"Isolation: {self.isolation}")
         lines += [f"Grader error: {_text.clean(e, 300)}" for e in self.grader_errors]
         extra = {"seed": self.seed, "public_only": self.public_only, "tasks": self.tasks,
                  "isolation": self.isolation, "grader_version": GRADER_VERSION,
-                 "grader_errors": self.grader_errors}
+                 "grader_errors": self.grader_errors, "notes": self.notes, "options": dict(self.options)}
         if self.variant:
             extra["variant"] = dict(self.variant)
         return {"score": self.score, "max_score": self.max_score, "execution_time": self.execution_time,
@@ -147,7 +151,9 @@ class Results:
         res = cls(seed=extra.get("seed", 0), public_only=extra.get("public_only", False),
                   tasks=list(extra.get("tasks", [])), execution_time=data.get("execution_time", 0.0),
                   isolation=extra.get("isolation", ""), grader_errors=list(extra.get("grader_errors") or []),
-                  variant=extra.get("variant") if isinstance(extra.get("variant"), dict) else None)
+                  variant=extra.get("variant") if isinstance(extra.get("variant"), dict) else None,
+                  notes=[str(n) for n in (extra.get("notes") or []) if isinstance(n, str)],
+                  options=extra.get("options") if isinstance(extra.get("options"), dict) else {})
         for t in data.get("tests", []):
             res.tests.append(TestResult(task=t["task"], name=t["name"], max_score=t["max_score"],
                                         score=t["score"], status=t["status"], output=t.get("output") or "",
@@ -172,6 +178,7 @@ class Results:
                 if t.output and not t.passed:  # student text: in a fence it cannot close
                     out.append("  " + _text.fence(t.output).replace("\n", "\n  "))
             out.append("")
+        out += [f"_Note: {_text.md_escape(n, 1000)}_" for n in self.notes]
         out.append(f"_Isolation: {self.isolation}_\n")
         return "\n".join(out)
 
@@ -211,6 +218,8 @@ class Results:
                 console.print(Text("    " + _text.clean_line(failure, 1000), style="dim"),
                               no_wrap=True, overflow="ellipsis")
         console.print(Text(f"{self.summary_line()}  ({self.execution_time:.1f} s)", style="bold"))
+        for note in self.notes:
+            console.print(Text(f"Note: {note}"))
         console.print(Text(f"Isolation: {self.isolation}"))
         for error in self.grader_errors:
             console.print(Text.assemble(("Grader error:", "red"), " " + _text.clean_line(error, 300)))

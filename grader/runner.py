@@ -19,14 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
+from grader.options import DEFAULT_SEED, GradeOptions
 from grader.results import Results, TestResult
 from grader.rubric import BY_NAME, TASKS, Task
-from grader.sandbox.isolation import isolation_env, require
+from grader.sandbox.isolation import Isolation, isolation_env, require
 
-DEFAULT_SEED = 20261201
+__all__ = ["DEFAULT_SEED", "GradeOptions", "grade", "isolation_line", "variant_for", "read_variant_key"]
 VARIANT_ASSIGNMENT = "backprop-lab"  # what a variant is of, with the key and the student
 MIN_KEY_BYTES = 16
 
@@ -80,11 +83,11 @@ def plan_lanes(tasks: list[Task], lanes: int) -> list[list[Task]]:
     return [sorted(m, key=lambda t: t.number) for _, m in buckets if m]
 
 
-def lane_env() -> dict[str, str]:
+def lane_env(iso: Isolation) -> dict[str, str]:
     env = dict(os.environ)
     here = str(Path(__file__).resolve().parent.parent)  # the lanes use this very copy of the grader
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    env.update(isolation_env())
+    env.update(isolation_env(iso))
     env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
     return env
@@ -95,17 +98,16 @@ def _die_with_parent() -> None:
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool, tmp: Path) -> dict:
+def _run_lane(submission: Path, tasks: list[Task], options: GradeOptions, iso: Isolation, tmp: Path) -> dict:
     out = tmp / f"lane-{tasks[0].name}.json"
     log = tmp / f"lane-{tasks[0].name}.log"
     cmd = [sys.executable, "-m", "grader.lane", "--submission", str(submission),
-           "--tasks", ",".join(t.name for t in tasks), "--seed", str(seed), "--out", str(out)]
-    if public_only:
-        cmd.append("--public")
-    budget = 120 + sum(60 * t.limits.call_timeout for t in tasks)
+           "--tasks", ",".join(t.name for t in tasks), *options.lane_args(), "--out", str(out),
+           "--progress", str(tmp / f"lane-{tasks[0].name}.progress")]
+    budget = 120 + sum(60 * t.limits.scaled(options.timeout_scale).call_timeout for t in tasks)
     with open(log, "wb") as fh:
         try:
-            code = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=lane_env(),
+            code = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=lane_env(iso),
                                   timeout=budget, cwd=tmp, preexec_fn=_die_with_parent).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
@@ -115,13 +117,13 @@ def _run_lane(submission: Path, tasks: list[Task], seed: int, public_only: bool,
     return {"lane_error": f"grading process ended ({code}) before writing results: {tail}"}
 
 
-def _run_lane_here(submission: Path, tasks: list[Task], seed: int, public_only: bool) -> dict:
+def _run_lane_here(submission: Path, tasks: list[Task], options: GradeOptions) -> dict:
     """The lane in this very process (a trusted grading process that grades one student after
     another, as batch workers do): pytest, the checks and the reference are imported once."""
     from grader import lane
     chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
-        report = lane.run(submission, [t.name for t in tasks], seed, public_only)
+        report = lane.run(submission, [t.name for t in tasks], options)
     return _checked(report, chatter.getvalue)
 
 
@@ -132,41 +134,95 @@ def _checked(report: dict, output) -> dict:
     return report
 
 
-def isolation_line(public_only: bool, allow_unsandboxed: bool) -> str:
+def isolation_line(options: GradeOptions) -> str:
     """What the results say about the isolation; raises SandboxUnavailable when grading must not
     run: without bubblewrap, only a local check of public checks or an explicit opt-in may."""
-    iso = require(allow_unsandboxed or public_only)
+    return _isolation(options)[1]
+
+
+def _isolation(options: GradeOptions) -> tuple[Isolation, str]:
+    iso = require(options.allow_unsandboxed or options.public_only, sandbox=options.sandbox)
     if iso.sandboxed:
-        return iso.description
-    if public_only and not allow_unsandboxed:
-        return (f"local check without a sandbox ({iso.problem}): the code runs as you, on your machine, "
-                f"which is fine for checking your own work")
-    return f"{iso.description} [unsandboxed grading opted in with --allow-unsandboxed]"
+        return iso, iso.description
+    if options.public_only and not options.allow_unsandboxed:
+        return iso, (f"local check without a sandbox ({iso.problem}): the code runs as you, on your machine, "
+                     f"which is fine for checking your own work")
+    return iso, f"{iso.description} [unsandboxed grading opted in with --allow-unsandboxed]"
 
 
-def grade(submission: Path, tasks: list[str] | None = None, seed: int = DEFAULT_SEED,
-          public_only: bool = False, lanes: int | None = None, in_process: bool = False,
-          allow_unsandboxed: bool = False) -> Results:
-    """Grade a normalised submission folder (see ``grader.submission``) and return its results.
+class _Progress:
+    """Per task: checks collected and finished, read from the lanes' progress files (one JSON
+    line per event, appended by grader.plugin) while they run; ``show`` gets the counts."""
 
-    ``in_process=True`` with a single lane runs that lane in the calling process (for callers
-    that are themselves dedicated, trusted grading processes); student code still runs only in
-    the sandboxed workers. Raises ``SandboxUnavailable`` when bubblewrap cannot run, unless
-    ``allow_unsandboxed`` (or ``public_only``: a student's local check) says otherwise.
+    def __init__(self, folder: Path, show: Callable[[dict[str, tuple[int, int]]], None]):
+        self.folder, self.show = folder, show
+        self.offsets: dict[Path, int] = {}
+        self.counts: dict[str, list[int]] = {}
+
+    def poll(self) -> None:
+        for path in sorted(self.folder.glob("*.progress")):
+            try:
+                with open(path, "rb") as fh:
+                    fh.seek(self.offsets.get(path, 0))
+                    data = fh.read()
+            except OSError:
+                continue
+            complete = data[:data.rfind(b"\n") + 1]
+            self.offsets[path] = self.offsets.get(path, 0) + len(complete)
+            for line in complete.splitlines():
+                try:
+                    event = json.loads(line)
+                    done, total = self.counts.setdefault(str(event["task"]), [0, 0])
+                    self.counts[str(event["task"])] = [done + int(event.get("done", 0)),
+                                                       total + int(event.get("collected", 0))]
+                except (ValueError, KeyError, TypeError):
+                    continue
+        self.show({task: (done, total) for task, (done, total) in self.counts.items()})
+
+    def follow(self, stop: threading.Event, interval: float = 0.2) -> None:
+        while not stop.wait(interval):
+            self.poll()
+        self.poll()
+
+
+def grade(submission: Path, options: GradeOptions | None = None, *, lanes: int | None = None,
+          in_process: bool = False, progress: Callable[[dict[str, tuple[int, int]]], None] | None = None
+          ) -> Results:
+    """Grade a normalised submission folder (see ``grader.submission``) as ``options`` say.
+
+    ``lanes``: parallel grading processes (default: one per core); ``in_process=True`` with a
+    single lane runs that lane in the calling process (for callers that are themselves dedicated,
+    trusted grading processes); student code still runs only in the sandboxed workers.
+    ``progress``: called now and then with ``{task: (checks finished, checks collected)}``.
+    Raises ``SandboxUnavailable`` when bubblewrap cannot run, unless ``options.allow_unsandboxed``
+    (or ``public_only``: a student's local check) says otherwise.
     """
-    line = isolation_line(public_only, allow_unsandboxed)
-    chosen = [BY_NAME[name] for name in tasks] if tasks else list(TASKS)
+    options = options or GradeOptions()
+    iso, line = _isolation(options)
+    chosen = [BY_NAME[name] for name in options.tasks] if options.tasks else list(TASKS)
     lanes = lanes or os.cpu_count() or 1
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bplab-grade-") as tmp:
         plan = plan_lanes(chosen, lanes)
         if in_process and len(plan) == 1:
-            reports = [(plan[0], _run_lane_here(Path(submission), plan[0], seed, public_only))]
+            reports = [(plan[0], _run_lane_here(Path(submission), plan[0], options))]
         else:
-            with ThreadPoolExecutor(max_workers=len(plan)) as pool:
-                reports = list(pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, seed, public_only, Path(tmp))), plan))
-    results = Results(seed=seed, public_only=public_only, tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)],
-                      isolation=line)
+            stop = threading.Event()
+            watcher = threading.Thread(target=_Progress(Path(tmp), progress).follow, args=(stop,), daemon=True) \
+                if progress else None
+            if watcher:
+                watcher.start()
+            try:
+                with ThreadPoolExecutor(max_workers=len(plan)) as pool:
+                    reports = list(pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, options, iso, Path(tmp))),
+                                            plan))
+            finally:
+                stop.set()
+                if watcher:
+                    watcher.join()
+    results = Results(seed=options.seed, public_only=options.public_only,
+                      tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)], isolation=line,
+                      options=options.record())
     for lane_tasks, report in reports:
         if "lane_error" in report:
             results.grader_errors.append(report["lane_error"])

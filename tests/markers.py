@@ -2,17 +2,16 @@
 import ast
 import pathlib
 
+from grader.course.stubs import regions
+
 
 def marker_functions(path: pathlib.Path) -> list[str]:
     """Names of the functions holding each BEGIN/END SOLUTION region, in file order."""
     source = path.read_text()
     lines = source.splitlines()
     tree = ast.parse(source)
-    begins = [i + 1 for i, s in enumerate(lines) if s.strip() == "### BEGIN SOLUTION"]
-    ends = [i + 1 for i, s in enumerate(lines) if s.strip() == "### END SOLUTION"]
-    assert len(begins) == len(ends)
     names = []
-    for b, e in zip(begins, ends):
+    for b, e, _, _ in regions(source):  # the stub generator's own reading of the markers
         assert b < e
         # the top-level statement the region starts in, and the next one after it
         starts = [n.lineno - len(getattr(n, "decorator_list", [])) for n in tree.body]

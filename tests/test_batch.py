@@ -115,8 +115,7 @@ def check_row(row: dict, expected: dict[str, float], max_score: float) -> None:
 
 # -- the class ------------------------------------------------------------------------------------
 @pytest.mark.slow  # the hostile submission costs the import time-out of its task (scaled down here)
-def test_class_of_twelve(tmp_path, ref_scores, monkeypatch):
-    monkeypatch.setenv("BPLAB_TIMEOUT_SCALE", "0.25")  # the hang at import costs 15 s, not 60 s
+def test_class_of_twelve(tmp_path, ref_scores):
     cls = tmp_path / "class"
     cls.mkdir()
     expected: dict[str, dict[str, float]] = {}
@@ -144,7 +143,8 @@ def test_class_of_twelve(tmp_path, ref_scores, monkeypatch):
 
     out = tmp_path / "results"
     start = time.monotonic()
-    proc = grade(str(cls), "--batch", "--out", str(out), "--workers", "2", *TASK_ARGS, cwd=tmp_path)
+    proc = grade(str(cls), "--batch", "--out", str(out), "--workers", "2", *TASK_ARGS,
+                 "--timeout-scale", "0.25", cwd=tmp_path)  # the hang at import costs 15 s, not 60 s
     seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     book = gradebook(out)
@@ -239,7 +239,7 @@ def test_several_paths_and_nbgrader_tree(tmp_path, ref_scores):
     assert set(book) == {"amy", "ben"}
     check_row(book["amy"], ref_scores, ref_scores["max"])
     check_row(book["ben"], {t: 0.0 for t in GRADED}, ref_scores["max"])
-    assert any(".ipynb ->" in n for n in stored(out, "amy")["extra_data"]["batch"]["notes"])
+    assert any(".ipynb ->" in n for n in stored(out, "amy")["extra_data"]["notes"])
 
 
 # -- resuming -------------------------------------------------------------------------------------
@@ -322,6 +322,25 @@ def test_sigkill_part_way_then_rerun(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["already_graded"] == len(finished) and summary["graded_now"] == len(students) - len(finished)
     assert leftovers(out) == []
+
+    # a --force rerun killed part way: the gradebook still lists everyone's earlier result, marked
+    graded_by = {s: stored(out, s)["extra_data"]["batch"]["run_id"] for s in students}
+    proc = subprocess.Popen(args + ["--force"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any(stored(out, s)["extra_data"]["batch"]["run_id"] != graded_by[s] for s in students
+               if (out / s / "results.json").exists()):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the forced rerun finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    book = gradebook(out)
+    assert set(book) == set(students)
+    assert all(r["total"] not in ("", None) for r in book.values()), book
+    earlier = [s for s, r in book.items() if r["status"].startswith("from the previous run")]
+    assert earlier and all(r["status"] in ("graded",) or r["status"].startswith("from the previous run")
+                           for r in book.values()), book
 
 
 def _proc(pid: int):
@@ -493,32 +512,34 @@ def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkey
     from grader.results import Results, TestResult as Check
     fake = Results(seed=1, tasks=["chain_rule"], isolation="test")
     fake.tests.append(Check("chain_rule", "test_x", 8.0, output="bad \ud800 value"))
+    from grader.batch import grading, run
+    from grader.options import GradeOptions
     monkeypatch.setattr(runner, "grade", lambda *a, **k: fake)
-    real_write = batch.write_atomic
+    real_write = grading.write_atomic
 
     def flaky(path, text):
         if path.name == "feedback.md" and path.parent.name == "bob":
             raise OSError("No space left on device")
         real_write(path, text)
 
-    monkeypatch.setattr(batch, "write_atomic", flaky)
+    monkeypatch.setattr(grading, "write_atomic", flaky)
     out = tmp_path / "out"
     states = {}
     for name in ("alice", "bob"):
-        job = {"student": name, "path": str(reference(tmp_path / "class" / name)), "out": str(out), "seed": 1,
-               "tasks": ["chain_rule"], "public_only": False, "lanes": 1, "fingerprint": "f", "run_id": "r"}
+        job = {"student": name, "path": str(reference(tmp_path / "class" / name)), "out": str(out), "lanes": 1,
+               "options": GradeOptions(seed=1, tasks=("chain_rule",)).record(), "fingerprint": "f", "run_id": "r"}
         states[name] = batch.grade_one(job)
     assert states["alice"]["state"] == "graded" and (out / "alice" / "feedback.md").exists()
     assert states["bob"]["state"] == "grader_error" and "No space left" in states["bob"]["error"]
     assert not (out / "bob" / "results.json").exists()  # not final: graded again on the next run
     entry = batch.Entry("bob", tmp_path / "class" / "bob")
     assert batch.row_for(entry, states["bob"], ["chain_rule"])["status"].startswith("grader error (rerun to retry)")
-    assert batch._existing(out, entry, "any key") is None
+    assert run._existing(out, entry, "any key") is None
     # a stored result whose feedback cannot be rebuilt is graded again, never an exception
     key = states["alice"]["data"]["extra_data"]["batch"]["key"]
     (out / "alice" / "feedback.md").unlink()
-    monkeypatch.setattr(batch, "write_atomic", lambda path, text: (_ for _ in ()).throw(OSError("read-only")))
-    assert batch._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is None
-    monkeypatch.setattr(batch, "write_atomic", real_write)
-    assert batch._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is not None
+    monkeypatch.setattr(run, "write_atomic", lambda path, text: (_ for _ in ()).throw(OSError("read-only")))
+    assert run._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is None
+    monkeypatch.setattr(run, "write_atomic", real_write)
+    assert run._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is not None
     assert "bad \\ud800 value" in (out / "alice" / "feedback.md").read_text(encoding="utf-8")

@@ -178,7 +178,7 @@ def test_zip_upload_and_student_code_runs_as_its_own_uid(tmp_path, bundle, sandb
                 zf.write(path, f"my_work/{path.name}")
         zf.writestr(f"my_work/{task.file}", "import os\nraise RuntimeError(f'running as uid={os.getuid()}')\n")
     root = fake_root(tmp_path, bundle, files={"submission.zip": buf.getvalue()})
-    env = {} if sandbox == "bubblewrap" else {"BPLAB_NO_BWRAP": "1"}
+    env = {} if sandbox == "bubblewrap" else {"BPLAB_SANDBOX": "off"}
     if sandbox == "opted-in":
         env["BPLAB_ALLOW_UNSANDBOXED"] = "1"
     proc, data = run_autograder(root, bundle, **env)

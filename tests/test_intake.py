@@ -161,6 +161,9 @@ def test_grade_end_to_end_nested_near_miss(tmp_path):
     data = json.loads(out.read_text())
     assert data["score"] == data["max_score"] == BY_NAME["chain_rule"].points, data["output"]
     assert "alice/hw3" in proc.stdout and "Chain_Rule (1).py" in proc.stdout, proc.stdout[-2000:]
+    notes = data["extra_data"]["notes"]  # the --json of one grade says what intake did, as batch does
+    assert any("alice/hw3" in n for n in notes) and any("Chain_Rule (1).py" in n for n in notes), notes
+    assert any(line.startswith("Note: ") and "Chain_Rule (1).py" in line for line in data["output"].splitlines())
 
 
 def test_batch_results_carry_the_notes(tmp_path):
@@ -176,7 +179,7 @@ def test_batch_results_carry_the_notes(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads((out / "alice" / "results.json").read_text())
     assert data["score"] == BY_NAME["chain_rule"].points
-    notes = data["extra_data"]["batch"]["notes"]
+    notes = data["extra_data"]["notes"]
     assert any("Downloads/hw3" in n for n in notes) and any("chain_rule_final.py" in n for n in notes), notes
     assert "chain_rule_final.py" in (out / "alice" / "feedback.md").read_text().replace("\\", "")  # markdown escapes
 

@@ -97,7 +97,7 @@ def reference_scores(tmp_path_factory):
     sub = tmp_path_factory.mktemp("reference")
     for path in (ROOT / "solutions").glob("*.py"):
         shutil.copyfile(path, sub / path.name)
-    res = runner.grade(sub, tasks=["chain_rule", "losses"])
+    res = runner.grade(sub, runner.GradeOptions(tasks=("chain_rule", "losses")))
     return res.by_task()
 
 
@@ -121,9 +121,9 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     proc = subprocess.run([*grade_command, str(sub), "--task", "chain_rule", "--task", "losses",
-                           "--json", str(out), "--quiet"],
+                           "--json", str(out), "--quiet", "--timeout-scale", "0.15"],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "BPLAB_TIMEOUT_SCALE": "0.15", "TMPDIR": str(scratch)})
+                          env={**os.environ, "TMPDIR": str(scratch)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["extra_data"]["isolation"].startswith("bubblewrap"), data["extra_data"]["isolation"]

@@ -169,7 +169,7 @@ def _grade_folder(folder: Path, tasks: list[str], env: dict) -> dict[str, float]
     os.environ.update(env)
     try:
         with submission.load(folder) as sub:
-            results = runner.grade(sub.folder, tasks=tasks)
+            results = runner.grade(sub.folder, runner.GradeOptions(tasks=tuple(tasks)))
     finally:
         os.environ.clear()
         os.environ.update(saved)

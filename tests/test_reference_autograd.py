@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from grader.course import stubs
 from solutions import autograd as ag
 from solutions.autograd import Tensor
 
@@ -1046,20 +1047,13 @@ EXPECTED_REGIONS = [
 ]
 
 
-def _regions(text: str) -> list[tuple[int, int]]:
-    lines = text.splitlines()
-    begins = [i for i, line in enumerate(lines) if line.strip() == "### BEGIN SOLUTION"]
-    ends = [i for i, line in enumerate(lines) if line.strip() == "### END SOLUTION"]
-    assert len(begins) == len(ends)
-    return list(zip(begins, ends))
-
-
 def test_marker_regions_each_in_one_function_with_its_return():
     text = SOURCE.read_text()
     tree = ast.parse(text)
     funcs = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     names = []
-    for b, e in _regions(text):
+    for b1, e1, _, _ in stubs.regions(text):
+        b, e = b1 - 1, e1 - 1
         # the innermost function containing the whole region (line numbers are 1-based)
         owners = [f for f in funcs if f.lineno < b + 1 < f.end_lineno]
         assert owners, f"region at line {b + 1} is not inside a function"
@@ -1072,20 +1066,8 @@ def test_marker_regions_each_in_one_function_with_its_return():
 
 
 def _stub_source() -> str:
-    """What the stub generator makes: each region replaced by raise NotImplementedError."""
-    lines = SOURCE.read_text().splitlines()
-    out, skipping, m = [], False, 0
-    for line in lines:
-        if line.strip() == "### BEGIN SOLUTION":
-            m += 1
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f'{indent}raise NotImplementedError("Task 4.{m}: stub")')
-            skipping = True
-        elif line.strip() == "### END SOLUTION":
-            skipping = False
-        elif not skipping:
-            out.append(line)
-    return "\n".join(out) + "\n"
+    """The stub exactly as ``course stubs`` writes it."""
+    return stubs.make_stub(SOURCE.read_text(), 4, "autograd.py")
 
 
 def test_given_parts_work_in_the_stub():
@@ -1107,18 +1089,6 @@ def test_given_parts_work_in_the_stub():
         x.sum()
     with pytest.raises(NotImplementedError, match="Task 4.12"):
         x.backward(np.ones((1, 2)))
-
-
-def test_handout_blocks_are_fresh():
-    from grader.course.worked import autograd as worked
-
-    text = (ROOT / "reference" / "autograd.md").read_text()
-    for name, fn in worked.BLOCKS.items():
-        m = re.search(rf"<!-- BEGIN GENERATED: {re.escape(name)} -->\n(.*?)<!-- END GENERATED: {re.escape(name)} -->", text, re.S)
-        assert m, f"block {name} missing from reference/autograd.md"
-        assert m.group(1).strip() == fn().strip(), f"block {name} is stale"
-    for fig in worked.FIGURES:
-        assert f"(figures/{fig})" in text
 
 
 def test_figures_are_written(tmp_path):

@@ -567,11 +567,3 @@ def test_module_imports_numpy_only():
     assert imported <= {"numpy", "__future__"}
 
 
-def test_generated_blocks_in_the_note_are_fresh():
-    from grader.course.worked.losses import BLOCKS
-
-    text = (ROOT / "reference" / "losses.md").read_text()
-    found = dict(re.findall(r"<!-- BEGIN GENERATED: (\S+) -->\n(.*?)<!-- END GENERATED: \1 -->", text, re.S))
-    assert set(found) == set(BLOCKS)
-    for name, fn in BLOCKS.items():
-        assert found[name].strip() == fn().strip(), f"block {name} is stale"

@@ -46,8 +46,9 @@ def test_bundle_leaks_no_solution_and_no_hidden_check(bundle):
 
 
 def public_grade(bundle: Path, assignments: Path, out: Path) -> dict:
-    env = {**os.environ, "BPLAB_EXPECTED": "replay"}  # the reference is not consulted, as at a student's
+    env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "grader.cli", str(assignments), "--public", "--quiet",
+                           "--expected-values", "replay",  # the reference is not consulted, as at a student's
                            "--json", str(out), *sum((["--task", t] for t in NUMPY_TASKS), [])],
                           cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -249,8 +250,8 @@ def test_fresh_venv_install_of_the_bundle(bundle, tmp_path):
     shutil.copyfile(ROOT / "solutions" / "chain_rule.py", work / "chain_rule.py")
     out = tmp_path / "out.json"
     proc = subprocess.run([str(venv / "bin" / "grade"), str(work), "--public", "--task", "chain_rule",
-                           "--quiet", "--json", str(out)], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "BPLAB_EXPECTED": "replay"})
+                           "--quiet", "--json", str(out), "--expected-values", "replay"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["score"] == data["max_score"] > 0, data["output"]

@@ -17,7 +17,10 @@ Options (build time: ``course gradescope`` arguments when the CLI offers them, e
 variables; run time: the same environment variables override ``bplab.json``):
 ``BPLAB_HIDDEN_VISIBILITY`` (visibility of the hidden checks: ``after_published`` by default,
 or ``hidden``, ``after_due_date``, ``visible``), ``BPLAB_TASKS`` (comma-separated tasks, default
-all), ``BPLAB_SEED`` (seed of the hidden inputs).
+all), ``BPLAB_SEED`` (seed of the hidden inputs), ``BPLAB_ALLOW_UNSANDBOXED=1`` (grade even where
+bubblewrap cannot run; recorded in every result), ``BPLAB_SANDBOX=off`` (run without bubblewrap
+even where it works; needs ``BPLAB_ALLOW_UNSANDBOXED=1``). ``run_autograder`` reads them once and
+passes one ``GradeOptions`` down, as ``grade`` does with its flags.
 
 Run ``python -m grader.course.gradescope run [--root DIR]`` to grade like ``run_autograder``.
 """
@@ -141,13 +144,22 @@ def options(config: dict | None = None) -> dict:
             "tasks": _tasks(os.environ.get("BPLAB_TASKS") or config.get("tasks")),
             "seed": int(seed) if seed not in (None, "") else runner.DEFAULT_SEED,
             "allow_unsandboxed": (os.environ.get("BPLAB_ALLOW_UNSANDBOXED") or
-                                  str(config.get("allow_unsandboxed", ""))).lower() in ("1", "true", "yes")}
+                                  str(config.get("allow_unsandboxed", ""))).lower() in ("1", "true", "yes"),
+            "sandbox": (os.environ.get("BPLAB_SANDBOX") or str(config.get("sandbox", "on"))).lower()
+                       not in ("0", "off", "false", "no")}
+
+
+def grade_options(opts: dict, seed: int | None = None):
+    """The GradeOptions of this run (``seed``: a variant's own seed)."""
+    from grader.options import GradeOptions
+    return GradeOptions(tasks=tuple(opts["tasks"] or ()), seed=opts["seed"] if seed is None else seed,
+                        allow_unsandboxed=opts["allow_unsandboxed"], sandbox=opts["sandbox"])
 
 
 # ---------------------------------------------------------------------------------------------
 # results.json for Gradescope
 # ---------------------------------------------------------------------------------------------
-def gradescope_json(results, notes: list[str] | None = None) -> dict:
+def gradescope_json(results) -> dict:
     """Gradescope's results.json: every documented key, nothing else at the test level. Student text
     arrives cleaned and bounded (``Results.to_json``, ``grader.text``); Gradescope shows it as text."""
     from grader.rubric import BY_NAME
@@ -162,13 +174,13 @@ def gradescope_json(results, notes: list[str] | None = None) -> dict:
                       "output": t["output"], "visibility": t["visibility"],
                       "extra_data": {"task": t["task"], "file": t["file"]}})
     data["tests"] = tests
-    data["output"] = summary_output(results, notes or [])
+    data["output"] = summary_output(results)
     data["output_format"] = data["test_output_format"] = "text"  # student text is never read as HTML / Markdown
     data["execution_time"] = round(float(data.get("execution_time") or 0.0), 2)
     return data
 
 
-def summary_output(results, notes: list[str]) -> str:
+def summary_output(results) -> str:
     """The top-level text students see: the score, per task; hidden parts only when visible."""
     from grader.rubric import BY_NAME
     hidden_shown = results.hidden_visibility == "visible"
@@ -190,8 +202,7 @@ def summary_output(results, notes: list[str]) -> str:
             rows = [t for t in public if t.task == name]
             lines.append(f"  Task {task.number} ({task.file}): public checks "
                          f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}")
-    from grader.text import clean_line
-    lines += [f"Note: {clean_line(n, 1000)}" for n in notes]  # notes name the upload's files
+    lines += [f"Note: {n}" for n in results.notes]  # cleaned by Results: they name the upload's files
     if results.grader_errors:
         lines.append("The grader hit an internal problem on this submission; the course staff will regrade it.")
     lines.append(f"Isolation: {results.isolation}")
@@ -266,12 +277,11 @@ def run_autograder(root: Path) -> int:
     try:
         variant = _variant(root)
         with _load_submission(root / "submission") as sub:
-            results = runner.grade(sub.folder, tasks=opts["tasks"], seed=variant.seed if variant else opts["seed"],
-                                   allow_unsandboxed=opts["allow_unsandboxed"])
-            notes = list(sub.notes)
+            results = runner.grade(sub.folder, grade_options(opts, variant.seed if variant else None))
+            results.notes = list(sub.notes)
         results.variant = variant.record() if variant else None
         results.hidden_visibility = opts["hidden_visibility"]
-        data = gradescope_json(results, notes)
+        data = gradescope_json(results)
         data["extra_data"]["gradescope"] = {"options": opts, "grader_file": str(Path(__file__).resolve())}
         write_atomic(out, json.dumps(data, indent=2) + "\n")
     except submission.SubmissionError as exc:
@@ -309,8 +319,7 @@ def selftest() -> int:
     folder = Path(solutions.__file__).resolve().parent
     opts = options(_bundle_config())
     with submission.load(folder) as sub:
-        results = runner.grade(sub.folder, tasks=opts["tasks"], seed=opts["seed"],
-                                   allow_unsandboxed=opts["allow_unsandboxed"])
+        results = runner.grade(sub.folder, grade_options(opts))
     results.print_table()
     ok = results.max_score > 0 and results.score == results.max_score and not results.grader_errors
     print("self-test: " + ("reference scores full marks" if ok else "FAILED: the reference must score full marks"))

@@ -144,22 +144,12 @@ def write(dest: Path = ASSIGNMENTS) -> list[Path]:
 def record_public_expected(dest: Path | None = None) -> list[Path]:
     """Grade the reference with the public checks in record mode: writes the values students'
     public checks replay (grader/checks/public/expected/<task>.json)."""
-    import os
     from grader import expected, runner
     import tempfile
     target = Path(dest) if dest else expected.DEFAULT_DIR
     target.mkdir(parents=True, exist_ok=True)
-    saved = {k: os.environ.get(k) for k in ("BPLAB_EXPECTED", "BPLAB_EXPECTED_DIR")}
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".expected-") as fresh:
-        os.environ.update(BPLAB_EXPECTED="record", BPLAB_EXPECTED_DIR=fresh)
-        try:
-            results = runner.grade(SOLUTIONS, public_only=True)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        results = runner.grade(SOLUTIONS, runner.GradeOptions(public_only=True, expected="record", expected_dir=fresh))
         failed = [f"{t.task}/{t.name}: {t.output[:200]}" for t in results.tests if not t.passed]
         if failed:
             raise RuntimeError(f"the reference fails public checks while recording: {failed}")

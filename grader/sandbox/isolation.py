@@ -338,11 +338,16 @@ def _probe(bwrap: str, per_worker_uid: bool) -> str:
         return ""
 
 
-@functools.lru_cache(maxsize=1)
-def isolation() -> Isolation:
-    """Decide once what this machine allows. A parent that already probed passes its answer
-    down in ``BPLAB_ISOLATION_PROBED`` (the runner does, so each lane does not probe again)."""
-    cached = os.environ.get("BPLAB_ISOLATION_PROBED")
+SWITCHED_OFF = "the sandbox was switched off (--no-sandbox)"
+
+
+@functools.lru_cache(maxsize=2)
+def isolation(sandbox: bool = True) -> Isolation:
+    """Decide once what this machine allows (``sandbox=False``: what runs without bubblewrap, as
+    ``--no-sandbox`` asks). A parent that already decided passes its answer down to the grading
+    processes it starts in ``BPLAB_ISOLATION_PROBED`` (``isolation_env``): a hand-over between
+    the grader's own processes, not a setting."""
+    cached = os.environ.get("BPLAB_ISOLATION_PROBED") if sandbox else None
     if cached:
         try:
             return Isolation(**json.loads(cached))
@@ -359,9 +364,8 @@ def isolation() -> Isolation:
     cpu = ", one core" if "cpu" in parents else ""
     limits = (f"a cgroup per worker ({version}: memory incl. scratch, processes{cpu})" if version
               else "rlimits per worker and a memory watchdog")
-    bwrap = None if os.environ.get("BPLAB_NO_BWRAP") else _bwrap_binary()
-    problem = "bubblewrap disabled (BPLAB_NO_BWRAP)" if os.environ.get("BPLAB_NO_BWRAP") else \
-        "no bubblewrap binary found"
+    bwrap = _bwrap_binary() if sandbox else None
+    problem = "no bubblewrap binary found" if sandbox else SWITCHED_OFF
     if bwrap:
         problem = _probe(bwrap, root)
         if not problem:
@@ -376,14 +380,14 @@ def isolation() -> Isolation:
                      f"with your files and the network; {limits}", problem)
 
 
-def isolation_env() -> dict[str, str]:
-    """The environment entry that hands this process's probe result to its children."""
-    return {"BPLAB_ISOLATION_PROBED": json.dumps(dataclasses.asdict(isolation()))}
+def isolation_env(iso: Isolation) -> dict[str, str]:
+    """The environment entry that hands the isolation decided here to the grading processes."""
+    return {"BPLAB_ISOLATION_PROBED": json.dumps(dataclasses.asdict(iso))}
 
 
-def require(allow_unsandboxed: bool) -> Isolation:
+def require(allow_unsandboxed: bool, sandbox: bool = True) -> Isolation:
     """The isolation in force, or SandboxUnavailable when it is none and the caller did not opt in."""
-    iso = isolation()
+    iso = isolation(sandbox)
     if not iso.sandboxed and not allow_unsandboxed:
         raise SandboxUnavailable(
             f"refusing to grade: {iso.problem}. Student code would run unsandboxed. Install bubblewrap "

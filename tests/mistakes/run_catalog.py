@@ -40,7 +40,7 @@ def planted_submission(dest: Path, task: str, mistake: dict) -> Path:
 def grade_mistake(task: str, mistake: dict, tasks: list[str] | None = None):
     with tempfile.TemporaryDirectory() as tmp:
         sub = planted_submission(Path(tmp), task, mistake)
-        return runner.grade(sub, tasks=tasks or [task])
+        return runner.grade(sub, runner.GradeOptions(tasks=tuple(tasks or [task])))
 
 
 def main() -> None:
