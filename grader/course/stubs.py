@@ -144,8 +144,9 @@ def write(dest: Path = ASSIGNMENTS) -> list[Path]:
 def record_public_expected(dest: Path | None = None) -> list[Path]:
     """Grade the reference with the public checks in record mode: writes the values students'
     public checks replay (grader/checks/public/expected/<task>.json)."""
-    from grader import expected, runner
+    import os
     import tempfile
+    from grader import expected, runner
     target = Path(dest) if dest else expected.DEFAULT_DIR
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".expected-") as fresh:
