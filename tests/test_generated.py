@@ -45,6 +45,18 @@ def test_every_task_has_a_note_with_generated_numbers():
     assert {t.name for t in TASKS} - {"torch_training", "keras_training"} <= set(NOTES), NOTES
 
 
+def test_recorded_public_values_are_fresh(tmp_path):
+    """The public checks' expected values (grader/checks/public/expected/*.json) are what
+    ``course stubs`` records from the reference now."""
+    from grader import expected
+    stubs.record_public_expected(tmp_path / "expected")
+    fresh = {p.name: p.read_text() for p in (tmp_path / "expected").glob("*.json")}
+    committed = {p.name: p.read_text() for p in expected.DEFAULT_DIR.glob("*.json")}
+    assert sorted(fresh) == sorted(committed), "run `course stubs`"
+    stale = [name for name in fresh if fresh[name] != committed[name]]
+    assert not stale, f"stale recorded values {stale}: run `course stubs`"
+
+
 def test_stubs_contain_no_solution_markers_or_code():
     for name in GRADED:
         text = (ROOT / "assignments" / f"{name}.py").read_text()

@@ -171,19 +171,14 @@ def test_import_failures_are_reported_once_with_the_reason(tmp_path):
 def test_weaker_isolation_is_never_silent(monkeypatch):
     from grader import runner
     from grader.sandbox import SandboxUnavailable
-    isolation.cache_clear()
-    monkeypatch.delenv("BPLAB_ISOLATION_PROBED", raising=False)
-    monkeypatch.setenv("BPLAB_NO_BWRAP", "1")
-    try:
-        iso = isolation()
-        assert iso.kind == "none" and "NO SANDBOX" in iso.description
-        with pytest.raises(SandboxUnavailable, match="refusing to grade.*--allow-unsandboxed"):
-            runner.isolation_line(public_only=False, allow_unsandboxed=False)
-        assert "opted in" in runner.isolation_line(public_only=False, allow_unsandboxed=True)
-        assert "local check" in runner.isolation_line(public_only=True, allow_unsandboxed=False)
-    finally:
-        monkeypatch.delenv("BPLAB_NO_BWRAP")
-        isolation.cache_clear()
+    from grader.options import GradeOptions
+    off = GradeOptions(sandbox=False)
+    iso = isolation(False)
+    assert iso.kind == "none" and "NO SANDBOX" in iso.description and "--no-sandbox" in iso.description
+    with pytest.raises(SandboxUnavailable, match="refusing to grade.*--allow-unsandboxed"):
+        runner.isolation_line(off)
+    assert "opted in" in runner.isolation_line(off.replace(allow_unsandboxed=True))
+    assert "local check" in runner.isolation_line(off.replace(public_only=True))
 
 
 def test_zero_d_arrays_stay_zero_d_and_numpy_defers_to_handles(toy):
@@ -269,9 +264,9 @@ def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "chain_rule.py").write_text((ROOT / "solutions" / "chain_rule.py").read_text())
-    env = {**os.environ, "BPLAB_NO_BWRAP": "1"}
+    env = dict(os.environ)
     env.pop("BPLAB_ISOLATION_PROBED", None)
-    cmd = [sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--quiet"]
+    cmd = [sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--quiet", "--no-sandbox"]
     refused = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert refused.returncode == 3 and "refusing to grade" in refused.stderr
     batch = subprocess.run(cmd + ["--out", str(tmp_path / "results")], capture_output=True, text=True, env=env,
@@ -283,6 +278,7 @@ def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
     assert allowed.returncode == 0, allowed.stderr
     data = json.loads(out.read_text())
     assert "NO SANDBOX" in data["extra_data"]["isolation"] and "opted in" in data["extra_data"]["isolation"]
+    assert data["extra_data"]["options"]["sandbox"] is False and data["extra_data"]["options"]["allow_unsandboxed"]
     assert data["score"] == data["max_score"] == 8
 
 

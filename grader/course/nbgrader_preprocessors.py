@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 
@@ -74,30 +73,14 @@ class TaskStubs(ClearSolutions):
         if cell.cell_type != "code" or task is None or self.begin_solution_delimeter not in cell.source:
             return super()._replace_solution_region(cell, language)
         from grader.course import stubs
-        try:
-            labels = [stubs.task_label(task.number, i, fn, doc)
-                      for i, (_, _, fn, doc) in enumerate(stubs.regions(cell.source), start=1)]
+        try:  # the one producer of stubs: the cell becomes exactly what `course stubs` writes
+            stub = stubs.make_stub(cell.source, task.number, task.file, header=False)
         except (SyntaxError, stubs.MarkerError) as exc:
             self.log.warning("%s: generic stubs (%s)", task.name, exc)
             return super()._replace_solution_region(cell, language)
-        out, inside, count = [], False, 0
-        for line in cell.source.split("\n"):
-            if self.begin_solution_delimeter in line:
-                if inside:
-                    raise RuntimeError("encountered nested begin solution statements")
-                inside = True
-                indent = re.match(r"\s*", line).group(0)
-                label = labels[count] if count < len(labels) else f"Task {task.number}: write your code here"
-                out.append(f"{indent}raise NotImplementedError({label!r})")
-                count += 1
-            elif self.end_solution_delimeter in line:
-                inside = False
-            elif not inside:
-                out.append(line)
-        if inside:
-            raise RuntimeError("no end solution statement found")
-        cell.source = "\n".join(out)
-        return count > 0
+        changed = stub != cell.source
+        cell.source = stub
+        return changed
 
 
 class FeedbackClearHiddenTests(ClearHiddenTests):
