@@ -7,9 +7,7 @@ task once: the task's tests are skipped and ``import_errors`` holds the reason.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,24 +17,11 @@ import pytest
 from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
 from grader.gradients import CheckFailure, diagnoses_of, explain_error
 from grader.options import GradeOptions
+from grader.results import TestResult
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
 
 GIVEN = Path(__file__).resolve().parent.parent / "solutions"
-
-
-@dataclasses.dataclass
-class Outcome:
-    task: str
-    name: str
-    nodeid: str
-    visibility: str
-    max_score: float
-    score: float = 0.0
-    status: str = "failed"
-    output: str = ""
-    duration: float = 0.0
-    mistakes: list = dataclasses.field(default_factory=list)  # [{"id": "<task>.<id>", "message"}]
 
 
 def task_of(path: Path) -> str:
@@ -94,7 +79,7 @@ class GradingPlugin:
         self.options = options
         self.seed_value = options.seed
         self.progress = progress  # a file: one JSON line per task collected and per check finished
-        self.outcomes: list[Outcome] = []
+        self.outcomes: list[TestResult] = []  # one per check, the result model of results.json
         self.import_errors: dict[str, str] = {}
         self.students: dict[str, Student] = {}
         self._seen: dict[str, tuple[int, int]] = {}  # per task: mutations and notes before this check
@@ -171,7 +156,7 @@ class GradingPlugin:
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         title = item.name + (f": {doc[0]}" if doc else "")
         kind = Path(item.path).parent.name
-        record = Outcome(task=task, name=title, nodeid=item.nodeid, visibility=VISIBILITY.get(kind, "visible"),
+        record = TestResult(task=task, name=title, visibility=VISIBILITY.get(kind, "visible"),
                          max_score=points, duration=round(call.duration, 3))
         if import_failed:
             record.status = "import_failed"

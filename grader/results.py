@@ -145,6 +145,52 @@ class Results:
                 "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
                 "tests": tests, "extra_data": extra}
 
+    def to_gradescope_json(self) -> dict[str, Any]:
+        """Gradescope's results.json: every documented key, nothing else at the test level. Student text
+        arrives cleaned and bounded (``Results.to_json``, ``grader.text``); Gradescope shows it as text."""
+        data = self.to_json()
+        counters: dict[str, int] = {}
+        tests = []
+        for t in data["tests"]:
+            task = BY_NAME[t["task"]]
+            counters[task.name] = counters.get(task.name, 0) + 1
+            tests.append({"name": t["name"], "number": f"{task.number}.{counters[task.name]}",
+                          "score": t["score"], "max_score": t["max_score"], "status": t["status"],
+                          "output": t["output"], "visibility": t["visibility"],
+                          "extra_data": {"task": t["task"], "file": t["file"]}})
+        data["tests"] = tests
+        data["output"] = self.gradescope_output()
+        data["output_format"] = data["test_output_format"] = "text"  # student text is never read as HTML / Markdown
+        data["execution_time"] = round(float(data.get("execution_time") or 0.0), 2)
+        return data
+
+    def gradescope_output(self) -> str:
+        """The top-level text students see: the score, per task; hidden parts only when visible."""
+        hidden_shown = self.hidden_visibility == "visible"
+        public = [t for t in self.tests if t.visibility == "visible"]
+        hidden = [t for t in self.tests if t.visibility != "visible"]
+        lines = [f"Score: {self.score:g} / {self.max_score:g}"]
+        if hidden and not hidden_shown:
+            pub = sum(t.score for t in public), sum(t.max_score for t in public)
+            when = {"after_published": "after the grades are published", "after_due_date": "after the due date",
+                    "hidden": "to the course staff only"}[self.hidden_visibility]
+            lines.append(f"Public checks: {pub[0]:g} / {pub[1]:g}. Hidden checks "
+                         f"({sum(t.max_score for t in hidden):g} points) are graded now; their results "
+                         f"are shown {when}.")
+        for name, row in self.by_task().items():
+            task = BY_NAME[name]
+            if hidden_shown or not hidden:
+                lines.append(f"  Task {task.number} ({task.file}): {row['score']:g} / {row['max_score']:g}")
+            else:
+                rows = [t for t in public if t.task == name]
+                lines.append(f"  Task {task.number} ({task.file}): public checks "
+                             f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}")
+        lines += [f"Note: {n}" for n in self.notes]  # cleaned by Results: they name the upload's files
+        if self.grader_errors:
+            lines.append("The grader hit an internal problem on this submission; the course staff will regrade it.")
+        lines.append(f"Isolation: {self.isolation}")
+        return "\n".join(lines)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Results":
         extra = data.get("extra_data", {})

@@ -242,12 +242,7 @@ def grade(submission: Path, options: GradeOptions | None = None, *, lanes: int |
                         results.tests.append(TestResult(task=task.name, name=f"{task.name}: import {task.file} "
                                                         f"({kind} checks)", max_score=max_score,
                                                         output=failed_imports[task.name], visibility=visibility))
-        for o in report["outcomes"]:
-            if o["task"] not in failed_imports:
-                results.tests.append(TestResult(task=o["task"], name=o["name"], max_score=o["max_score"],
-                                                score=o["score"], status=o["status"], output=o["output"],
-                                                visibility=o["visibility"], duration=o["duration"],
-                                                mistakes=o.get("mistakes") or []))
+        results.tests += [TestResult(**o) for o in report["outcomes"] if o["task"] not in failed_imports]
     order = {t.name: t.number for t in TASKS}
     results.tests.sort(key=lambda r: order[r.task])  # stable: keeps the checks' own order per task
     results.execution_time = round(time.monotonic() - start, 2)

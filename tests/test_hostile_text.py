@@ -223,10 +223,10 @@ def test_gradebook_row_and_csv_of_hostile_names():
 
 
 def test_gradescope_output_is_clean():
-    from grader.course.gradescope import error_json, gradescope_json
+    from grader.course.gradescope import error_json
     res = results(SURROGATE + TERMINAL + FENCE_BREAK)
     res.notes = ["ignored symbolic link \x1b]0;x\x07evil\ud800.py"]
-    data = gradescope_json(res)
+    data = res.to_gradescope_json()
     blob = json.dumps(data, ensure_ascii=False)
     blob.encode("utf-8")
     assert "\x1b" not in blob and "\\u001b" not in json.dumps(data)

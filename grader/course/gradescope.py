@@ -159,56 +159,6 @@ def grade_options(opts: dict, seed: int | None = None):
 # ---------------------------------------------------------------------------------------------
 # results.json for Gradescope
 # ---------------------------------------------------------------------------------------------
-def gradescope_json(results) -> dict:
-    """Gradescope's results.json: every documented key, nothing else at the test level. Student text
-    arrives cleaned and bounded (``Results.to_json``, ``grader.text``); Gradescope shows it as text."""
-    from grader.rubric import BY_NAME
-    data = results.to_json()
-    counters: dict[str, int] = {}
-    tests = []
-    for t in data["tests"]:
-        task = BY_NAME[t["task"]]
-        counters[task.name] = counters.get(task.name, 0) + 1
-        tests.append({"name": t["name"], "number": f"{task.number}.{counters[task.name]}",
-                      "score": t["score"], "max_score": t["max_score"], "status": t["status"],
-                      "output": t["output"], "visibility": t["visibility"],
-                      "extra_data": {"task": t["task"], "file": t["file"]}})
-    data["tests"] = tests
-    data["output"] = summary_output(results)
-    data["output_format"] = data["test_output_format"] = "text"  # student text is never read as HTML / Markdown
-    data["execution_time"] = round(float(data.get("execution_time") or 0.0), 2)
-    return data
-
-
-def summary_output(results) -> str:
-    """The top-level text students see: the score, per task; hidden parts only when visible."""
-    from grader.rubric import BY_NAME
-    hidden_shown = results.hidden_visibility == "visible"
-    public = [t for t in results.tests if t.visibility == "visible"]
-    hidden = [t for t in results.tests if t.visibility != "visible"]
-    lines = [f"Score: {results.score:g} / {results.max_score:g}"]
-    if hidden and not hidden_shown:
-        pub = sum(t.score for t in public), sum(t.max_score for t in public)
-        when = {"after_published": "after the grades are published", "after_due_date": "after the due date",
-                "hidden": "to the course staff only"}[results.hidden_visibility]
-        lines.append(f"Public checks: {pub[0]:g} / {pub[1]:g}. Hidden checks "
-                     f"({sum(t.max_score for t in hidden):g} points) are graded now; their results "
-                     f"are shown {when}.")
-    for name, row in results.by_task().items():
-        task = BY_NAME[name]
-        if hidden_shown or not hidden:
-            lines.append(f"  Task {task.number} ({task.file}): {row['score']:g} / {row['max_score']:g}")
-        else:
-            rows = [t for t in public if t.task == name]
-            lines.append(f"  Task {task.number} ({task.file}): public checks "
-                         f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}")
-    lines += [f"Note: {n}" for n in results.notes]  # cleaned by Results: they name the upload's files
-    if results.grader_errors:
-        lines.append("The grader hit an internal problem on this submission; the course staff will regrade it.")
-    lines.append(f"Isolation: {results.isolation}")
-    return "\n".join(lines)
-
-
 def error_json(message: str, hint: str = "") -> dict:
     from grader.text import clean
     message = clean(message, 2000)  # quotes the upload's file names
@@ -281,7 +231,7 @@ def run_autograder(root: Path) -> int:
             results.notes = list(sub.notes)
         results.variant = variant.record() if variant else None
         results.hidden_visibility = opts["hidden_visibility"]
-        data = gradescope_json(results)
+        data = results.to_gradescope_json()
         data["extra_data"]["gradescope"] = {"options": opts, "grader_file": str(Path(__file__).resolve())}
         write_atomic(out, json.dumps(data, indent=2) + "\n")
     except submission.SubmissionError as exc:
