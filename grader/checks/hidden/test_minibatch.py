@@ -7,7 +7,10 @@ from hypothesis import given, strategies as st
 
 from grader.sandbox.proxy import Remote, StudentError
 from grader.checks.heldout import digits
-from grader.gradients import assert_close, assert_true
+from grader.gradients import CheckFailure, Mistake, assert_close, assert_true
+from grader.checks.support_minibatch import (CONSTANT_RESIDUE, DDOF_ONE, EPSILON, LAST_BATCH_DROPPED, OWN_STATISTICS,
+                                             SEED_ZERO_AS_NONE, SHUFFLE_IGNORED, SHUFFLED_WITHOUT_SHUFFLE,
+                                             check_batches, dropped_last_batch_message, fail)
 from grader.checks.trusted_code import local_object, worker_object
 from solutions import minibatch as ref
 
@@ -76,31 +79,6 @@ def track(model):
 '''
 
 
-def check_batches(got, expected: list[np.ndarray], what: str) -> None:
-    """Compare a list of index arrays with the expected ones, naming a dropped last batch."""
-    assert_true(isinstance(got, list),
-                f"{what} returned a {getattr(got, 'type_name', type(got).__name__)}; expected a list of int64 arrays")
-    sizes, want_sizes = [len(np.atleast_1d(b)) for b in got], [len(b) for b in expected]
-    if sizes != want_sizes:
-        hint = ""
-        if sizes == want_sizes[:-1]:
-            hint = f": the last partial batch (the {want_sizes[-1]} left-over sample(s)) must be kept, not dropped"
-        raise AssertionError(f"{what}: got {len(sizes)} batches of sizes {sizes}; expected {len(want_sizes)} "
-                             f"of sizes {want_sizes}{hint}")
-    for k, b in enumerate(got, start=1):
-        assert_true(isinstance(b, np.ndarray) and b.dtype == np.int64,
-                    f"{what}: batch {k} is a {type(b).__name__}"
-                    f"{' of dtype ' + str(b.dtype) if isinstance(b, np.ndarray) else ''}; expected an int64 index array")
-    order = np.concatenate(got) if got else np.zeros(0, dtype=np.int64)
-    want = np.concatenate(expected) if expected else np.zeros(0, dtype=np.int64)
-    if not np.array_equal(order, want):
-        counts = np.bincount(order, minlength=len(want)) if order.size and order.min() >= 0 else None
-        if counts is None or len(counts) != len(want) or not np.all(counts == 1):
-            raise AssertionError(f"{what}: the batches {order.tolist()} do not use every sample exactly once")
-        raise AssertionError(f"{what}: the order is {order.tolist()}; expected {want.tolist()}"
-                             + (" = np.random.default_rng(seed).permutation(n)" if "shuffle=True" in what else ""))
-
-
 def as_list(batches):
     return list(batches) if isinstance(batches, Remote) else batches
 
@@ -118,18 +96,138 @@ def test_every_sample_once_per_epoch(student, n, batch_size, shuffle, seed):
     expected = [order[i:i + batch_size] for i in range(0, n, batch_size)]
     args = f"{n}, {batch_size}, shuffle={shuffle}, seed={seed}"
     check_batches(student.minibatch.batch_indices(n, batch_size, shuffle=shuffle, seed=seed), expected,
-                  f"batch_indices({args})")
+                  f"batch_indices({args})", shuffle=shuffle)
     X = np.arange(2.0 * n).reshape(n, 2) + 0.5
     y = np.arange(n, dtype=np.int64) * 3
     what = f"iterate_minibatches(X, y, {batch_size}, shuffle={shuffle}, seed={seed}) with X of shape ({n}, 2)"
     got = as_list(student.minibatch.iterate_minibatches(X, y, batch_size, shuffle=shuffle, seed=seed))
-    assert_true(isinstance(got, list) and len(got) == len(expected),
-                f"{what}: yielded {len(got) if isinstance(got, list) else got!r} batches; expected {len(expected)}"
-                + (" (keep the last partial batch)" if isinstance(got, list) and len(got) == n // batch_size
-                   and len(expected) != n // batch_size else ""))
+    detail = f"{what}: yielded {len(got) if isinstance(got, list) else got!r} batches; expected {len(expected)}"
+    if isinstance(got, list) and len(got) == n // batch_size and len(expected) != n // batch_size:
+        fail(detail, LAST_BATCH_DROPPED, dropped_last_batch_message(n % batch_size))
+    assert_true(isinstance(got, list) and len(got) == len(expected), detail)
     for k, ((xb, yb), idx) in enumerate(zip(got, expected), start=1):
-        assert_close(xb, X[idx], f"{what}: X of batch {k}")
-        assert_close(yb, y[idx], f"{what}: y of batch {k}")
+        check_pairs(xb, yb, X, y, idx, f"{what}: batch {k}")
+
+
+def check_pairs(xb, yb, X, y, idx, what: str) -> None:
+    """X_batch and y_batch are X[idx] and y[idx] for the same idx. X's rows and y's entries carry
+    their sample ids (row i of X is 2i + 0.5, 2i + 1.5; y[i] = 3i), so rows taken from one
+    permutation and labels from another show as pairs of different samples."""
+    xa, ya = np.asarray(xb, dtype=np.float64), np.asarray(yb, dtype=np.float64)
+    if xa.shape == X[idx].shape and ya.shape == y[idx].shape and not np.array_equal(ya, y[idx]):
+        ids_x, ids_y = np.round((xa[:, 0] - 0.5) / 2).astype(int), np.round(ya / 3).astype(int)
+        in_range = ids_x.size and ids_x.min() >= 0 and ids_x.max() < len(X)
+        if in_range and np.array_equal(xa, X[ids_x]) and np.array_equal(ya, ids_y * 3.0) \
+                and not np.array_equal(ids_x, ids_y):
+            fail(f"{what}: X_batch holds the samples {ids_x.tolist()} but y_batch the labels of the samples "
+                 f"{ids_y.tolist()}", XY_DIFFERENT_ORDERS,
+                 "X and y were indexed with different orders (two permutations): draw ONE order and take "
+                 "X[idx] and y[idx] with the same idx, or each sample gets another sample's label")
+    assert_close(xb, X[idx], f"{what}: X_batch")
+    assert_close(yb, y[idx], f"{what}: y_batch")
+
+
+XY_DIFFERENT_ORDERS = "x_and_y_different_permutations"
+
+
+# Writes into every batch iterate_minibatches yields (shuffle=False, where slicing would give views)
+# and reports whether X or y changed: the batches must be copies.
+WRITE_PROBE = '''
+def writes_through(fn):
+    X = np.arange(12.0).reshape(6, 2)
+    y = np.arange(6)
+    X0, y0 = X.copy(), y.copy()
+    for xb, yb in fn(X, y, 4):
+        for arr, value in ((xb, -1.0), (yb, -1)):
+            try:
+                arr[...] = value
+            except (ValueError, TypeError):  # a read-only batch cannot write through either
+                pass
+    return [bool(not np.array_equal(X, X0)), bool(not np.array_equal(y, y0))]
+'''
+
+
+def _expect_value_error(student, what, *args):
+    """iterate_minibatches(*args) must raise ValueError when called, not when first iterated."""
+    try:
+        got = student.minibatch.iterate_minibatches(*args)
+    except StudentError as exc:
+        if exc.type == "NotImplementedError":
+            raise
+        assert_true(exc.type == "ValueError", f"{what} raised {exc.type}: {exc.message[:200]}; expected ValueError")
+        return
+    detail = f"{what} returned {getattr(got, 'type_name', type(got).__name__)} without raising ValueError"
+    if isinstance(got, Remote):
+        try:
+            list(got)
+        except StudentError as exc:
+            if exc.type == "ValueError":
+                fail(detail + " (it raised only when iterated)", CHECKED_LAZILY,
+                     "the arguments are checked only on the first next(): the body of a generator function "
+                     "(one with `yield`) does not run until it is iterated; check the arguments in a plain function "
+                     "that then returns the generator (e.g. a generator expression)")
+    raise CheckFailure(detail)
+
+
+CHECKED_LAZILY = "arguments_checked_lazily"
+
+
+@pytest.mark.points(0.5)
+def test_batch_contracts(student, seed):
+    """batch_indices takes a Generator as seed and advances it, seed=None still gives a permutation; iterate_minibatches checks its arguments at once, keeps y's dtype and yields copies."""
+    s = seed + 20
+    gen = student.source(f"np.random.default_rng({s})")
+    local = np.random.default_rng(s)
+    for call in (1, 2):
+        perm = local.permutation(7)
+        what = f"batch_indices(7, 3, shuffle=True, seed=rng) (call {call} with the same np.random.default_rng({s}))"
+        check_batches(student.minibatch.batch_indices(7, 3, shuffle=True, seed=gen), [perm[0:3], perm[3:6], perm[6:]],
+                      what + ": a Generator is used as is and advanced, so call 2 gets the generator's next "
+                             "permutation", shuffle=True)
+    got = student.minibatch.batch_indices(9, 4, shuffle=True, seed=None)
+    sizes = [len(np.atleast_1d(b)) for b in got] if isinstance(got, list) else None
+    assert_true(sizes == [4, 4, 1] and sorted(np.concatenate(got).tolist()) == list(range(9)),
+                f"batch_indices(9, 4, shuffle=True, seed=None) gave {got!r}; expected 3 batches of sizes [4, 4, 1] "
+                f"that use every sample 0..8 once (an unseeded permutation)")
+    check_batches(student.minibatch.batch_indices(9, 4, shuffle=False, seed=5), [np.arange(0, 4), np.arange(4, 8),
+                  np.arange(8, 9)], "batch_indices(9, 4, shuffle=False, seed=5) (the seed is ignored without shuffle)",
+                  shuffle=False)
+
+    _expect_value_error(student, "iterate_minibatches(X (5, 2), y (4,), 2)", np.zeros((5, 2)), np.zeros(4), 2)
+    _expect_value_error(student, "iterate_minibatches(X (5, 2), y (5,), batch_size=0)", np.zeros((5, 2)),
+                        np.zeros(5), 0)
+
+    X = np.arange(14, dtype=np.int32).reshape(7, 2)
+    y = np.arange(7) * 0.5 + 0.25
+    what = "iterate_minibatches(X, y, 3) with X an int32 (7, 2) array and float labels y = [0.25, 0.75, ...]"
+    got = as_list(student.minibatch.iterate_minibatches(X, y, 3))
+    assert_true(isinstance(got, list) and len(got) == 3, f"{what}: expected 3 (X_batch, y_batch) pairs; got {got!r}")
+    for k, ((xb, yb), idx) in enumerate(zip(got, [range(0, 3), range(3, 6), range(6, 7)]), start=1):
+        idx = list(idx)
+        assert_true(isinstance(xb, np.ndarray) and xb.dtype == np.float64,
+                    f"{what}: X_batch {k} is {getattr(xb, 'dtype', type(xb).__name__)}; expected float64 "
+                    f"(np.asarray(X, dtype=np.float64))")
+        assert_close(xb, X[idx].astype(np.float64), f"{what}: X_batch {k}")
+        assert_close(yb, y[idx], f"{what}: y_batch {k} (the labels keep y's dtype: do not cast them)",
+                     mistakes={Mistake("labels_cast_to_int", "the labels were cast to int: y_batch keeps y's dtype "
+                                                             "(np.asarray(y) without a dtype)"): y[idx].astype(np.int64)})
+    gen = student.source(f"np.random.default_rng({s + 1})")
+    local = np.random.default_rng(s + 1)
+    X, y = np.arange(16.0).reshape(8, 2) + 0.5, np.arange(8, dtype=np.int64) * 3
+    for call in (1, 2):
+        perm = local.permutation(8)
+        what = (f"iterate_minibatches(X, y, 3, shuffle=True, seed=rng) (call {call} with the same "
+                f"np.random.default_rng({s + 1})) with X of shape (8, 2)")
+        got = as_list(student.minibatch.iterate_minibatches(X, y, 3, shuffle=True, seed=gen))
+        assert_true(isinstance(got, list) and len(got) == 3, f"{what}: expected 3 (X_batch, y_batch) pairs; got {got!r}")
+        for k, ((xb, yb), idx) in enumerate(zip(got, [perm[0:3], perm[3:6], perm[6:]]), start=1):
+            check_pairs(xb, yb, X, y, idx, f"{what}: batch {k}")
+    probe = worker_object(student, WRITE_PROBE, "writes_through")
+    changed = probe(student.minibatch.iterate_minibatches.get())
+    assert_true(changed == [False, False],
+                f"iterate_minibatches(X, y, 4) with shuffle=False: writing into the yielded batches changed "
+                f"{' and '.join(n for n, c in zip(('X', 'y'), changed or [True, True]) if c)}: the batches must be "
+                f"copies, X[idx] with an index array (fancy indexing), not slices X[start:stop] (views)")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -155,47 +253,107 @@ def test_train_update_order(student, seed):
     y = rng.integers(0, c, size=n).astype(np.int64)
     W0, b0 = rng.normal(0, 0.3, size=(c, d)), np.zeros(c)
     Recorder = worker_object(student, RECORDER, "Recorder")
-    for batch_size, epochs, shuffle, s in [(1, 2, True, seed + 8), (4, 3, True, seed + 9), (3, 2, False, None)]:
+
+    def run(batch_size, epochs, shuffle, s):
         rec = Recorder(W0, b0)
         student.minibatch.train(rec, X, y, batch_size=batch_size, lr=0.1, epochs=epochs, seed=s, shuffle=shuffle)
-        calls = [b for b in rec.batches if len(b) <= batch_size]  # (full-set loss evaluations are not updates)
+        return [b for b in rec.batches if len(b) <= batch_size]  # (full-set loss evaluations are not updates)
+
+    # the seed 0 last: `if seed:` treats it as no seed, which the cases before it cannot show
+    for batch_size, epochs, shuffle, s in [(1, 2, True, seed + 8), (4, 3, True, seed + 9), (3, 2, False, None),
+                                           (4, 2, True, 0)]:
+        calls = run(batch_size, epochs, shuffle, s)
         want = _orders(n, batch_size, epochs, shuffle, s)
         what = f"train(model, X, y, batch_size={batch_size}, epochs={epochs}, seed={s}, shuffle={shuffle}) with N = {n}"
         steps = len(want[0])
         flat = [b for epoch in want for b in epoch]
         if len(calls) != len(flat):
             first = [len(b) for b in calls[:steps]]
-            hint = " (keep the last partial batch)" if first == [len(b) for b in want[0]][:-1] else ""
-            raise AssertionError(f"{what}: {len(calls)} updates (calls of model.loss_and_grads on a batch); expected "
-                                 f"{len(flat)} = {epochs} epochs x {steps}; the first epoch's batch sizes were "
-                                 f"{first}, expected {[len(b) for b in want[0]]}{hint}")
+            detail = (f"{what}: {len(calls)} updates (calls of model.loss_and_grads on a batch); expected "
+                      f"{len(flat)} = {epochs} epochs x {steps}; the first epoch's batch sizes were {first}, expected "
+                      f"{[len(b) for b in want[0]]}")
+            if first == [len(b) for b in want[0]][:-1] and len(calls) == epochs * (steps - 1):
+                fail(detail, LAST_BATCH_DROPPED, dropped_last_batch_message(len(want[0][-1])))
+            raise CheckFailure(detail)
         for e in range(epochs):
             got_epoch = calls[e * steps:(e + 1) * steps]
             if got_epoch == want[e]:
                 continue
             used = sorted(i for b in got_epoch for i in b)
             if used != list(range(n)):
-                raise AssertionError(f"{what}: epoch {e + 1} updated on the samples {got_epoch}: every sample must be "
-                                     f"used exactly once per epoch")
-            hint = ""
-            if not shuffle:
-                hint = " (shuffle=False: the order is 0, 1, ..., N-1)"
-            elif e > 0 and got_epoch == want[0]:
-                hint = (" (it repeats epoch 1's order: make rng = np.random.default_rng(seed) once before the epoch "
-                        "loop and pass that generator on, so each epoch draws the next permutation)")
-            elif e > 0 and got_epoch == calls[0:steps]:
-                hint = " (every epoch uses the same order: draw a new permutation per epoch from ONE generator)"
-            elif e == 0:
-                hint = " (epoch 1 must use np.random.default_rng(seed).permutation(N))"
-            raise AssertionError(f"{what}: epoch {e + 1} updated on the batches {got_epoch}; expected {want[e]}, the "
-                                 f"permutation number {e + 1} drawn from one np.random.default_rng(seed){hint}")
+                raise CheckFailure(f"{what}: epoch {e + 1} updated on the samples {got_epoch}: every sample must be "
+                                   f"used exactly once per epoch")
+            detail = (f"{what}: epoch {e + 1} updated on the batches {got_epoch}; expected {want[e]}, the permutation "
+                      f"number {e + 1} drawn from one np.random.default_rng(seed)")
+            order = [i for b in got_epoch for i in b]
+            if not shuffle and order != list(range(n)):
+                fail(detail, SHUFFLED_WITHOUT_SHUFFLE, "it shuffled although shuffle=False: with shuffle=False "
+                                                      "every epoch visits 0, 1, ..., N-1")
+            if shuffle and order == list(range(n)):
+                fail(detail, SHUFFLE_IGNORED, "shuffle=True was ignored: every epoch must visit a new "
+                                              "rng.permutation(N)")
+            if e > 0 and got_epoch == want[0]:  # (epoch 1 was right, or the check stopped there)
+                fail(detail, EPOCH_ORDER_REPEATED,
+                     "it repeats epoch 1's order: a generator made anew from the seed every epoch (or one order drawn "
+                     "before the epoch loop); make rng = np.random.default_rng(seed) once before the epoch loop and "
+                     "pass that generator on, so each epoch draws the next permutation")
+            if s == 0 and e == 0 and run(batch_size, epochs, shuffle, s)[:steps] != got_epoch:
+                fail(detail + "; a second run with seed=0 gave yet another order (the seeds above were used)",
+                     SEED_ZERO_AS_NONE, "seed=0 is treated as no seed: `if seed:` is False for 0; test `seed is "
+                                        "None` (or pass the seed straight to np.random.default_rng)")
+            raise CheckFailure(detail + (" (epoch 1 must use np.random.default_rng(seed).permutation(N))"
+                                         if e == 0 and shuffle else ""))
+
+
+EPOCH_ORDER_REPEATED = "epoch_order_repeated"
+FINAL_NOT_BEST = Mistake("returned_final_not_best_params",
+                         "returned the final parameters instead of the best epoch's: keep a COPY of the parameters of "
+                         "every new best epoch (a reference to the arrays follows the later updates) and return it "
+                         "when training stops")
 
 
 def _set_params(model, W0, b0):
     model.params = {"W": W0, "b": b0}
 
 
-@pytest.mark.points(1)
+def _train_variant(X, y, W0, b0, batch_size, lr, epochs, seed, kind):
+    """train's loop written out with one known mistake: the parameters it returns and its history.
+    ``kind``: "step_over_batch" (the mean gradient divided by B again), "sum_gradient" (the sum over
+    the batch, B times the mean), "batch_losses" (the history averages the epoch's batch losses
+    instead of the full training loss)."""
+    model = ref.LinearSoftmaxModel(X.shape[1], W0.shape[0])
+    params = {"W": W0.copy(), "b": b0.copy()}
+    rng = np.random.default_rng(seed)
+    history = [model.loss(X, y, params)]
+    for _ in range(epochs):
+        losses = []
+        for Xb, yb in ref.iterate_minibatches(X, y, batch_size, shuffle=True, seed=rng):
+            loss, grads = model.loss_and_grads(Xb, yb, params)
+            losses.append(loss)
+            scale = {"step_over_batch": 1.0 / len(yb), "sum_gradient": float(len(yb))}.get(kind, 1.0)
+            for k in params:
+                params[k] = params[k] - lr * scale * grads[k]
+        history.append({"batch_losses": float(np.mean(losses)), "last_batch_loss": losses[-1]}.get(
+            kind, model.loss(X, y, params)))
+    return params, history
+
+
+STEP_OVER_BATCH = Mistake("step_divided_by_batch_size",
+                          "the step divides the gradient by the batch size again: model.loss_and_grads already "
+                          "returns the gradient of the MEAN loss over the batch; step params[k] -= lr * grads[k]")
+SUM_GRADIENT = Mistake("sum_over_batch_not_mean",
+                       "the step uses the SUM of the per-sample gradients (B times the mean): the loss of a batch is "
+                       "the mean over its samples")
+BATCH_LOSS_HISTORY = Mistake("history_from_batch_losses",
+                             "train_loss[e] averages the batch losses seen during epoch e: it must be "
+                             "model.loss(X, y, params) on the FULL training set after the epoch")
+LAST_BATCH_LOSS_HISTORY = Mistake("history_from_last_batch_loss",
+                                  "train_loss[e] is the loss of epoch e's last batch (before its update): it must be "
+                                  "model.loss(X, y, params) on the FULL training set after the epoch")
+INITIAL_LOSS_MISSING = "initial_loss_missing"
+
+
+@pytest.mark.points(0.5)
 def test_train_matches_reference_run(student, seed):
     """train with SGD (B = 1) and mini-batches (B = 5) gives the reference's losses and parameters; initial arrays untouched."""
     n, d, c = 13, 4, 3
@@ -222,14 +380,24 @@ def test_train_matches_reference_run(student, seed):
         for key in ("num_updates", "updates_per_epoch", "epochs_run", "stopped_early", "val_loss", "best_epoch"):
             assert_true(res[key] == want[key] and type(res[key]) is type(want[key]),
                         f"{what}: result[{key!r}] is {res[key]!r}; expected {want[key]!r}")
-        assert_true(isinstance(res["train_loss"], list) and len(res["train_loss"]) == epochs + 1,
-                    f"{what}: train_loss must be a list of epochs + 1 = {epochs + 1} full-training-set losses (entry 0 "
-                    f"before any update); got {res['train_loss']!r}")
-        assert_close(res["train_loss"], want["train_loss"], f"{what}: train_loss", rtol=1e-9)
+        variants = {kind: _train_variant(X, y, W0, b0, batch_size, 0.2, epochs, s, kind)
+                    for kind in ("step_over_batch", "sum_gradient", "batch_losses", "last_batch_loss")}
+        history = res["train_loss"]
+        detail = (f"{what}: train_loss must be a list of epochs + 1 = {epochs + 1} full-training-set losses (entry 0 "
+                  f"before any update); got {history!r}")
+        if isinstance(history, list) and len(history) == epochs and \
+                np.allclose(np.asarray(history, dtype=np.float64), want["train_loss"][1:], rtol=1e-9):
+            fail(detail, INITIAL_LOSS_MISSING, "the loss before any update is missing: train_loss[0] is "
+                                               "model.loss(X, y, params) before the first epoch")
+        assert_true(isinstance(history, list) and len(history) == epochs + 1, detail)
         for k in ("W", "b"):
             assert_close(res["params"][k], want["params"][k], f"{what}: params[{k!r}] after training (the update order "
                                                               f"or the step differs from the reference run)", rtol=1e-9,
-                         atol=1e-12)
+                         atol=1e-12, mistakes={STEP_OVER_BATCH: variants["step_over_batch"][0][k],
+                                               SUM_GRADIENT: variants["sum_gradient"][0][k]})
+        assert_close(history, want["train_loss"], f"{what}: train_loss", rtol=1e-9,
+                     mistakes={BATCH_LOSS_HISTORY: variants["batch_losses"][1],
+                               LAST_BATCH_LOSS_HISTORY: variants["last_batch_loss"][1]})
         after = model.params
         for k in ("W", "b"):
             assert_close(after[k], want["params"][k], f"{what}: model.params[{k!r}] afterwards (rebind model.params "
@@ -238,6 +406,34 @@ def test_train_matches_reference_run(student, seed):
 
 X_TR, Y_TR = np.zeros((4, 1)), np.zeros(4, dtype=np.int64)
 X_VA, Y_VA = -np.ones((2, 1)), np.zeros(2, dtype=np.int64)
+
+
+def _early_stop(curve, patience, epochs, variant=None):
+    """(epochs_run, best_epoch, stopped_early) of early stopping on a validation curve, as docstring
+    step 5 says, or with one known mistake: "ties" (a tie counts as an improvement), "late" (stops
+    one epoch late: since_best > patience), "early" (one epoch early: since_best >= patience - 1)."""
+    best, since = 0, 0
+    for e in range(1, epochs + 1):
+        v = curve[min(e, len(curve) - 1)]
+        if v < curve[min(best, len(curve) - 1)] or (variant == "ties" and v == curve[min(best, len(curve) - 1)]):
+            best, since = e, 0
+        else:
+            since += 1
+        limit = None if patience is None else patience + {"late": 1, "early": -1}.get(variant, 0)
+        if limit is not None and since >= limit:
+            return e, best, True
+    return epochs, best, False
+
+
+EARLY_STOP_VARIANTS = {
+    "ties": ("tie_counts_as_improvement", "a tie with the best validation loss counted as an improvement: only a "
+                                          "STRICTLY lower loss improves (v < best), and the earliest best epoch is kept"),
+    "late": ("patience_one_epoch_late", "it stops one epoch late: stop as soon as `patience` epochs in a row have "
+                                        "not improved (since_best >= patience)"),
+    "early": ("patience_one_epoch_early", "it stops one epoch early: `patience` epochs in a row without improvement "
+                                          "are allowed before stopping (since_best >= patience, counting from 0 "
+                                          "after the best epoch)"),
+}
 
 
 @pytest.mark.points(1)
@@ -256,16 +452,23 @@ def test_early_stopping(student):
                                       patience=patience)
         want = ref.train(LocalScripted(curve), X_TR, Y_TR, batch_size=4, lr=1.0, epochs=epochs, X_val=X_VA, y_val=Y_VA,
                          patience=patience)
+        assert_true(_early_stop(curve, patience, epochs) == tuple(want[k] for k in ("epochs_run", "best_epoch",
+                                                                                     "stopped_early")),
+                    "internal: the early-stopping variants disagree with the reference")
         what = (f"train(..., batch_size=N, lr=1, epochs={epochs}, patience={patience}) on a model whose validation loss "
                 f"after epoch e is {curve}[e] (its parameter t counts the updates, so t = e)")
         assert_true(isinstance(res, dict) and all(k in res for k in want),
                     f"{what}: expected a dict with the keys {list(want)}")
-        ties = any(curve[i] == min(curve[:i]) for i in range(1, len(curve)))
-        hints = {"epochs_run": " (stop after `patience` epochs in a row without a strict improvement)"
-                               + (" -- a tie with the best is not an improvement" if ties else ""),
+        got_stop = tuple(res[k] for k in ("epochs_run", "best_epoch", "stopped_early"))
+        if got_stop != tuple(want[k] for k in ("epochs_run", "best_epoch", "stopped_early")):
+            detail = (f"{what}: epochs_run, best_epoch, stopped_early are {got_stop}; expected "
+                      f"{tuple(want[k] for k in ('epochs_run', 'best_epoch', 'stopped_early'))}")
+            for variant, (ident, message) in EARLY_STOP_VARIANTS.items():
+                if got_stop == _early_stop(curve, patience, epochs, variant) != _early_stop(curve, patience, epochs):
+                    fail(detail, ident, message)
+        hints = {"epochs_run": " (stop after `patience` epochs in a row without a strict improvement)",
                  "stopped_early": "", "num_updates": "",
-                 "best_epoch": " (the earliest epoch with the lowest validation loss, possibly 0)"
-                               + ("; ties do not improve" if ties else "")}
+                 "best_epoch": " (the earliest epoch with the lowest validation loss, possibly 0)"}
         for key in ("epochs_run", "best_epoch", "stopped_early", "num_updates"):
             assert_true(res[key] == want[key] and type(res[key]) is type(want[key]),
                         f"{what}: result[{key!r}] is {res[key]!r}; expected {want[key]!r}{hints[key]}")
@@ -277,8 +480,7 @@ def test_early_stopping(student):
                 "without patience keep the final parameters")
         assert_close(np.asarray(res["params"]["t"], dtype=np.float64).ravel()[:1], [t_want],
                      f"{what}: the returned params (t) -- {hint}",
-                     mistakes={"returned the final parameters instead of the best epoch's": [float(res["epochs_run"])]}
-                     if patience else None)
+                     mistakes={FINAL_NOT_BEST: [float(res["epochs_run"])]} if patience else None)
         assert_close(np.asarray(model.params["t"], dtype=np.float64).ravel()[:1], [t_want],
                      f"{what}: model.params afterwards (rebind it to copies of the returned parameters)")
 
@@ -341,19 +543,20 @@ def test_standardize_uses_training_statistics(student, seed):
     inputs = {"X_train": X_train}
     assert_close(got[0], want_mean, "standardize_fit(X_train)[0] (the mean)", inputs=inputs, rtol=1e-12)
     assert_close(got[1], want_std, "standardize_fit(X_train)[1] (the std)", inputs=inputs, rtol=1e-10,
-                 mistakes={"used ddof=1 (1/(N-1)); use the population std, 1/N": np.where(
-                               want_std == 1.0, 1.0, X_train.std(axis=0, ddof=1)),
-                           "a constant feature (max == min) must get std 1; np.std leaves a rounding residue "
-                           "(~1e-17) here, so test max == min, not std == 0": X_train.std(axis=0)})
+                 mistakes={DDOF_ONE: np.where(want_std == 1.0, 1.0, X_train.std(axis=0, ddof=1)),
+                           CONSTANT_RESIDUE: X_train.std(axis=0)})
     own = (X_test - X_test.mean(axis=0)) / X_test.std(axis=0)
     both = np.vstack([X_train, X_test])
     assert_close(student.minibatch.standardize_apply(X_test, want_mean, want_std), (X_test - want_mean) / want_std,
                  "standardize_apply(X_test, mean, std) with the training (mean, std)",
                  inputs={"X_test": X_test}, rtol=1e-10,
-                 mistakes={"standardised the test data with their own statistics: apply the TRAINING split's "
-                           "(mean, std) passed as arguments": own,
-                           "standardised with statistics of training and test data together: use the training "
-                           "split's (mean, std)": (X_test - both.mean(axis=0)) / both.std(axis=0)})
+                 mistakes={OWN_STATISTICS: own,
+                           Mistake("standardized_with_train_and_test_statistics",
+                                   "standardised with statistics of training and test data together: use the "
+                                   "training split's (mean, std)"): (X_test - both.mean(axis=0)) / both.std(axis=0),
+                           EPSILON: (X_test - want_mean) / (want_std + 1e-8),
+                           Mistake("multiplied_by_std", "multiplied by the std: x' = (x - mean) / std"):
+                           (X_test - want_mean) * want_std})
 
 
 @pytest.mark.points(0.5)
@@ -366,22 +569,34 @@ def test_overfit_small_batch(student, seed):
     model = student.minibatch.LinearSoftmaxModel(d, c, seed=0)
     _set_params(model, W0, b0)
     changed = worker_object(student, TRACKER, "track")(model)
-    got = student.minibatch.overfit_small_batch(model, X, y, n=20, steps=60, lr=0.5)
+    got = student.minibatch.overfit_small_batch(model, X, y, n=12, steps=40, lr=0.3)
 
     def oracle(**kw):
         m = ref.LinearSoftmaxModel(d, c)
         m.params = {"W": W0.copy(), "b": b0.copy()}
-        return ref.overfit_small_batch(m, X, y, **{"n": 20, "steps": 60, "lr": 0.5, **kw})
+        return ref.overfit_small_batch(m, X, y, **kw)
 
-    what = "overfit_small_batch(model, X, y, n=20, steps=60, lr=0.5) with X of shape (30, 5)"
-    assert_close(got, oracle(), what, rtol=1e-8,
-                 mistakes={"trained on all rows instead of the first n": oracle(n=30),
-                           "took steps + 1 steps": oracle(steps=61), "took steps - 1 steps": oracle(steps=59)})
+    given = {"n": 12, "steps": 40, "lr": 0.3}
+    what = "overfit_small_batch(model, X, y, n=12, steps=40, lr=0.3) with X of shape (30, 5)"
+    assert_close(got, oracle(**given), what, rtol=1e-8,
+                 mistakes={Mistake("overfit_all_rows", "trained on all rows instead of the first n"):
+                           oracle(**{**given, "n": 30}),
+                           Mistake("overfit_steps_plus_one", "took steps + 1 steps"): oracle(**{**given, "steps": 41}),
+                           Mistake("overfit_steps_minus_one", "took steps - 1 steps"): oracle(**{**given, "steps": 39}),
+                           Mistake("overfit_argument_ignored_n", "the argument n was ignored (the default 20 used)"):
+                           oracle(**{**given, "n": 20}),
+                           Mistake("overfit_argument_ignored_steps",
+                                   "the argument steps was ignored (the default 300 used)"):
+                           oracle(**{**given, "steps": 300}),
+                           Mistake("overfit_argument_ignored_lr", "the argument lr was ignored (the default 0.5 used)"):
+                           oracle(**{**given, "lr": 0.5})})
     written = changed()
     assert_true(not written, f"{what} wrote into model.params ({', '.join(written)}) in place: work on copies")
     after = model.params
     for k, v in (("W", W0), ("b", b0)):
         assert_close(after[k], v, f"{what}: model.params[{k!r}] afterwards (the model must not be changed)")
+    assert_close(student.minibatch.overfit_small_batch(model, X, y), oracle(),
+                 "overfit_small_batch(model, X, y) with the defaults n=20, steps=300, lr=0.5", rtol=1e-8)
 
 
 @pytest.mark.points(0.5)

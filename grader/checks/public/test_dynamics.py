@@ -5,12 +5,10 @@ import numpy as np
 import pytest
 
 from grader.expected import reference
-from grader.gradients import assert_close, assert_true
+from grader.gradients import Mistake, assert_close, assert_true
+from grader.checks.support_dynamics import SURFACE_SUM, WRAPS, init_mistakes, l2_grad_mistakes, l2_loss_mistakes
 
 ref = reference("dynamics")  # recorded reference values: students run these checks without the reference
-
-BIAS_MSG = "the biases are penalised too: the L2 penalty sums ||W^(l)||_F^2 over the WEIGHT matrices only"
-HALF_MSG = "the penalty is (lam/2) sum_l ||W^(l)||_F^2, whose gradient is lam W (not lam sum ||W||^2 with 2 lam W)"
 
 
 def _draw(std: float, fan_in: int, fan_out: int, seed: int = 0) -> np.ndarray:
@@ -23,23 +21,11 @@ def test_init_weights_three_schemes(student):
     fan_in, fan_out = 50, 20
     stds = {"normal": 1.0, "xavier": math.sqrt(2.0 / (fan_in + fan_out)), "he": math.sqrt(2.0 / fan_in)}
     for scheme, std in stds.items():
-        mistakes = {}
-        if scheme == "xavier":
-            mistakes = {"used the variance 2/(fan_in + fan_out) as the standard deviation: s = sqrt(2/(fan_in + fan_out))":
-                        _draw(2.0 / (fan_in + fan_out), fan_in, fan_out),
-                        "Xavier/Glorot averages both fans: s = sqrt(2/(fan_in + fan_out)), not sqrt(1/fan_in)":
-                        _draw(math.sqrt(1.0 / fan_in), fan_in, fan_out)}
-        elif scheme == "he":
-            mistakes = {"He initialisation has the variance 2/fan_in (a ReLU zeroes half its inputs): s = sqrt(2/fan_in), "
-                        "not sqrt(1/fan_in)": _draw(math.sqrt(1.0 / fan_in), fan_in, fan_out),
-                        "used the variance 2/fan_in as the standard deviation: s = sqrt(2/fan_in)":
-                        _draw(2.0 / fan_in, fan_in, fan_out),
-                        "He initialisation divides by fan_in (the layer's inputs), not fan_out":
-                        _draw(math.sqrt(2.0 / fan_out), fan_in, fan_out)}
         got = student.dynamics.init_weights(fan_in, fan_out, scheme, 0)
         assert_close(got, _draw(std, fan_in, fan_out),
                      f"init_weights({fan_in}, {fan_out}, {scheme!r}, 0) (one call rng.normal(0, s, size=(fan_out, fan_in)) "
-                     f"with rng = np.random.default_rng(0))", rtol=1e-12, atol=1e-14, mistakes=mistakes)
+                     f"with rng = np.random.default_rng(0))", rtol=1e-12, atol=1e-14,
+                     mistakes=init_mistakes(scheme, fan_in, fan_out, 0))
 
 
 @pytest.mark.points(0.5)
@@ -52,24 +38,19 @@ def test_l2_small_network(student):
     lam = 0.1
     base_loss, base = ref.value("l2-small-plain", lambda r: r.mlp_loss_and_grads(params, X, y, "sigmoid"))
     sq_w = sum(float(np.sum(params[k] ** 2)) for k in ("W1", "W2"))
-    sq_b = sum(float(np.sum(params[k] ** 2)) for k in ("b1", "b2"))
     what = "l2_loss_and_grads(params, X, y, lam=0.1, 'sigmoid') on a 3-4-2 network with N = 5"
     got = student.dynamics.l2_loss_and_grads(params, X, y, lam, "sigmoid")
     assert_true(isinstance(got, (tuple, list)) and len(got) == 2 and isinstance(got[1], dict),
                 f"{what} returned {getattr(got, 'type_name', type(got).__name__)}; expected a tuple (loss, grads dict)")
     loss, grads = got
     assert_close(loss, base_loss + 0.5 * lam * sq_w, f"{what}: the penalised loss", rtol=1e-10,
-                 mistakes={BIAS_MSG: base_loss + 0.5 * lam * (sq_w + sq_b), HALF_MSG: base_loss + lam * sq_w,
-                           "the penalty is missing: add (lam/2) sum_l ||W^(l)||_F^2 to the loss": base_loss})
+                 mistakes=l2_loss_mistakes(base_loss, params, lam))
     missing = [k for k in params if k not in grads]
     assert_true(not missing, f"{what}: grads lacks the keys {missing}; expected one gradient per parameter")
     for k in params:
-        if k.startswith("W"):
-            want, mistakes = base[k] + lam * params[k], {HALF_MSG: base[k] + 2 * lam * params[k],
-                                                         "the gradient of the penalty, lam W, is missing": base[k]}
-        else:
-            want, mistakes = base[k], {BIAS_MSG: base[k] + lam * params[k]}
-        assert_close(grads[k], want, f"{what}: grads[{k!r}]", rtol=1e-10, atol=1e-12, mistakes=mistakes)
+        want = base[k] + lam * params[k] if k.startswith("W") else base[k]
+        assert_close(grads[k], want, f"{what}: grads[{k!r}]", rtol=1e-10, atol=1e-12,
+                     mistakes=l2_grad_mistakes(k, base[k], params[k], lam))
 
 
 def _parabola_run(lr: float, steps: int, blowup: float = 10.0) -> tuple[float, bool, int]:
@@ -115,8 +96,9 @@ def test_log_grid_and_parabola_sweep(student):
     """log_grid(0.01, 10, 7) steps by sqrt(10); on L(t) = t^2/2 from t = 1 a learning rate above 2 diverges, a NaN run is reported, not raised."""
     lrs = 0.01 * math.sqrt(10.0) ** np.arange(7)
     assert_close(student.dynamics.log_grid(0.01, 10.0, 7), lrs, "log_grid(0.01, 10, 7)", rtol=1e-12,
-                 mistakes={"evenly spaced on a linear scale (np.linspace); a learning-rate grid is evenly spaced on "
-                           "a LOG scale (equal ratios, as np.geomspace)": np.linspace(0.01, 10.0, 7)})
+                 mistakes={Mistake("log_grid_linear", "evenly spaced on a linear scale (np.linspace); a learning-rate "
+                                                      "grid is evenly spaced on a LOG scale (equal ratios, as "
+                                                      "np.geomspace)"): np.linspace(0.01, 10.0, 7)})
     parabola = student.source(PARABOLA)
     what = "lr_sweep(L(t) = t^2/2, {'t': [1.0]}, log_grid(0.01, 10, 7), steps=20)"
     check_sweep(student.dynamics.lr_sweep(parabola, {"t": np.array([1.0])}, lrs.tolist(), 20), lrs, 20, what)
@@ -148,11 +130,12 @@ def test_shift_images_hand_case(student):
     got = student.dynamics.shift_images(X, shifts, (3, 4))
     assert_close(got, want, "shift_images(X, shifts=[[1, 0], [0, -1], [-1, 2], [0, 0]], shape=(3, 4)) with every row "
                             "the image [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]]", rtol=0, atol=0,
-                 mistakes={"pixels wrap around to the other side (np.roll): pixels pushed past the edge must be "
-                           "dropped and the uncovered ones set to 0": rolled,
-                           "moved the other way: out[r, c] = img[r - dy, c - dx] moves the image DOWN by dy and "
-                           "RIGHT by dx": _shift_by_hand(images, -shifts),
-                           "swapped dy and dx: shifts[i] = (dy, dx), rows first": _shift_by_hand(images, shifts[:, ::-1])})
+                 mistakes={WRAPS: rolled,
+                           Mistake("shift_wrong_direction", "moved the other way: out[r, c] = img[r - dy, c - dx] "
+                                                            "moves the image DOWN by dy and RIGHT by dx"):
+                           _shift_by_hand(images, -shifts),
+                           Mistake("shift_dy_dx_swapped", "swapped dy and dx: shifts[i] = (dy, dx), rows first"):
+                           _shift_by_hand(images, shifts[:, ::-1])})
 
 
 @pytest.mark.points(0.5)
@@ -164,4 +147,4 @@ def test_loss_surface_hand_case(student):
     got = student.dynamics.loss_surface(x, y, w1v, w2v)
     assert_close(got, want, "loss_surface(x=[0, 1, 2], y=[1, 3, 5], w1_values=[0, 1, 2], w2_values=[0, 1])",
                  rtol=1e-12,
-                 mistakes={"summed the squared residuals; the MSE is their mean (1/N)": want * 3})
+                 mistakes={SURFACE_SUM: want * 3})

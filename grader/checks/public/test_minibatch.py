@@ -5,7 +5,10 @@ import numpy as np
 import pytest
 
 from grader.sandbox.proxy import Remote
-from grader.gradients import assert_close, assert_true
+from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.checks.support_minibatch import (FLOOR_NOT_CEIL, LAST_BATCH_DROPPED, SEED_IGNORED, SEED_ZERO_AS_NONE, check_batches,
+                                             CONSTANT_RESIDUE, DDOF_ONE, EPSILON, OWN_STATISTICS,
+                                             dropped_last_batch_message, fail)
 from grader.expected import reference
 
 ref = reference("minibatch")  # recorded reference values: students run these checks without solutions/
@@ -14,43 +17,40 @@ RESULT_KEYS = ("train_loss", "val_loss", "num_updates", "updates_per_epoch", "ep
                "best_epoch", "params")
 
 
-def check_batches(got, expected: list[np.ndarray], what: str) -> None:
-    """Compare a list of index arrays with the expected ones, naming a dropped last batch."""
-    assert_true(isinstance(got, list),
-                f"{what} returned a {getattr(got, 'type_name', type(got).__name__)}; expected a list of int64 arrays")
-    sizes, want_sizes = [len(np.atleast_1d(b)) for b in got], [len(b) for b in expected]
-    if sizes != want_sizes:
-        hint = ""
-        if sizes == want_sizes[:-1]:
-            hint = (f": the last partial batch (the {want_sizes[-1]} left-over sample(s)) must be kept, "
-                    f"not dropped")
-        raise AssertionError(f"{what}: got {len(sizes)} batches of sizes {sizes}; expected {len(want_sizes)} "
-                             f"of sizes {want_sizes}{hint}")
-    for k, (b, e) in enumerate(zip(got, expected), start=1):
-        assert_true(isinstance(b, np.ndarray) and b.dtype == np.int64,
-                    f"{what}: batch {k} is a {type(b).__name__}"
-                    f"{' of dtype ' + str(b.dtype) if isinstance(b, np.ndarray) else ''}; expected an int64 "
-                    f"index array")
-    order = np.concatenate(got) if got else np.zeros(0, dtype=np.int64)
-    want = np.concatenate(expected) if expected else np.zeros(0, dtype=np.int64)
-    assert_true(np.array_equal(order, want),
-                f"{what}: the batches give the order {order.tolist()}; expected {want.tolist()}")
-
-
 @pytest.mark.points(1)
 def test_batch_indices_ten_samples_batch_four(student):
     """batch_indices(10, 4): batches of sizes 4, 4, 2 in order; shuffled with seed 0 they cut default_rng(0).permutation(10)."""
     plain = [np.arange(0, 4), np.arange(4, 8), np.arange(8, 10)]
-    check_batches(student.minibatch.batch_indices(10, 4), plain, "batch_indices(10, 4)")
+    check_batches(student.minibatch.batch_indices(10, 4), plain, "batch_indices(10, 4)", shuffle=False)
     perm = np.random.default_rng(0).permutation(10)
+    what = "batch_indices(10, 4, shuffle=True, seed=0)"
     got = student.minibatch.batch_indices(10, 4, shuffle=True, seed=0)
-    if isinstance(got, list) and len(got) == 3 and all(isinstance(b, np.ndarray) for b in got):
-        order = np.concatenate(got)
-        assert_true(np.array_equal(order, perm),
-                    f"batch_indices(10, 4, shuffle=True, seed=0): the order is {order.tolist()}; expected exactly "
-                    f"np.random.default_rng(0).permutation(10) = {perm.tolist()} (one call of a generator made "
-                    f"from the seed)")
-    check_batches(got, [perm[0:4], perm[4:8], perm[8:10]], "batch_indices(10, 4, shuffle=True, seed=0)")
+    try:
+        check_batches(got, [perm[0:4], perm[4:8], perm[8:10]], what, shuffle=True)
+    except CheckFailure as exc:
+        if exc.diagnosis is None:
+            check_seed_use(student, exc, got)
+        raise
+
+
+def _order(batches):
+    ok = isinstance(batches, list) and all(isinstance(b, np.ndarray) for b in batches)
+    return np.concatenate(batches).tolist() if ok and batches else None
+
+
+def check_seed_use(student, exc: CheckFailure, first) -> None:
+    """After a wrong seeded order: a second call with the same seed 0, and one with seed 1, show
+    whether the seed is ignored altogether or only the seed 0 (``if seed:`` is False for 0)."""
+    again = _order(student.minibatch.batch_indices(10, 4, shuffle=True, seed=0))
+    if again is None or _order(first) is None or again == _order(first):
+        return
+    one = _order(student.minibatch.batch_indices(10, 4, shuffle=True, seed=1))
+    if one == np.random.default_rng(1).permutation(10).tolist():
+        fail(f"{exc}; two calls with seed=0 gave different orders, seed=1 gives the seeded one", SEED_ZERO_AS_NONE,
+             "seed=0 is treated as no seed: `if seed:` is False for 0; test `seed is None` (or pass the seed "
+             "straight to np.random.default_rng)")
+    fail(f"{exc}; two calls with seed=0 gave different orders", SEED_IGNORED,
+         "the seed is not used: make the generator with np.random.default_rng(seed) from the argument")
 
 
 @pytest.mark.points(0.5)
@@ -64,9 +64,11 @@ def test_iterate_minibatches_ten_samples(student):
     assert_true(isinstance(batches, list) and all(isinstance(b, (tuple, list)) and len(b) == 2 for b in batches),
                 f"{what}: expected an iterator of (X_batch, y_batch) pairs")
     shapes = [np.shape(xb) for xb, _ in batches]
+    if shapes == [(4, 3), (4, 3)]:
+        fail(f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]", LAST_BATCH_DROPPED,
+             dropped_last_batch_message(2))
     assert_true(shapes == [(4, 3), (4, 3), (2, 3)],
-                f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]"
-                + (" (keep the last partial batch)" if shapes == [(4, 3), (4, 3)] else ""))
+                f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]")
     for k, (idx, (xb, yb)) in enumerate(zip([range(0, 4), range(4, 8), range(8, 10)], batches), start=1):
         idx = list(idx)
         assert_close(xb, X[idx], f"{what}: X of batch {k}")
@@ -79,9 +81,10 @@ def test_num_updates_per_epoch_hand_cases(student):
     for n, b in [(10, 4), (12, 4), (10, 10), (10, 32), (10, 1), (0, 4), (1257, 32)]:
         got = student.minibatch.num_updates_per_epoch(n, b)
         want = math.ceil(n / b)
-        hint = " (the last partial batch is an update too: ceil, not floor)" if got == n // b and want != n // b else ""
-        assert_true(isinstance(got, int) and not isinstance(got, bool) and got == want,
-                    f"num_updates_per_epoch({n}, {b}) returned {got!r}; expected the int {want}{hint}")
+        detail = f"num_updates_per_epoch({n}, {b}) returned {got!r}; expected the int {want}"
+        if got == n // b and want != n // b:
+            fail(detail, FLOOR_NOT_CEIL, "the last partial batch is an update too: ceil, not floor (n // B drops it)")
+        assert_true(isinstance(got, int) and not isinstance(got, bool) and got == want, detail)
 
 
 @pytest.mark.points(1)
@@ -131,14 +134,10 @@ def test_standardize_hand_case(student):
     assert_close(mean, X.mean(axis=0), "standardize_fit(X)[0] (the mean) with X = [[1, 10, 0.1], [3, 10, 0.1], "
                                        "[5, 10, 0.1]]", rtol=1e-12)
     assert_close(std, [math.sqrt(8 / 3), 1.0, 1.0], "standardize_fit(X)[1] (the std)", rtol=1e-12,
-                 mistakes={"used ddof=1 (1/(N-1)); the std here is the population one, 1/N": [2.0, 1.0, 1.0],
-                           "a constant feature (max == min) must get std 1; np.std gives a rounding residue like "
-                           "1e-17 for the third column, so test max == min, not std == 0": [math.sqrt(8 / 3), 1.0,
-                                                                                           X[:, 2].std()]})
+                 mistakes={DDOF_ONE: [2.0, 1.0, 1.0], CONSTANT_RESIDUE: [math.sqrt(8 / 3), 1.0, X[:, 2].std()]})
     mu, sd = X.mean(axis=0), np.array([math.sqrt(8 / 3), 1.0, 1.0])
     X_test = np.array([[7.0, 12.0, 0.5], [9.0, 8.0, -0.5]])
     own = (X_test - X_test.mean(axis=0)) / X_test.std(axis=0)
     assert_close(student.minibatch.standardize_apply(X_test, mu, sd), (X_test - mu) / sd,
                  "standardize_apply(X_test, mean, std) with the training (mean, std)", rtol=1e-12,
-                 mistakes={"standardised with the statistics of the data passed in: apply the TRAINING split's "
-                           "(mean, std) given as arguments": own})
+                 mistakes={OWN_STATISTICS: own, EPSILON: (X_test - mu) / (sd + 1e-8)})
