@@ -10,20 +10,37 @@ import pytest
 from hypothesis import example, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.gradients import CheckFailure, assert_close, assert_grad_close, describe_inputs, numerical_gradient
+from grader.gradients import (CheckFailure, Diagnosis, Mistake, assert_close, assert_grad_close, describe_inputs,
+                              numerical_gradient)
 from grader.sandbox import StudentError
 from solutions import losses as ref
 
 N, K, C = 5, 4, 3
 RTOL, ATOL = 1e-7, 1e-12  # reference vs student, both float64 (CHECKS_GUIDE.md, Numerics)
 
-NAIVE_SOFTMAX = ("naive softmax: np.exp(1000) overflows to inf and inf / inf = nan; subtract each row's "
-                 "maximum before np.exp (the softmax does not change)")
-NAIVE_LSE = ("the log-sum-exp overflowed, or you took log(softmax(z)) and the softmax underflowed to 0: use "
-             "log-softmax = z - m - log(sum(exp(z - m))) with m the row maximum")
-NAIVE_BCE = ("naive BCE from logits: log(sigmoid(z)) is log(0) at z = -1000 and exp(-z) overflows; use "
-             "max(z, 0) - z y + np.log1p(np.exp(-|z|)) and a stable sigmoid built from exp(-|z|)")
-NO_CLIP = "log(0) or a division by 0: clip the probabilities with EPS before the log (and in the gradient)"
+NAIVE_SOFTMAX = Mistake("naive_softmax", "naive softmax: np.exp(1000) overflows to inf and inf / inf = nan; "
+                        "subtract each row's maximum before np.exp (the softmax does not change)")
+NAIVE_LSE = Mistake("naive_logsumexp", "the log-sum-exp overflowed, or you took log(softmax(z)) and the softmax "
+                    "underflowed to 0: use log-softmax = z - m - log(sum(exp(z - m))) with m the row maximum")
+NAIVE_BCE = Mistake("naive_bce_from_logits", "naive BCE from logits: log(sigmoid(z)) is log(0) at z = -1000 and "
+                    "exp(-z) overflows; use max(z, 0) - z y + np.log1p(np.exp(-|z|)) and a stable sigmoid built "
+                    "from exp(-|z|)")
+NO_CLIP = Mistake("probabilities_not_clipped",
+                  "log(0) or a division by 0: clip the probabilities with EPS before the log (and in the gradient)")
+COLUMNS = Mistake("softmax_over_columns", "normalised over axis 0 (the columns); each ROW is one sample: sum over "
+                                          "axis=1 with keepdims=True")
+NO_ONEHOT = Mistake("forgot_to_subtract_onehot",
+                    "forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N")
+NO_P_1MP = Mistake("forgot_p_one_minus_p", "forgot to divide by p (1 - p): dL/dp = (p - y) / (p (1 - p)) / M")
+NO_NEGATIVE_TERM = Mistake("bce_without_negative_term", "the (1 - y) log(1 - p) term is missing: BCE is "
+                                                        "-mean(y log p + (1 - y) log(1 - p))")
+LOGITS_FORMULA = Mistake("logits_gradient_for_probabilities",
+                         "you returned (p - Y) / N, the gradient with respect to the LOGITS of softmax + cross-entropy; "
+                         "this gradient is with respect to the probabilities p: -Y / (N p)")
+TIMES_SIGMA_PRIME = Mistake("times_sigma_prime", "multiplied by sigma'(z) = s(1 - s): from the logits, the sigmoid's "
+                                                 "derivative cancels against the log, dL/dz = (sigmoid(z) - y) / M")
+TIMES_SOFTMAX_DIAG = Mistake("times_softmax_diagonal", "multiplied by s(1 - s): for softmax + cross-entropy the "
+                                                       "Jacobian and the log cancel, dL/dz = (softmax(z) - Y) / N")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -40,7 +57,8 @@ def _finite(got, what, inputs, hint):
         else:
             at = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
             shown = f"got {arr[at]:g} at index {at}"
-        raise CheckFailure(f"{what}{describe_inputs(inputs)}: {shown}; expected finite values. Likely: {hint}")
+        raise CheckFailure(f"{what}{describe_inputs(inputs)}: {shown}; expected finite values. Likely: {hint}",
+                           diagnosis=Diagnosis.of(hint))
 
 
 def _elementwise_mean_mistakes(want, shape, kind):
@@ -49,32 +67,46 @@ def _elementwise_mean_mistakes(want, shape, kind):
     size = f"M = N*K = {m}" if len(shape) == 2 else f"M = N = {m}"
     wrong = {}
     if kind == "loss":
-        wrong[f"you summed; the loss is the MEAN over all {size} elements"] = m * want
+        wrong[Mistake("summed_not_mean", f"you summed; the loss is the MEAN over all {size} elements")] = m * want
         if m != n:
-            wrong[f"you divided by N = {n} (a mean of per-row sums); divide by all {size} elements"] = (m / n) * want
-        wrong["forgot the minus sign (or flipped the sign)"] = -want
+            wrong[Mistake("divided_by_n_not_m", f"you divided by N = {n} (a mean of per-row sums); divide by all "
+                                                f"{size} elements")] = (m / n) * want
+        wrong[Mistake("loss_sign_flipped", "forgot the minus sign (or flipped the sign)")] = -want
     else:
-        wrong[f"forgot the 1/M of the mean ({size} elements): divide by the array's size"] = m * want
+        wrong[Mistake("forgot_1_over_m", f"forgot the 1/M of the mean ({size} elements): divide by the array's "
+                                         f"size")] = m * want
         if m != n:
-            wrong[f"divided by N = {n} only: the loss is the mean over all {size} elements"] = (m / n) * want
-        wrong["the sign is flipped: the gradient points from the target towards the prediction"] = -want
+            wrong[Mistake("divided_by_n_not_m", f"divided by N = {n} only: the loss is the mean over all {size} "
+                                                f"elements")] = (m / n) * want
+        wrong[Mistake("grad_sign_flipped", "the sign is flipped: the gradient points from the target towards the "
+                                           "prediction")] = -want
     return wrong
 
 
 def _row_mean_mistakes(want, n, c, kind):
     """Named wrong answers of a per-row loss (sum over the C classes, mean over the N rows) or its gradient."""
     wrong = {
-        f"you took the mean over all N*C = {n * c} entries; sum over the C classes, then average over the N = {n} rows":
-            want / c,
-        (f"forgot the 1/N: average over the N = {n} rows" if kind == "loss"
-         else f"forgot the 1/N of the mean over the N = {n} rows"): n * want,
+        Mistake("mean_over_all_entries", f"you took the mean over all N*C = {n * c} entries; sum over the C classes, "
+                                         f"then average over the N = {n} rows"): want / c,
+        Mistake("forgot_1_over_n", f"forgot the 1/N: average over the N = {n} rows" if kind == "loss"
+                else f"forgot the 1/N of the mean over the N = {n} rows"): n * want,
     }
-    wrong["the sign is flipped" + (": the loss is -sum y log p" if kind == "loss" else "")] = -want
+    if kind == "loss":
+        wrong[Mistake("loss_sign_flipped", "the sign is flipped: the loss is -sum y log p")] = -want
+    else:
+        wrong[Mistake("grad_sign_flipped", "the sign is flipped")] = -want
     return wrong
 
 
-def _expect_value_error(call, what, inputs, correct):
-    """The student's function must refuse mismatched shapes with ValueError instead of broadcasting."""
+BROADCAST = Mistake("silent_broadcast", "an (N,) array met an (N, 1) array and broadcast silently to (N, N); compare "
+                                        "the shapes first (the given _check_same_shape does it)")
+
+
+def _expect_value_error(call, what, inputs, correct, silent):
+    """The student's function must refuse mismatched shapes with ValueError instead of broadcasting.
+
+    ``silent``: what the reference's formula gives on the two arrays broadcast to (N, N); the
+    broadcast is named only when the student's value is that one (or an (N, N) array)."""
     try:
         got = call()
     except StudentError as exc:
@@ -91,9 +123,12 @@ def _expect_value_error(call, what, inputs, correct):
         shown = f"an array of shape {arr.shape} (with matching shapes it has shape {np.shape(correct)})"
     else:
         shown = repr(got)[:80]
-    raise CheckFailure(f"{what}{describe_inputs(inputs)} returned {shown} instead of raising ValueError. Likely: "
-                       f"an (N,) array met an (N, 1) array and broadcast silently to (N, N); compare the shapes "
-                       f"first (the given _check_same_shape does it)")
+    silent = np.asarray(silent, dtype=np.float64)
+    broadcast = arr is not None and (arr.shape == silent.shape and arr.ndim == 2 or
+                                     arr.shape == silent.shape and np.allclose(arr, silent, rtol=1e-6, atol=1e-12))
+    raise CheckFailure(f"{what}{describe_inputs(inputs)} returned {shown} instead of raising ValueError"
+                       + (f". Likely: {BROADCAST}" if broadcast else ": compare the shapes first (the given "
+                          "_check_same_shape does it)"), diagnosis=Diagnosis.of(BROADCAST) if broadcast else None)
 
 
 # Tried first in every property test (hypothesis's explicit examples): typical mistakes fail here at once
@@ -114,7 +149,7 @@ def logits_and_labels(draw):
 
 @pytest.mark.points(1)
 def test_shapes_must_match(student, seed):
-    """Every loss and gradient raises ValueError for predictions (N, 1) against targets (N,), instead of broadcasting."""
+    """Every loss and gradient raises ValueError for predictions (N, 1) against targets (N,) (no broadcasting)."""
     rng = np.random.default_rng(seed)
     col = rng.uniform(0.1, 0.9, size=(N, 1))
     flat = rng.integers(0, 2, size=N).astype(np.float64)
@@ -126,7 +161,9 @@ def test_shapes_must_match(student, seed):
                                 ("categorical_cross_entropy_grad", "p", "y_onehot")]:
         fn = getattr(student.losses, name)
         correct = getattr(ref, name)(col, flat.reshape(-1, 1))
-        _expect_value_error(lambda: fn(col, flat), f"{name}({first}, {second})", {first: col, second: flat}, correct)
+        silent = getattr(ref, name)(*(a.copy() for a in np.broadcast_arrays(col, flat)))  # the (N, N) broadcast
+        _expect_value_error(lambda: fn(col, flat), f"{name}({first}, {second})", {first: col, second: flat}, correct,
+                            silent)
 
 
 @pytest.mark.points(1)
@@ -158,6 +195,119 @@ def test_stable_at_extreme_logits(student):
         assert_close(got, getattr(ref, name)(*args), what, inputs=inputs, rtol=RTOL, atol=ATOL, batch=N)
 
 
+# The lists and integer arrays below are the same numbers as float64 arrays: the docstrings promise that
+# array-likes are accepted and converted to float64 copies.
+LISTS_NOT_CONVERTED = Mistake("array_like_not_converted",
+                              "the same numbers as float64 arrays work, as Python lists or integer arrays they do not: "
+                              "convert every argument first with np.asarray(x, dtype=np.float64)")
+
+
+@pytest.mark.points(0.5)
+def test_array_like_inputs(student, seed):
+    """Every loss, gradient and softmax accepts Python lists and integer arrays (converted to float64 copies)."""
+    rng = np.random.default_rng(seed + 5)
+    ints = rng.integers(-3, 4, size=(N, K))                     # integer predictions / logits
+    bits = rng.integers(0, 2, size=(N, K))                      # integer 0/1 targets
+    probs = rng.uniform(0.05, 0.95, size=(N, K))
+    labels = rng.integers(0, C, size=N)
+    onehot = np.eye(C, dtype=np.int64)[labels]                  # integer one-hot rows
+    p_cat = ref.softmax(rng.normal(size=(N, C)))
+    logits = rng.integers(-4, 5, size=(N, C))
+    cases = [  # name, arguments as sent, the same arguments as float64 arrays
+        ("mse", (ints, bits.tolist())),
+        ("mse_grad", (ints.tolist(), bits.tolist())),
+        ("binary_cross_entropy", (probs.tolist(), bits)),
+        ("binary_cross_entropy_grad", (probs.tolist(), bits)),
+        ("binary_cross_entropy_with_logits", (ints, bits)),
+        ("binary_cross_entropy_with_logits_grad", (ints.tolist(), bits.tolist())),
+        ("categorical_cross_entropy", (p_cat.tolist(), onehot)),
+        ("categorical_cross_entropy_grad", (p_cat.tolist(), onehot.tolist())),
+        ("softmax", (logits,)),
+        ("softmax_cross_entropy", (logits.tolist(), labels.tolist())),
+        ("softmax_cross_entropy_grad", (logits, onehot)),
+        ("one_hot", (labels.tolist(), C)),
+    ]
+    for name, args in cases:
+        plain = tuple(np.asarray(a, dtype=np.float64) if isinstance(a, (list, np.ndarray)) else a for a in args)
+        if name == "one_hot":
+            plain = (labels, C)
+        kinds = ", ".join("a list" if isinstance(a, list) else f"an {a.dtype} array" if isinstance(a, np.ndarray)
+                          else repr(a) for a in args)
+        what = f"{name}(...) called with {kinds}"
+        want = getattr(ref, name)(*plain)
+        fn = getattr(student.losses, name)
+        try:
+            got = fn(*args)
+        except StudentError as exc:
+            if exc.type == "NotImplementedError":
+                raise
+            try:  # the evidence for the hint: the same numbers as float64 arrays work
+                works = np.allclose(np.asarray(fn(*plain), dtype=np.float64), want, rtol=RTOL, atol=ATOL)
+            except StudentError:
+                works = False
+            raise CheckFailure(f"{what} raised {exc.type} ({exc.message[:200]})"
+                               + (f". Likely: {LISTS_NOT_CONVERTED}" if works else ""),
+                               diagnosis=Diagnosis.of(LISTS_NOT_CONVERTED) if works else None) from None
+        try:
+            assert_close(got, want, what, rtol=RTOL, atol=ATOL)
+        except CheckFailure as failure:
+            try:
+                works = np.allclose(np.asarray(fn(*plain), dtype=np.float64), want, rtol=RTOL, atol=ATOL)
+            except (StudentError, TypeError, ValueError):
+                works = False
+            if not works:
+                raise
+            raise CheckFailure(f"{failure}. Likely: {LISTS_NOT_CONVERTED}",
+                               diagnosis=Diagnosis.of(LISTS_NOT_CONVERTED)) from None
+
+
+WRAPPED = Mistake("negative_label_wrapped",
+                  "the label -1 silently picked the last class (numpy's negative indexing): check that labels lie in "
+                  "[0, C) (the given _target_rows / one_hot do it) instead of indexing with them")
+
+
+@pytest.mark.points(0.5)
+def test_bad_labels_refused(student, seed):
+    """softmax_cross_entropy(_grad) and one_hot raise ValueError for labels out of [0, C), of the wrong length or shape."""
+    rng = np.random.default_rng(seed + 6)
+    z = rng.normal(size=(N, C))
+    good = rng.integers(0, C, size=N)
+    negative, too_big = good.copy(), good.copy()
+    negative[1], too_big[2] = -1, C
+    cases = [("labels with a -1", negative), (f"labels with the value C = {C}", too_big),
+             (f"{N - 1} labels for {N} rows", good[:-1]), (f"one-hot rows of width C + 1 = {C + 1}", np.eye(C + 1)[good])]
+    for name in ("softmax_cross_entropy", "softmax_cross_entropy_grad"):
+        fn = getattr(student.losses, name)
+        for label, bad in cases:
+            what = f"{name}(logits, labels) with logits of shape {z.shape} and {label}"
+            try:
+                got = fn(z, bad)
+            except StudentError as exc:
+                if exc.type == "ValueError":
+                    continue
+                if exc.type == "NotImplementedError":
+                    raise
+                raise CheckFailure(f"{what} raised {exc.type} ({exc.message[:200]}); expected ValueError "
+                                   f"(labels must be integers in [0, C) of shape (N,), or one-hot rows (N, C))") from None
+            wrapped = bad.ndim == 1 and bad.shape[0] == N and bad.min() < 0
+            wrapped = wrapped and np.allclose(np.asarray(got, dtype=np.float64), getattr(ref, name)(z, bad % C),
+                                              rtol=1e-6, atol=1e-12)
+            raise CheckFailure(f"{what} returned a value instead of raising ValueError"
+                               + (f". Likely: {WRAPPED}" if wrapped else ": check the labels' shape and range first "
+                                  "(the given _target_rows does it)"),
+                               diagnosis=Diagnosis.of(WRAPPED) if wrapped else None)
+    for label, bad, num in [("2-D labels", good[:, None], C), ("labels 0.5", np.array([0.0, 0.5, 1.0]), C),
+                            ("labels outside [0, 3)", np.array([0, 3, 1]), C), ("a label -1", np.array([0, -1, 1]), C)]:
+        what = f"one_hot(labels, {num}) with {label}"
+        try:
+            got = student.losses.one_hot(bad, num)
+        except StudentError as exc:
+            if exc.type == "ValueError":
+                continue
+            raise CheckFailure(f"{what} raised {exc.type} ({exc.message[:200]}); expected ValueError") from None
+        raise CheckFailure(f"{what} returned {type(got).__name__} instead of raising ValueError")
+
+
 # ----------------------------------------------------------------------------- properties
 
 @pytest.mark.points(1)
@@ -170,7 +320,7 @@ def test_softmax_properties(student, data, shift):
     s = student.losses.softmax(z)
     _finite(s, "softmax(z)", inputs, NAIVE_SOFTMAX)
     s = assert_close(s, ref.softmax(z), "softmax(z)", inputs=inputs, rtol=RTOL, atol=ATOL, mistakes={
-        "normalised over axis 0 (the columns); each ROW is one sample: sum over axis=1 with keepdims=True":
+        COLUMNS:
             ref.softmax(z.T).T})
     assert_close(s.sum(axis=1), np.ones(z.shape[0]), "the row sums of softmax(z)", inputs=inputs, rtol=0, atol=1e-12)
     shifted = student.losses.softmax(z + shift)
@@ -179,7 +329,7 @@ def test_softmax_properties(student, data, shift):
                  inputs=inputs, rtol=1e-7, atol=1e-12)
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 @given(data=logits_and_labels(), shift=st.floats(-1e3, 1e3))
 @example(data=EXAMPLE, shift=-1000.0)
 @example(data=EXAMPLE, shift=1000.0)
@@ -205,12 +355,12 @@ def test_softmax_cross_entropy_properties(student, data, shift):
     _finite(grad, "softmax_cross_entropy_grad(logits, labels)", inputs, NAIVE_SOFTMAX)
     gwant = ref.softmax_cross_entropy_grad(z, labels)
     wrong = _row_mean_mistakes(gwant, n, c, "grad")
-    wrong["forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N"] = ref.softmax(z) / n
+    wrong[NO_ONEHOT] = ref.softmax(z) / n
     grad = assert_close(grad, gwant, "softmax_cross_entropy_grad(logits, labels)", inputs=inputs,
                         rtol=RTOL, atol=ATOL, batch=n, mistakes=wrong)
     assert_close(grad.sum(axis=1), np.zeros(n), "the row sums of softmax_cross_entropy_grad(logits, labels) "
                  "(softmax rows and one-hot rows both sum to 1)", inputs=inputs, rtol=0, atol=1e-12,
-                 mistakes={"forgot to subtract the one-hot labels Y": np.full(n, 1.0 / n)})
+                 mistakes={NO_ONEHOT: np.full(n, 1.0 / n)})
     assert_close(student.losses.softmax_cross_entropy_grad(z, y), grad,
                  "softmax_cross_entropy_grad(logits, one-hot labels) compared with integer labels (must be equal)",
                  inputs={"logits": z, "labels": y}, rtol=1e-10, atol=1e-15)
@@ -231,18 +381,18 @@ def test_mse_vs_reference(student, seed):
         inputs = {"y_pred": a, "y_true": b}
         want = ref.mse(a, b)
         wrong = _elementwise_mean_mistakes(want, shape, "loss")
-        wrong["a 1/2 in front: the course's mse is the plain mean, no 1/2"] = 0.5 * want
+        wrong[Mistake("mse_half", "a 1/2 in front: the course's mse is the plain mean, no 1/2")] = 0.5 * want
         assert_close(student.losses.mse(a, b), want, "mse(y_pred, y_true)", inputs=inputs,
                      rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
         grad = ref.mse_grad(a, b)
         wrong = _elementwise_mean_mistakes(grad, shape, "grad")
-        wrong["forgot the factor 2 of d/dy (y - t)^2 = 2 (y - t)"] = 0.5 * grad
-        wrong["a factor 2 too many: the gradient is 2 (y_pred - y_true) / M"] = 2 * grad
+        wrong[Mistake("forgot_factor_2", "forgot the factor 2 of d/dy (y - t)^2 = 2 (y - t)")] = 0.5 * grad
+        wrong[Mistake("extra_factor_2", "a factor 2 too many: the gradient is 2 (y_pred - y_true) / M")] = 2 * grad
         assert_close(student.losses.mse_grad(a, b), grad, "mse_grad(y_pred, y_true)", inputs=inputs,
                      rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
 
 
-@pytest.mark.points(1.5)
+@pytest.mark.points(1)
 def test_binary_cross_entropy_vs_reference(student, seed):
     """BCE on probabilities and from logits, losses and gradients, on seeded (5,) (soft targets) and (5, 4) inputs."""
     rng = np.random.default_rng(seed + 2)
@@ -252,12 +402,13 @@ def test_binary_cross_entropy_vs_reference(student, seed):
         y = rng.uniform(0, 1, size=shape) if soft else rng.integers(0, 2, size=shape).astype(np.float64)
         m = p.size
         want = ref.binary_cross_entropy(p, y)
+        wrong = _elementwise_mean_mistakes(want, shape, "loss")
+        wrong[NO_NEGATIVE_TERM] = float(-np.mean(y * np.log(p)))
         assert_close(student.losses.binary_cross_entropy(p, y), want, "binary_cross_entropy(p, y)",
-                     inputs={"p": p, "y": y}, rtol=RTOL, atol=ATOL, batch=N,
-                     mistakes=_elementwise_mean_mistakes(want, shape, "loss"))
+                     inputs={"p": p, "y": y}, rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
         grad = ref.binary_cross_entropy_grad(p, y)
         wrong = _elementwise_mean_mistakes(grad, shape, "grad")
-        wrong["forgot to divide by p (1 - p): dL/dp = (p - y) / (p (1 - p)) / M"] = (p - y) / m
+        wrong[NO_P_1MP] = (p - y) / m
         assert_close(student.losses.binary_cross_entropy_grad(p, y), grad, "binary_cross_entropy_grad(p, y)",
                      inputs={"p": p, "y": y}, rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
         want = ref.binary_cross_entropy_with_logits(z, y)
@@ -266,9 +417,12 @@ def test_binary_cross_entropy_vs_reference(student, seed):
         assert_close(got, want, "binary_cross_entropy_with_logits(z, y)", inputs={"z": z, "y": y},
                      rtol=RTOL, atol=ATOL, batch=N, mistakes=_elementwise_mean_mistakes(want, shape, "loss"))
         grad = ref.binary_cross_entropy_with_logits_grad(z, y)
+        wrong = _elementwise_mean_mistakes(grad, shape, "grad")
+        sig = 1.0 / (1.0 + np.exp(-z))
+        wrong[TIMES_SIGMA_PRIME] = grad * sig * (1.0 - sig)
         assert_close(student.losses.binary_cross_entropy_with_logits_grad(z, y), grad,
                      "binary_cross_entropy_with_logits_grad(z, y)", inputs={"z": z, "y": y},
-                     rtol=RTOL, atol=ATOL, batch=N, mistakes=_elementwise_mean_mistakes(grad, shape, "grad"))
+                     rtol=RTOL, atol=ATOL, batch=N, mistakes=wrong)
 
 
 @pytest.mark.points(1)
@@ -284,13 +438,15 @@ def test_categorical_vs_reference(student, seed):
     assert_close(student.losses.categorical_cross_entropy(p, y), want, "categorical_cross_entropy(p, y_onehot)",
                  inputs=inputs, rtol=RTOL, atol=ATOL, batch=N, mistakes=_row_mean_mistakes(want, N, C, "loss"))
     grad = ref.categorical_cross_entropy_grad(p, y)
+    wrong = _row_mean_mistakes(grad, N, C, "grad")
+    wrong[LOGITS_FORMULA] = (p - y) / N
     assert_close(student.losses.categorical_cross_entropy_grad(p, y), grad,
                  "categorical_cross_entropy_grad(p, y_onehot)", inputs=inputs, rtol=RTOL, atol=ATOL, batch=N,
-                 mistakes=_row_mean_mistakes(grad, N, C, "grad"))
+                 mistakes=wrong)
     s = student.losses.softmax(z)
     _finite(s, "softmax(z)", {"z": z}, NAIVE_SOFTMAX)
     assert_close(s, ref.softmax(z), "softmax(z)", inputs={"z": z}, rtol=RTOL, atol=ATOL, mistakes={
-        "normalised over axis 0 (the columns); each ROW is one sample: sum over axis=1 with keepdims=True":
+        COLUMNS:
             ref.softmax(z.T).T})
     for lab, kind in [(labels, "integer labels (N,)"), (y, "one-hot labels (N, C)")]:
         inputs = {"logits": z, "labels": lab}
@@ -300,7 +456,8 @@ def test_categorical_vs_reference(student, seed):
                      mistakes=_row_mean_mistakes(want, N, C, "loss"))
         grad = ref.softmax_cross_entropy_grad(z, lab)
         wrong = _row_mean_mistakes(grad, N, C, "grad")
-        wrong["forgot to subtract the one-hot labels Y: dL/dz = (softmax(z) - Y) / N"] = ref.softmax(z) / N
+        wrong[NO_ONEHOT] = ref.softmax(z) / N
+        wrong[TIMES_SOFTMAX_DIAG] = grad * ref.softmax(z) * (1.0 - ref.softmax(z))
         assert_close(student.losses.softmax_cross_entropy_grad(z, lab), grad,
                      f"softmax_cross_entropy_grad(logits, {kind})", inputs=inputs, rtol=RTOL, atol=ATOL, batch=N,
                      mistakes=wrong)

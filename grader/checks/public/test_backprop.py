@@ -7,9 +7,10 @@ misplaced transpose shows up as a shape error.
 import numpy as np
 import pytest
 
-from grader.gradients import CheckFailure, assert_close, assert_true, shape_hint
+from grader.gradients import CheckFailure, Mistake, assert_close, assert_true, shape_diagnosis
 
-SIGMA_A = "sigma'(a) used where sigma'(z) belongs: evaluate the derivative at the pre-activation z, not at the activation a"
+SIGMA_A = Mistake("sigma_prime_at_a", "sigma'(a) used where sigma'(z) belongs: evaluate the derivative at the "
+                                      "pre-activation z, not at the activation a")
 
 # The 2-2-1 example: every value, float64 (the handout prints them to 10 significant digits).
 EX = {
@@ -61,8 +62,13 @@ def _shape(value, shape, what):
     if got is None:
         raise CheckFailure(f"{what} returned {type(value).__name__}, expected a numpy array of shape {shape}")
     if tuple(got) != tuple(shape):
-        hint = shape_hint(tuple(got), tuple(shape))
-        raise CheckFailure(f"{what}: expected shape {shape}, got {tuple(got)}" + (f". Likely: {hint}" if hint else ""))
+        found = shape_diagnosis(tuple(got), tuple(shape))
+        raise CheckFailure(f"{what}: expected shape {tuple(shape)}, got {tuple(got)}"
+                           + (f". Likely: {found.message}" if found else ""), diagnosis=found)
+
+
+SWAPPED = Mistake("activation_grad_swapped", "the derivatives are swapped: \"sigmoid\" must give "
+                                             "sigma(z)(1 - sigma(z)) and \"relu\" 1[z > 0]")
 
 
 @pytest.mark.points(1)
@@ -74,19 +80,25 @@ def test_activation_grad_hand_values(student):
                      [0.2350037122015945, 0.22726609175218423, 0.19661193324148185]])
     assert_close(student.backprop.activation_grad(z, "sigmoid"), want, 'activation_grad(z, "sigmoid")',
                  inputs={"z": z}, rtol=1e-9, atol=1e-15,
-                 mistakes={"you computed z(1 - z): that is sigma'(z) written in terms of a = sigma(z), but this "
-                           "function receives the pre-activation z; compute s = sigmoid(z) first": z * (1 - z),
-                           "you computed sigma'(sigma(z)): the derivative was taken at a = sigma(z) instead of at z": at_a})
+                 mistakes={Mistake("z_times_one_minus_z", "you computed z(1 - z): that is sigma'(z) written in "
+                                   "terms of a = sigma(z), but this function receives the pre-activation z; compute "
+                                   "s = sigmoid(z) first"): z * (1 - z),
+                           "you computed sigma'(sigma(z)): the derivative was taken at a = sigma(z) instead of at z": at_a,
+                           SWAPPED: (z > 0).astype(float)})
     zr = np.array([[-2.0, -0.5, 0.0], [0.25, 1.5, 3.0]])
     assert_close(student.backprop.activation_grad(zr, "relu"), (zr > 0).astype(float), 'activation_grad(z, "relu")',
-                 inputs={"z": zr}, mistakes={"you returned relu(z) itself, not its derivative 1[z > 0]": np.maximum(zr, 0)})
+                 inputs={"z": zr}, mistakes={"you returned relu(z) itself, not its derivative 1[z > 0]": np.maximum(zr, 0),
+                                             SWAPPED: _sig(zr) * (1 - _sig(zr))})
 
 
 @pytest.mark.points(1)
 def test_example_221_forward(student):
     """The 2-2-1 example's forward pass: z1, a1, z2, a2 and the loss (a2 - y)^2, every value at rtol 1e-6."""
     got = _example(student)
-    _check_221(got, "z1", mistakes={"the bias b1 is missing: z1 = W1 x + b1": W1 @ X221[0]})
+    _check_221(got, "z1", mistakes={
+        Mistake("forgot_bias", "the bias b1 is missing: z1 = W1 x + b1"): W1 @ X221[0],
+        Mistake("weights_not_transposed", "W1 was used untransposed: z1 = W1 x, in row form x @ W1.T (W1 is "
+                "(out, in))"): X221[0] @ W1 + B1})
     for key in ("a1", "z2", "a2"):
         _check_221(got, key)
     _check_221(got, "loss")
@@ -99,13 +111,34 @@ def test_example_221_backward(student):
     a1, a2, y = np.array(EX["a1"]), np.array(EX["a2"]), 0.01
     delta2 = np.array(EX["delta2"])
     _check_221(got, "delta2", mistakes={
-        "the sigmoid's derivative sigma'(z2) is missing: delta2 = dLoss/dz2 = 2(a2 - y) * sigma'(z2)": 2 * (a2 - y),
+        Mistake("output_delta_missing_sigma_prime", "the sigmoid's derivative sigma'(z2) is missing: "
+                "delta2 = dLoss/dz2 = 2(a2 - y) * sigma'(z2)"): 2 * (a2 - y),
         SIGMA_A: 2 * (a2 - y) * _sig(a2) * (1 - _sig(a2))})
     _check_221(got, "delta1", mistakes={SIGMA_A: W2[0] * delta2 * _sig(a1) * (1 - _sig(a1)),
-                                        "the derivative sigma'(z1) is missing: delta1 = (W2^T delta2) * sigma'(z1)": W2[0] * delta2})
+                                        Mistake("missing_act_prime", "the derivative sigma'(z1) is missing: "
+                                                "delta1 = (W2^T delta2) * sigma'(z1)"): W2[0] * delta2})
     for key in ("dW2", "db2", "dW1", "db1"):
-        wrong = {"dW1 is transposed: dW1 = delta1 x^T, shape (out, in) like W1": np.array(EX["dW1"]).T} if key == "dW1" else None
+        wrong = ({Mistake("transposed", "dW1 is transposed: dW1 = delta1 x^T, shape (out, in) like W1"): np.array(EX["dW1"]).T}
+                 if key == "dW1" else None)
         _check_221(got, key, mistakes=wrong)
+
+
+GRADIENT_FROM_BACKWARD = Mistake("wrong_gradient_from_backward", "the step is lr times the gradient YOUR backward "
+                                  "returns, and that gradient is wrong: fix backward (deltas, output_delta, "
+                                  "activation_grad) first, their own checks say how")
+
+
+def _own_gradients(student):
+    """The student's backward on the 2-2-1 example's (correct) cache: {"W1": dW1, "b1": db1, ...}."""
+    cache = {"Z": [np.array([EX["z1"]]), np.array([EX["z2"]])], "A": [X221, np.array([EX["a1"]]), np.array([EX["a2"]])]}
+    try:
+        grads = student.backprop.backward(cache, [(W1, B1), (W2, B2)], Y221, "sigmoid", "sigmoid")
+        out = {}
+        for l, (dW, db) in enumerate(grads, start=1):
+            out[f"W{l}"], out[f"b{l}"] = np.asarray(dW, dtype=np.float64), np.asarray(db, dtype=np.float64)
+        return {k: v for k, v in out.items() if v.shape == {"W1": W1, "b1": B1, "W2": W2, "b2": B2}[k].shape}
+    except Exception:  # a broken backward: its own checks report it; here no mistake is named
+        return {}
 
 
 @pytest.mark.points(0.5)
@@ -121,16 +154,26 @@ def test_example_221_train_step(student):
     want = [(np.array([[0.14933160397885561, 0.19866320795771125], [0.24925019622555517, 0.2985003924511103]]),
              np.array([0.3366320795771125, 0.3350039245111031])),
             (np.array([[0.3178329594357692, 0.3673323721524667]]), np.array([0.461501438371443]))]
+    theirs = None  # the student's own backward on the example's cache, asked only when a step is wrong
     for l, ((W, b), (Wn, bn), (Wold, bold)) in enumerate(zip(new, want, params), start=1):
         dW, db = np.array(EX[f"dW{l}"]), np.array(EX[f"db{l}"])
-        assert_close(W, Wn, f"train_step(...): new W{l}", rtol=1e-6,
-                     mistakes={"the step went up the gradient: use W - lr * dW": Wold + 0.5 * dW,
-                               "the learning rate was not used: W - lr * dW": Wold - dW})
-        assert_close(b, bn, f"train_step(...): new b{l}", rtol=1e-6,
-                     mistakes={"the step went up the gradient: use b - lr * db": bold + 0.5 * db,
-                               "the learning rate was not used: b - lr * db": bold - db})
+        for name, got_p, want_p, old_p, grad in ((f"W{l}", W, Wn, Wold, dW), (f"b{l}", b, bn, bold, db)):
+            if np.shape(got_p) == want_p.shape and np.allclose(got_p, want_p, rtol=1e-6, atol=1e-9):
+                continue
+            if theirs is None:
+                theirs = _own_gradients(student)
+            mine = theirs.get(name)
+            if mine is not None and np.allclose(mine, grad, rtol=1e-6, atol=1e-12):
+                wrong = {Mistake("step_up_the_gradient", f"the step went up the gradient: use {name} - lr * d{name}"):
+                         old_p + 0.5 * grad,
+                         Mistake("learning_rate_unused", f"the learning rate was not used: {name} - lr * d{name}"):
+                         old_p - grad}
+            else:
+                wrong = {GRADIENT_FROM_BACKWARD: old_p - 0.5 * mine} if mine is not None else None
+            assert_close(got_p, want_p, f"train_step(...): new {name}", rtol=1e-6, mistakes=wrong)
     assert_close(value, EX["loss"], "train_step(...): the loss before the step", rtol=1e-6,
-                 mistakes={"that is the loss AFTER the step; return the loss at the old parameters": 0.4817849407741164})
+                 mistakes={Mistake("loss_after_step", "that is the loss AFTER the step; return the loss at the old "
+                                   "parameters"): 0.4817849407741164})
 
 
 @pytest.mark.points(1)
