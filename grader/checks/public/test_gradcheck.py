@@ -1,13 +1,19 @@
 """Public checks of Task 5 (gradcheck.py): a known function, hand cases of the relative error, a small report."""
+
 import numpy as np
 import pytest
 
-from grader.gradients import assert_close, assert_true
-
-RESTORE_HINT = ("numerical_gradient may perturb x[i] in place, but must put back the exact original "
-                "value (save old = x[i]; ...; x[i] = old, in a finally block)")
-
-CUBE = "lambda x: (x ** 3).sum()"
+from grader.checks.support_gradcheck import (
+    ABS_OF_SUM,
+    CUBE,
+    FLOOR_ADDED,
+    FORWARD_DIFFERENCE,
+    MEAN_NOT_MAX,
+    NO_FLOOR,
+    ONE_SIDED_DENOMINATOR,
+    RESTORE_HINT,
+)
+from grader.gradients import Mistake, assert_close, assert_true
 
 
 @pytest.mark.points(1)
@@ -16,10 +22,16 @@ def test_numerical_gradient_of_cube(student):
     x = np.linspace(-1.5, 2.0, 12).reshape(3, 4)
     h = 1e-5
     got = student.gradcheck.numerical_gradient.options(mutation_hint=RESTORE_HINT)(student.source(CUBE), x)
-    forward = ((x + h) ** 3 - x ** 3) / h
-    assert_close(got, 3 * x ** 2, f"numerical_gradient({CUBE}, x)", inputs={"x": x}, rtol=1e-7, atol=1e-8,
-                 mistakes={"forward difference used where a centred one belongs: "
-                           "use (f(x + h e_i) - f(x - h e_i)) / (2h)": forward})
+    forward = ((x + h) ** 3 - x**3) / h
+    assert_close(
+        got,
+        3 * x**2,
+        f"numerical_gradient({CUBE}, x)",
+        inputs={"x": x},
+        rtol=1e-7,
+        atol=1e-8,
+        mistakes={FORWARD_DIFFERENCE: forward},
+    )
 
 
 @pytest.mark.points(1)
@@ -28,25 +40,44 @@ def test_relative_error_hand_cases(student):
     rel = student.gradcheck.relative_error
     zeros = np.zeros(3)
     got = rel(zeros, zeros)
-    assert_true(np.all(np.isfinite(np.asarray(got, dtype=np.float64))),
-                f"relative_error(zeros(3), zeros(3)) returned {got}: two zero gradients must compare as equal "
-                f"(0.0); divide by max(1e-8, |a| + |b|), not by |a| + |b|")
+    assert_true(
+        np.all(np.isfinite(np.asarray(got, dtype=np.float64))),
+        f"relative_error(zeros(3), zeros(3)) returned {got}: two zero gradients must compare as equal "
+        f"(0.0); divide by max(1e-8, |a| + |b|), not by |a| + |b|",
+    )
     assert_close(got, 0.0, "relative_error(zeros(3), zeros(3))")
 
     a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.3])
     entry = np.abs(a - b) / (np.abs(a) + np.abs(b))
-    assert_close(rel(a, b), 0.3 / 6.3, "relative_error([1, 2, 3], [1, 2, 3.3])", rtol=1e-9,
-                 mistakes={"took the mean of the entrywise errors; report the max": entry.mean(),
-                           "summed the entrywise errors; report the max": entry.sum()})
+    assert_close(
+        rel(a, b),
+        0.3 / 6.3,
+        "relative_error([1, 2, 3], [1, 2, 3.3])",
+        rtol=1e-9,
+        mistakes={
+            MEAN_NOT_MAX: entry.mean(),
+            ONE_SIDED_DENOMINATOR: 0.3 / 3.3,
+            Mistake(ONE_SIDED_DENOMINATOR.id, f"{ONE_SIDED_DENOMINATOR} (here: |a|)"): 0.3 / 3.0,
+        },
+    )
 
     a, b = np.array([1e-10, 0.5]), np.array([0.0, 0.5])
-    assert_close(rel(a, b), 0.01, "relative_error([1e-10, 0.5], [0, 0.5])", rtol=1e-9,
-                 mistakes={"no 1e-8 floor: the denominator is max(1e-8, |a| + |b|), so a difference of "
-                           "1e-10 between near-zero entries gives 0.01, not 1": 1.0})
+    assert_close(
+        rel(a, b),
+        0.01,
+        "relative_error([1e-10, 0.5], [0, 0.5])",
+        rtol=1e-9,
+        mistakes={NO_FLOOR: 1.0, FLOOR_ADDED: 1e-10 / (1e-8 + 1e-10)},
+    )
 
     a, b = np.array([1.0, -2.0]), np.array([-1.0, -2.0])
-    assert_close(rel(a, b), 1.0, "relative_error([1, -2], [-1, -2]) (opposite signs)", rtol=1e-9,
-                 mistakes={"the denominator is |a| + |b|, not |a + b|": 2.0 / 1e-8})
+    assert_close(
+        rel(a, b),
+        1.0,
+        "relative_error([1, -2], [-1, -2]) (opposite signs)",
+        rtol=1e-9,
+        mistakes={ABS_OF_SUM: 2.0 / 1e-8},
+    )
 
 
 @pytest.mark.points(1)
@@ -59,24 +90,36 @@ def test_check_gradients_small_report(student):
     grads = {"w": 2 * w, "b": np.array([3.0, 3.0, 5.0, 3.0])}
     what = "check_gradients(f, params, grads) with f(p) = sum(w^2) + 3 sum(b)"
     report = student.gradcheck.check_gradients(f, params, grads)
-    assert_true(isinstance(report, dict) and list(report) == ["w", "b"],
-                f"{what}: expected a dict with one report per parameter, keys ['w', 'b'] in the order of params; "
-                f"got {list(report) if isinstance(report, dict) else type(report).__name__}")
+    assert_true(
+        isinstance(report, dict) and list(report) == ["w", "b"],
+        f"{what}: expected a dict with one report per parameter, keys ['w', 'b'] in the order of params; "
+        f"got {list(report) if isinstance(report, dict) else type(report).__name__}",
+    )
     for name in ("w", "b"):
         entry = report[name]
-        missing = [k for k in ("max_rel_error", "worst_index", "analytic", "numeric", "passed")
-                   if not isinstance(entry, dict) or k not in entry]
+        missing = [
+            k
+            for k in ("max_rel_error", "worst_index", "analytic", "numeric", "passed")
+            if not isinstance(entry, dict) or k not in entry
+        ]
         assert_true(not missing, f"{what}: report[{name!r}] lacks the keys {missing}")
-    assert_true(report["w"]["passed"] is True and float(report["w"]["max_rel_error"]) < 1e-6,
-                f"{what}: the gradient of w is correct (2w), so report['w'] should pass with max_rel_error < 1e-6; "
-                f"got passed={report['w']['passed']!r}, max_rel_error={report['w']['max_rel_error']!r}")
+    assert_true(
+        report["w"]["passed"] is True and float(report["w"]["max_rel_error"]) < 1e-6,
+        f"{what}: the gradient of w is correct (2w), so report['w'] should pass with max_rel_error < 1e-6; "
+        f"got passed={report['w']['passed']!r}, max_rel_error={report['w']['max_rel_error']!r}",
+    )
     rb = report["b"]
-    assert_true(rb["passed"] is False, f"{what}: grads['b'][2] is 5 instead of 3, so report['b']['passed'] must be "
-                                       f"False; got {rb['passed']!r}")
+    assert_true(
+        rb["passed"] is False,
+        f"{what}: grads['b'][2] is 5 instead of 3, so report['b']['passed'] must be False; got {rb['passed']!r}",
+    )
     got_index = rb["worst_index"]
-    assert_true(isinstance(got_index, (tuple, list)) and tuple(int(i) for i in got_index) == (2,),
-                f"{what}: report['b']['worst_index'] should be the index tuple of the wrong entry, (2,); got {got_index!r}")
+    assert_true(
+        isinstance(got_index, (tuple, list)) and tuple(int(i) for i in got_index) == (2,),
+        f"{what}: report['b']['worst_index'] should be the index tuple of the wrong entry, (2,); got {got_index!r}",
+    )
     assert_close(rb["max_rel_error"], 0.25, f"{what}: report['b']['max_rel_error'] (|5 - 3| / (5 + 3))", rtol=1e-6)
     assert_close(rb["analytic"], 5.0, f"{what}: report['b']['analytic'] (the analytic value at the worst index)")
-    assert_close(rb["numeric"], 3.0, f"{what}: report['b']['numeric'] (the centred difference at the worst index)",
-                 rtol=1e-6)
+    assert_close(
+        rb["numeric"], 3.0, f"{what}: report['b']['numeric'] (the centred difference at the worst index)", rtol=1e-6
+    )
