@@ -7,18 +7,21 @@ numpy arrays, then compare with numpy (float64).
 import numpy as np
 import pytest
 
-from grader.gradients import CheckFailure, assert_close, assert_true
 from grader.checks.models import verified_export
-
-TORCH = "__import__('torch')"
-AS_TENSOR = f"lambda a: {TORCH}.as_tensor(a)"
-SGD = f"lambda m, lr: {TORCH}.optim.SGD(m.parameters(), lr=lr)"
-CROSS_ENTROPY = f"lambda: {TORCH}.nn.CrossEntropyLoss()"
-MODEL = f"lambda D, H, C: (lambda nn: nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C)))({TORCH}.nn)"
-LOAD = (f"lambda m, ps: (lambda torch: (m.double(), [p.data.copy_(torch.as_tensor(v)) "
-        f"for p, v in zip(m.parameters(), ps)], m)[-1])({TORCH})")
-SOFTMAX_LAYER = ("there is a softmax layer in the model: build_model must end with the last Linear (raw logits), "
-                 "because nn.CrossEntropyLoss applies log-softmax itself")
+from grader.checks.support_torch_training import (
+    AFTER_STEP,
+    AS_TENSOR,
+    CROSS_ENTROPY,
+    LOAD,
+    MODEL,
+    RETURNED_Y,
+    SGD,
+    SOFTMAX,
+    SOFTMAX_LAYER,
+    call,
+    loss_and_grads,
+)
+from grader.gradients import CheckFailure, Diagnosis, assert_close, assert_true
 
 
 def layer_summary(exported):
@@ -29,7 +32,8 @@ def check_layers(exported, D, H, C, what):
     """Linear(D, H), ReLU, Linear(H, C) and nothing else, weights (out, in)."""
     classes = [layer["class"] for layer in exported["layers"]]
     if any("softmax" in c.lower() for c in classes):
-        raise CheckFailure(f"{what}: layers {classes}: {SOFTMAX_LAYER}")
+        raise CheckFailure(f"{what}: layers {classes}: {SOFTMAX_LAYER}",
+                           diagnosis=Diagnosis(SOFTMAX.id, SOFTMAX_LAYER))
     assert_true(classes == ["Linear", "ReLU", "Linear"],
                 f"{what}: expected the layers [Linear, ReLU, Linear] in this order, got {classes}")
     want = [{"weight": (H, D), "bias": (H,)}, {}, {"weight": (C, H), "bias": (C,)}]
@@ -42,31 +46,6 @@ def check_layers(exported, D, H, C, what):
                                f"expected {shapes}{hint}")
 
 
-def np_loss_and_grads(params, X, y):
-    """Mean softmax cross-entropy of Linear-ReLU-Linear and its gradients (float64, ROW layout)."""
-    W1, b1, W2, b2 = params
-    n = X.shape[0]
-    Z1 = X @ W1.T + b1
-    A1 = np.maximum(Z1, 0.0)
-    Z2 = A1 @ W2.T + b2
-    S = Z2 - Z2.max(axis=1, keepdims=True)
-    logp = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
-    Y = np.eye(W2.shape[0])[y]
-    D2 = (np.exp(logp) - Y) / n
-    D1 = (D2 @ W2) * (Z1 > 0)
-    return float(-logp[np.arange(n), y].mean()), [D1.T @ X, D1.sum(axis=0), D2.T @ A1, D2.sum(axis=0)]
-
-
-def np_double_softmax_loss(params, X, y):
-    """The loss a softmax before nn.CrossEntropyLoss computes: CE of softmax(softmax(Z))."""
-    W1, b1, W2, b2 = params
-    Z2 = np.maximum(X @ W1.T + b1, 0.0) @ W2.T + b2
-    P = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
-    P /= P.sum(axis=1, keepdims=True)
-    logq = P - np.log(np.exp(P).sum(axis=1, keepdims=True))
-    return float(-logq[np.arange(len(y)), y].mean())
-
-
 @pytest.mark.points(1)
 def test_autograd_demo(student):
     """autograd_demo(x0) is dy/dx of y = x^2 + 2x: 4 at x0 = 1 (the lecture), 2 x0 + 2 elsewhere."""
@@ -74,10 +53,10 @@ def test_autograd_demo(student):
     assert_true(isinstance(got, float),
                 f"autograd_demo(1.0) returned {getattr(got, 'type_name', type(got).__name__)}, expected a Python float "
                 f"(return x.grad.item())")
-    assert_close(got, 4.0, "autograd_demo(1.0)", mistakes={"returned y = x^2 + 2x instead of dy/dx": 3.0})
+    assert_close(got, 4.0, "autograd_demo(1.0)", mistakes={RETURNED_Y: 3.0})
     for x0 in (0.0, 3.0, -2.5):
         assert_close(student.torch_training.autograd_demo(x0), 2 * x0 + 2, f"autograd_demo({x0})",
-                     mistakes={"returned y = x^2 + 2x instead of dy/dx": x0 * x0 + 2 * x0})
+                     mistakes={RETURNED_Y: x0 * x0 + 2 * x0})
 
 
 @pytest.mark.points(1)
@@ -98,15 +77,13 @@ def test_train_step_handout_example(student):
     tt = student.torch_training
     model = student.source(LOAD)(student.source(MODEL)(2, 3, 3), params)  # the lecture's model, made here
     as_tensor = student.source(AS_TENSOR)
-    loss = tt.train_step(model, student.source(SGD)(model, 1.0), student.source(CROSS_ENTROPY)(),
-                         as_tensor(X), as_tensor(y))
+    loss = call(tt.train_step, model, student.source(SGD)(model, 1.0), student.source(CROSS_ENTROPY)(),
+                as_tensor(X), as_tensor(y))
     assert_true(isinstance(loss, float),
                 f"train_step returned {getattr(loss, 'type_name', type(loss).__name__)}, expected a Python float "
                 f"(return loss.item())")
-    before, grads = np_loss_and_grads(params, X, y)
-    after, _ = np_loss_and_grads([p - g for p, g in zip(params, grads)], X, y)
+    before, grads = loss_and_grads(params, X, y)
+    after, _ = loss_and_grads([p - g for p, g in zip(params, grads)], X, y)
     assert_close(loss, before, "train_step(...) on the handout's example (the loss before the step)",
                  rtol=1e-9, atol=1e-12,
-                 mistakes={"returned the loss AFTER optimizer.step(): compute and keep L before stepping": after,
-                           "a softmax before nn.CrossEntropyLoss (it applies log-softmax itself: pass the raw logits)":
-                           np_double_softmax_loss(params, X, y)})
+                 mistakes={AFTER_STEP: after, SOFTMAX: loss_and_grads(params, X, y, loss="double_softmax")[0]})
