@@ -35,10 +35,10 @@ class GradeOptions:
     expected_dir: str | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tasks", tuple(self.tasks or ()))
-        unknown = [t for t in self.tasks if t not in BY_NAME]
+        unknown = [t for t in self.tasks or () if t not in BY_NAME]
         if unknown:
             raise ValueError(f"unknown task(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(BY_NAME))}")
+        object.__setattr__(self, "tasks", tuple(sorted(set(self.tasks or ()), key=lambda t: BY_NAME[t].number)))
         if not 0.01 <= float(self.timeout_scale) <= 100:
             raise ValueError(f"timeout scale {self.timeout_scale} is outside 0.01..100")
         if self.expected not in ("auto", "replay", "record"):

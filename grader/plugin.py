@@ -1,6 +1,6 @@
 """The pytest plugin that runs the checks of some tasks against one submission (trusted side).
 
-It provides the fixtures the checks use (``student``: the task's worker behind ``client.Student``;
+It provides the fixtures the checks use (``student``: the task's worker behind ``grader.sandbox.proxy.Student``;
 ``seed``), maps every test to its task, points and visibility, and records one outcome per test
 with a student-facing message (never the check's source). A module that fails to import fails its
 task once: the task's tests are skipped and ``import_errors`` holds the reason.
@@ -182,7 +182,9 @@ class GradingPlugin:
             if extra:
                 record.output = "\n".join(filter(None, [record.output, *extra]))
         self.outcomes.append(record)
-        self._tell({"task": task, "done": 1})
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple) -> None:
+        self._tell({"task": task_of(Path(location[0])), "done": 1})  # every check, however it ended
 
     def pytest_sessionfinish(self) -> None:
         for student in self.students.values():

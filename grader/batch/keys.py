@@ -175,7 +175,7 @@ def _environment(options: GradeOptions) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             pass
     return {**versions, "timeout_scale": repr(float(options.timeout_scale)),
-            "isolation": isolation(options.sandbox).kind}
+            "isolation": isolation(options.sandbox).kind, "expected": options.expected}
 
 
 def make_key(content: str, fingerprint: str, seed: int, tasks: list[str], public_only: bool) -> str:

@@ -1,6 +1,7 @@
 """The batch itself: discover, skip what is graded, grade the rest in parallel, rebuild the files."""
 from __future__ import annotations
 
+import dataclasses
 import argparse
 import concurrent.futures as cf
 import fcntl
@@ -210,19 +211,22 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
     interrupted = False
     last_book = time.monotonic()
     jobs = {e.student: {"student": e.student, "path": str(e.path), "out": str(out),
-                        "options": options.replace(seed=seed_of(e.student)).record(), "lanes": lanes,
+                        "options": dataclasses.asdict(options.replace(seed=seed_of(e.student))), "lanes": lanes,
                         "fingerprint": fingerprint, "run_id": run_id, "attempt": 0,
                         "variant": variants[e.student].record() if e.student in variants else None} for e in todo}
     previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _interrupt)
     pool = None
+    # the grading processes run their lane in-process: they get what a lane process gets, from this
+    # process's environment at spawn time (thread counts must be set before numpy loads); restored after
+    handed = {k: v for k, v in runner.lane_env(isolation(options.sandbox)).items()
+              if k.startswith(("BPLAB_ISOLATION", "OMP_", "MKL_", "OPENBLAS_", "TF_CPP", "PYTHONHASHSEED"))}
+    saved_env = {k: os.environ.get(k) for k in handed}
+    os.environ.update(handed)
     try:
         pending = list(jobs)
         while pending:
             ctx = multiprocessing.get_context("spawn")
-            # workers run their lane in-process: give them what a lane process gets
-            os.environ.update({k: v for k, v in runner.lane_env(isolation(options.sandbox)).items()
-                               if k.startswith(("BPLAB_ISOLATION", "OMP_", "MKL_", "OPENBLAS_", "TF_CPP", "PYTHONHASHSEED"))})
             pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
                                           initializer=init_worker, initargs=(os.getpid(),))
             futures = {pool.submit(grade_one, jobs[s]): s for s in pending}
@@ -268,6 +272,11 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
     finally:
         signal.signal(signal.SIGTERM, previous_term)
         progress.stop()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     # the gradebook of record: rebuilt from the files on disk
     for entry in entries:
         st = states.get(entry.student)

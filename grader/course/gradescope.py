@@ -208,6 +208,7 @@ def _variant(root: Path):
 
 def run_autograder(root: Path) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json``; 0 unless the grader broke."""
+    os.environ.pop("BPLAB_ISOLATION_PROBED", None)  # a hand-over between the grader's own processes only
     from grader import runner, submission
     from grader.rubric import TASKS
     from grader.results import write_atomic
@@ -349,6 +350,7 @@ def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | No
               "tasks": _tasks(tasks or os.environ.get("BPLAB_TASKS")),
               "seed": seed if seed is not None else (int(os.environ["BPLAB_SEED"]) if os.environ.get("BPLAB_SEED") else None),
               "allow_unsandboxed": os.environ.get("BPLAB_ALLOW_UNSANDBOXED", "").lower() in ("1", "true", "yes"),
+              "sandbox": os.environ.get("BPLAB_SANDBOX", "on").lower() not in ("0", "off", "false", "no"),
               "variants": key is not None, "grader_version": GRADER_VERSION}
     constraints = ROOT / ".ci" / "constraints.txt"
     if not constraints.is_file():

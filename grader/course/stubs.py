@@ -152,6 +152,7 @@ def record_public_expected(dest: Path | None = None) -> list[Path]:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".expected-") as fresh:
         results = runner.grade(SOLUTIONS, runner.GradeOptions(public_only=True, expected="record", expected_dir=fresh))
         failed = [f"{t.task}/{t.name}: {t.output[:200]}" for t in results.tests if not t.passed]
+        failed += [f"grader error: {e[:300]}" for e in results.grader_errors]  # nothing recorded for that lane
         if failed:
             raise RuntimeError(f"the reference fails public checks while recording: {failed}")
         new = {p.name for p in Path(fresh).glob("*.json")}

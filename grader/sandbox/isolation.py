@@ -341,12 +341,16 @@ def _probe(bwrap: str, per_worker_uid: bool) -> str:
 SWITCHED_OFF = "the sandbox was switched off (--no-sandbox)"
 
 
-@functools.lru_cache(maxsize=2)
 def isolation(sandbox: bool = True) -> Isolation:
     """Decide once what this machine allows (``sandbox=False``: what runs without bubblewrap, as
     ``--no-sandbox`` asks). A parent that already decided passes its answer down to the grading
     processes it starts in ``BPLAB_ISOLATION_PROBED`` (``isolation_env``): a hand-over between
     the grader's own processes, not a setting."""
+    return _decide(bool(sandbox))
+
+
+@functools.lru_cache(maxsize=2)
+def _decide(sandbox: bool) -> Isolation:
     cached = os.environ.get("BPLAB_ISOLATION_PROBED") if sandbox else None
     if cached:
         try:
@@ -388,6 +392,9 @@ def isolation_env(iso: Isolation) -> dict[str, str]:
 def require(allow_unsandboxed: bool, sandbox: bool = True) -> Isolation:
     """The isolation in force, or SandboxUnavailable when it is none and the caller did not opt in."""
     iso = isolation(sandbox)
+    if not iso.sandboxed and not allow_unsandboxed and not sandbox:
+        raise SandboxUnavailable(f"refusing to grade: {iso.problem}, so student code would run unsandboxed; "
+                                 f"add --allow-unsandboxed to grade that way (recorded in every result)")
     if not iso.sandboxed and not allow_unsandboxed:
         raise SandboxUnavailable(
             f"refusing to grade: {iso.problem}. Student code would run unsandboxed. Install bubblewrap "

@@ -50,12 +50,14 @@ class Limits:
     memory_bytes: int = 2 * 1024**3
     file_bytes: int = 64 * 1024**2
     max_processes: int = 1024     # per worker (its own uid and cgroup), threads included
+    time_scale: float = 1.0       # applies to a check's own per-call time limits too
 
     def scaled(self, factor: float) -> "Limits":
-        """Time limits multiplied by ``factor`` (slow machines, fast tests)."""
+        """Time limits multiplied by ``factor`` (slow machines, fast tests), including the limits
+        checks give single calls (``options(timeout=...)``)."""
         return dataclasses.replace(self, call_timeout=self.call_timeout * factor,
                                    start_timeout=self.start_timeout * factor,
-                                   task_budget=self.task_budget * factor)
+                                   task_budget=self.task_budget * factor, time_scale=self.time_scale * factor)
 
 
 class WorkerDied(Exception):
@@ -298,7 +300,7 @@ class Worker:
             raise WorkerDied(f"the worker is not running before {what}")
         self._callbacks, self._callback_bytes = {}, 0
         data = protocol.dumps(message, keep=lambda value: self._encode_remote(value))
-        timeout = timeout or self.limits.call_timeout
+        timeout = timeout * self.limits.time_scale if timeout else self.limits.call_timeout
         deadline = time.monotonic() + timeout
         self._send(data, deadline, timeout, what)
         for _ in range(MAX_CALLBACKS + 1):

@@ -46,6 +46,7 @@ class Student:
         self.notes: list[str] = []           # e.g. a start-up crash that was retried
         self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
         self._start_failure: BaseException | None = None
+        self.methods_by_type: dict[tuple, frozenset[str]] = {}  # (worker, type) -> its methods, as announced
 
     # -- worker management ------------------------------------------------------------------
     def _live(self) -> Worker:
@@ -226,9 +227,13 @@ class Remote:
         object.__setattr__(self, "_bplab_type", info.get("type", "?"))
         object.__setattr__(self, "_bplab_repr", info.get("repr", ""))
         object.__setattr__(self, "_bplab_callable", info.get("callable", False))
-        methods = info.get("methods")  # the worker's word: it only routes calls, it proves nothing
-        object.__setattr__(self, "_bplab_methods",
-                           frozenset(m for m in methods if isinstance(m, str)) if isinstance(methods, list) else frozenset())
+        # The worker names a type's methods once; they decide only how obj.name(...) travels (one
+        # request, or a read then a call). Like everything the worker says, this proves nothing.
+        known = student.methods_by_type
+        methods = info.get("methods")
+        if isinstance(methods, list) and worker is not None:
+            known[(worker, self._bplab_type)] = frozenset(m for m in methods[:2000] if isinstance(m, str))
+        object.__setattr__(self, "_bplab_methods", known.get((worker, self._bplab_type), frozenset()))
 
     def _bplab_ref(self) -> dict:
         """The target of a request on this handle; refused when its worker is gone."""
@@ -310,6 +315,10 @@ class RemoteMethod:
 
     def __repr__(self) -> str:
         return f"<student method {self._owner.type_name}.{self._name}>"
+
+    def __bool__(self) -> bool:
+        raise TypeError(f"{self._owner.type_name}.{self._name} is a method of the student's object: call it "
+                        f"(its truth value says nothing)")
 
 
 def _make_dunder(name: str):

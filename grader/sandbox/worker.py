@@ -33,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the 
 import protocol  # noqa: E402
 
 _objects: dict[int, object] = {}
-_METHODS: dict[type, list[str]] = {}
+_ANNOUNCED: set[type] = set()  # types whose methods the trusted side has been told
 _FDS: tuple[int, int] = (-1, -1)  # (read, write) of the protocol pipes
 _SUBMISSION = os.getcwd()
 
@@ -46,20 +46,22 @@ def _keep(obj: object) -> dict:
     except Exception:  # a student's __repr__ may raise
         text = "<unprintable>"
     kind = type(obj)
-    return {"__handle__": handle, "type": f"{kind.__module__}.{kind.__qualname__}",
-            "callable": callable(obj), "repr": text, "methods": _methods(kind)}
+    info = {"__handle__": handle, "type": f"{kind.__module__}.{kind.__qualname__}",
+            "callable": callable(obj), "repr": text}
+    if kind not in _ANNOUNCED:  # once per type: the names of its methods
+        _ANNOUNCED.add(kind)
+        info["methods"] = _methods(kind)
+    return info
 
 
 def _methods(kind: type) -> list[str]:
     """The public methods a class defines (so that ``obj.name(...)`` is one request, not two)."""
-    if kind not in _METHODS:
-        try:
-            names = [n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n, None))
-                     and not isinstance(getattr(kind, n, None), type)]
-        except Exception:  # a student's metaclass may refuse dir()
-            names = []
-        _METHODS[kind] = [str(n)[:100] for n in names[:200]]
-    return _METHODS[kind]
+    try:
+        names = [n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n, None))
+                 and not isinstance(getattr(kind, n, None), type)]
+    except Exception:  # a student's metaclass may refuse dir()
+        names = []
+    return [str(n)[:100] for n in names[:2000]]
 
 
 class _TrustedFunction:
