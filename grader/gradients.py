@@ -83,13 +83,29 @@ class CheckFailure(AssertionError):
         self.diagnosis = Diagnosis.of(diagnosis) if isinstance(diagnosis, str) else diagnosis
 
 
+def primary(exc: BaseException) -> BaseException:
+    """The one failure of a group the student reads (a property check that found several bugs
+    raises a group, in an order that may vary): the first that names a mistake, ties broken by
+    the text, so the same failures always give the same message."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = min(exc.exceptions, key=lambda e: (not _own_diagnoses(e), str(e)))
+    return exc
+
+
+def _own_diagnoses(exc: BaseException) -> list[Diagnosis]:
+    try:
+        return diagnoses_of(exc)
+    except Exception:
+        return []
+
+
 def diagnoses_of(exc: BaseException) -> list[Diagnosis]:
     """The diagnoses of a failed check's exception: its own, or (when a check wraps a failure in a
-    new ``CheckFailure`` whose text repeats it) the wrapped one's; for a group, its first member's
-    (the one whose message the student reads)."""
+    new ``CheckFailure`` whose text repeats it) the wrapped one's; for a group, those of its
+    ``primary`` member (the one whose message the student reads)."""
     try:
         if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-            return diagnoses_of(exc.exceptions[0])
+            return diagnoses_of(primary(exc))
         seen: set[int] = set()
         current: BaseException | None = exc
         while current is not None and id(current) not in seen:

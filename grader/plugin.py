@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
-from grader.gradients import CheckFailure, diagnoses_of, explain_error
+from grader.gradients import CheckFailure, diagnoses_of, explain_error, primary
 from grader.options import GradeOptions
 from grader.results import TestResult
 from grader.rubric import BY_NAME, VISIBILITY
@@ -30,7 +30,7 @@ def task_of(path: Path) -> str:
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        return _message(exc.exceptions[0])
+        return _message(primary(exc))
     if isinstance(exc, (CheckFailure, InputMutated, StudentError, StudentAttributeError, WorkerDied)):
         text = str(exc)
     elif isinstance(exc, AssertionError):
@@ -58,7 +58,7 @@ def _student_error(exc: BaseException) -> StudentError | None:
         if isinstance(current, StudentError):
             return current
         if isinstance(current, BaseExceptionGroup) and current.exceptions:
-            current = current.exceptions[0]
+            current = primary(current)
         else:
             inner = current.__cause__ or current.__context__
             current = inner if inner is not None and str(inner) and str(inner) in str(current) else None

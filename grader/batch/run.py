@@ -126,9 +126,11 @@ def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
 
 def run(paths: list[Path], out: Path, options: GradeOptions | None = None, *, batch: bool = True,
         workers: int | None = None, force: bool = False, quiet: bool = False, summary_json: Path | None = None,
-        nbgrader: bool = False, variant_key: bytes | None = None, assignment: str | None = None) -> int:
+        nbgrader: bool = False, variant_key: bytes | None = None, assignment: str | None = None,
+        report: bool = True) -> int:
     """Grade a class: every entry of ``paths`` (a folder of students with ``batch``) with ``options``
-    (each student's own seed with ``variant_key``), results under ``out``; see the module doc."""
+    (each student's own seed with ``variant_key``), results under ``out``; see the module doc.
+    ``report=False`` skips the class report (report.html; ``course report`` builds it later)."""
     options = options or GradeOptions()
     from rich.console import Console
     console = Console(quiet=quiet, highlight=False)
@@ -148,13 +150,13 @@ def run(paths: list[Path], out: Path, options: GradeOptions | None = None, *, ba
         return USAGE_ERROR
     try:
         return _run_locked(paths, out, batch, options, workers, force, quiet, summary_json, console, err,
-                           nbgrader, variant_key, assignment)
+                           nbgrader, variant_key, assignment, report)
     finally:
         lock.close()
 
 
 def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet, summary_json,
-                console, err, nbgrader=False, variant_key=None, assignment=None) -> int:
+                console, err, nbgrader=False, variant_key=None, assignment=None, report=True) -> int:
     started = time.monotonic()
     seed, tasks, public_only = options.seed, list(options.tasks), options.public_only
     removed = _clean_stale_temps(out)
@@ -297,7 +299,7 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
     if summary_json:
         write_atomic(Path(summary_json), text)
     print_summary(summary, out, time.monotonic() - started, graded_now, console)
-    if not interrupted:
+    if not interrupted and report:
         _write_report(out, console, err)
     if interrupted:
         err.print("interrupted: finished results are kept; rerun the same command to grade the rest")

@@ -1,7 +1,7 @@
 """Census of the planted-mistake catalog: per task, how many entries are caught, how many named.
 
-``python tests/mistakes/census.py [TASK...] [--json FILE]`` grades every entry (its own task only)
-and prints per task the entries, the caught ones (the task lost points) and the named ones (a
+``python tests/mistakes/census.py [TASK...] [--json FILE]`` grades every entry (its own task only;
+each task's catalog as one class, with ``grade --batch``) and prints per task the entries, the caught ones (the task lost points) and the named ones (a
 failing check of the task carries a named mistake, i.e. a "Likely: ..." with an id), then the
 class-wide named rate. Slow (one grade per entry); the test suite asserts the same per entry.
 """
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run_catalog import catalog, grade_mistake  # noqa: E402
+from run_catalog import grade_catalog  # noqa: E402
 
 from grader.rubric import TASKS  # noqa: E402
 
@@ -21,15 +21,16 @@ from grader.rubric import TASKS  # noqa: E402
 def census(tasks: list[str]) -> dict:
     rows = {}
     for task in tasks:
-        for name, mistake in catalog(task).items():
-            start = time.perf_counter()
-            res = grade_mistake(task, mistake)
+        start = time.perf_counter()
+        graded = grade_catalog(task)  # the task's whole catalog as one class
+        seconds = round((time.perf_counter() - start) / max(len(graded), 1), 2)
+        for name, res in graded.items():
             failing = [t for t in res.tests if t.task == task and not t.passed]
             ids = sorted({m["id"] for t in failing for m in t.mistakes})
             rows[f"{task}.{name}"] = {
                 "task": task, "score": res.score, "max": res.max_score, "caught": res.score < res.max_score,
                 "named": ids, "likely_without_id": any("Likely" in t.output and not t.mistakes for t in failing),
-                "seconds": round(time.perf_counter() - start, 1)}
+                "seconds": seconds}
             print(f"{task}.{name}: {res.score:g}/{res.max_score:g} named={ids}", flush=True)
     return rows
 

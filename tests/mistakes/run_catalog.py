@@ -6,6 +6,7 @@ failure messages. The test ``tests/test_mistakes.py`` uses ``grade_mistake`` wit
 from __future__ import annotations
 
 import importlib.util
+import json
 import shutil
 import sys
 import tempfile
@@ -41,6 +42,25 @@ def grade_mistake(task: str, mistake: dict, tasks: list[str] | None = None):
     with tempfile.TemporaryDirectory() as tmp:
         sub = planted_submission(Path(tmp), task, mistake)
         return runner.grade(sub, runner.GradeOptions(tasks=tuple(tasks or [task])))
+
+
+def grade_catalog(task: str, names: list[str] | None = None, workers: int | None = None) -> dict:
+    """``{entry name: Results}`` for the entries of ``task``'s catalog (all, or ``names``), graded as
+    one class with ``grade --batch`` (its grading processes import the checks once, not per entry)."""
+    from grader import batch
+    from grader.results import Results
+    entries = {n: m for n, m in catalog(task).items() if names is None or n in names}
+    with tempfile.TemporaryDirectory() as tmp:
+        cls, out = Path(tmp) / "class", Path(tmp) / "out"
+        for name, mistake in entries.items():
+            (cls / name).mkdir(parents=True)
+            planted_submission(cls / name, task, mistake)
+        code = batch.run([cls], out, runner.GradeOptions(tasks=(task,)), quiet=True, workers=workers,
+                         report=False)
+        if code != 0:
+            raise RuntimeError(f"grading the {task} catalog failed (exit {code})")
+        return {name: Results.from_json(json.loads((out / name / "results.json").read_text()))
+                for name in entries}
 
 
 def main() -> None:

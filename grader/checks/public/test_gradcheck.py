@@ -13,7 +13,7 @@ from grader.checks.support_gradcheck import (
     ONE_SIDED_DENOMINATOR,
     RESTORE_HINT,
 )
-from grader.gradients import Mistake, assert_close, assert_true
+from grader.gradients import CheckFailure, Diagnosis, Mistake, assert_close, assert_true
 
 
 @pytest.mark.points(1)
@@ -40,11 +40,12 @@ def test_relative_error_hand_cases(student):
     rel = student.gradcheck.relative_error
     zeros = np.zeros(3)
     got = rel(zeros, zeros)
-    assert_true(
-        np.all(np.isfinite(np.asarray(got, dtype=np.float64))),
-        f"relative_error(zeros(3), zeros(3)) returned {got}: two zero gradients must compare as equal "
-        f"(0.0); divide by max(1e-8, |a| + |b|), not by |a| + |b|",
-    )
+    if not np.all(np.isfinite(np.asarray(got, dtype=np.float64))):  # 0/0: the floor is missing
+        raise CheckFailure(
+            f"relative_error(zeros(3), zeros(3)) returned {got}: two zero gradients must compare as equal "
+            f"(0.0); divide by max(1e-8, |a| + |b|), not by |a| + |b|",
+            diagnosis=Diagnosis.of(NO_FLOOR),
+        )
     assert_close(got, 0.0, "relative_error(zeros(3), zeros(3))")
 
     a, b = np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.3])
