@@ -41,8 +41,8 @@ node's closure without needing the topological sort or ``backward()``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -94,7 +94,7 @@ def unbroadcast(grad: np.ndarray, shape: Sequence[int]) -> np.ndarray:
     return np.array(g, dtype=np.float64, copy=True)
 
 
-def _as_tensor(value: Any) -> "Tensor":
+def _as_tensor(value: Any) -> Tensor:
     """Wrap a Python number / array as a constant Tensor (requires_grad=False); Tensors pass through."""
     return value if isinstance(value, Tensor) else Tensor(value)
 
@@ -155,7 +155,7 @@ class Tensor:
     # ----- given scaffolding -------------------------------------------------------------
 
     @staticmethod
-    def _from_op(data: Any, parents: tuple["Tensor", ...], op: str) -> "Tensor":
+    def _from_op(data: Any, parents: tuple[Tensor, ...], op: str) -> Tensor:
         """Create the output node of an op: stores data (float64), parents and op name.
 
         The new node requires grad iff any parent does; its ``_backward`` is a no-op until the
@@ -195,9 +195,7 @@ class Tensor:
     def _seed_gradient(self, grad: Any) -> np.ndarray:
         """Check backward()'s argument and return the seed dL/d self as a new float64 array."""
         if not self.requires_grad:
-            raise RuntimeError(
-                "backward() on a tensor that does not require grad: no input had requires_grad=True"
-            )
+            raise RuntimeError("backward() on a tensor that does not require grad: no input had requires_grad=True")
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -259,7 +257,7 @@ class Tensor:
         return f"Tensor({body}{extra}{rg})"
 
     @property
-    def T(self) -> "Tensor":
+    def T(self) -> Tensor:
         """Transpose out = self^T (axes reversed); dL/d self = (dL/d out)^T. GIVEN: the worked example.
 
         self: any shape (..., m, n) -> out: shape reversed. The forward value is a view of
@@ -275,7 +273,7 @@ class Tensor:
 
     # ----- primitive ops (student parts) ---------------------------------------------------
 
-    def __add__(self, other: Any) -> "Tensor":
+    def __add__(self, other: Any) -> Tensor:
         """Elementwise sum out = self + other (numpy broadcasting); d out/d self = d out/d other = 1.
 
         self, other: broadcast-compatible shapes (other may be a number or ndarray: a constant);
@@ -285,7 +283,7 @@ class Tensor:
         other = _as_tensor(other)
         raise NotImplementedError('Task 4.1: implement __add__ (Elementwise sum out = self + other (numpy broadcasting); d out/d self = d out/d other = 1)')
 
-    def __mul__(self, other: Any) -> "Tensor":
+    def __mul__(self, other: Any) -> Tensor:
         """Elementwise product out = self * other (broadcasting); d out/d self = other, d out/d other = self.
 
         self, other: broadcast-compatible shapes; out: the broadcast shape. Backward:
@@ -295,7 +293,7 @@ class Tensor:
         other = _as_tensor(other)
         raise NotImplementedError('Task 4.2: implement __mul__ (Elementwise product out = self * other (broadcasting); d out/d self = other, d out/d other = self)')
 
-    def __pow__(self, exponent: float) -> "Tensor":
+    def __pow__(self, exponent: float) -> Tensor:
         """Elementwise power out = self ** p for a constant scalar p; d out/d self = p * self ** (p - 1).
 
         self: any shape; p: a Python / numpy number (a Tensor exponent raises TypeError);
@@ -307,7 +305,7 @@ class Tensor:
         p = float(exponent)
         raise NotImplementedError('Task 4.3: implement __pow__ (Elementwise power out = self ** p for a constant scalar p; d out/d self = p * self ** (p - 1))')
 
-    def __matmul__(self, other: Any) -> "Tensor":
+    def __matmul__(self, other: Any) -> Tensor:
         """Matrix product out = self @ other; for 2-D A @ B: dL/dA = G @ B^T, dL/dB = A^T @ G with G = dL/d out.
 
         Shapes: (n, k) @ (k, m) -> (n, m); (n, k) @ (k,) -> (n,); (k,) @ (k, m) -> (m,);
@@ -320,7 +318,7 @@ class Tensor:
             raise ValueError(f"matmul supports 1-D and 2-D operands only, got shapes {self.shape} and {other.shape}")
         raise NotImplementedError('Task 4.4: implement __matmul__ (Matrix product out = self @ other; for 2-D A @ B: dL/dA = G @ B^T, dL/dB = A^T @ G with G = dL/d out)')
 
-    def exp(self) -> "Tensor":
+    def exp(self) -> Tensor:
         """Elementwise exponential out = e ** self; d out/d self = e ** self (= out).
 
         self: any shape; out: same shape. Overflows to inf above ~709, as numpy does.
@@ -328,7 +326,7 @@ class Tensor:
         """
         raise NotImplementedError('Task 4.5: implement exp (Elementwise exponential out = e ** self; d out/d self = e ** self (= out))')
 
-    def log(self) -> "Tensor":
+    def log(self) -> Tensor:
         """Elementwise natural logarithm out = ln(self); d out/d self = 1 / self.
 
         self: any shape, entries > 0 (ln 0 = -inf, negative -> nan, as numpy); out: same shape.
@@ -336,7 +334,7 @@ class Tensor:
         """
         raise NotImplementedError('Task 4.6: implement log (Elementwise natural logarithm out = ln(self); d out/d self = 1 / self)')
 
-    def sigmoid(self) -> "Tensor":
+    def sigmoid(self) -> Tensor:
         """Elementwise logistic function out = 1 / (1 + e ** -self); d out/d self = out * (1 - out).
 
         self: any shape; out: same shape. Numerical stability: compute with e = exp(-|x|),
@@ -345,21 +343,21 @@ class Tensor:
         """
         raise NotImplementedError('Task 4.7: implement sigmoid (Elementwise logistic function out = 1 / (1 + e ** -self); d out/d self = out * (1 - out))')
 
-    def tanh(self) -> "Tensor":
+    def tanh(self) -> Tensor:
         """Elementwise hyperbolic tangent out = tanh(self); d out/d self = 1 - out ** 2.
 
         self: any shape; out: same shape (np.tanh is stable for large |x|). Inputs not mutated.
         """
         raise NotImplementedError('Task 4.8: implement tanh (Elementwise hyperbolic tangent out = tanh(self); d out/d self = 1 - out ** 2)')
 
-    def relu(self) -> "Tensor":
+    def relu(self) -> Tensor:
         """Elementwise rectifier out = max(self, 0); d out/d self = 1 where self > 0, else 0 (0 at the kink, as torch).
 
         self: any shape; out: same shape. Inputs not mutated.
         """
         raise NotImplementedError('Task 4.9: implement relu (Elementwise rectifier out = max(self, 0); d out/d self = 1 where self > 0, else 0 (0 at the kink, as torch))')
 
-    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+    def sum(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Sum out = sum of self over `axis` (all axes if None); d out/d self = 1 for every summed entry.
 
         self: any shape; out: self's shape without the summed axes (kept as size 1 if
@@ -374,7 +372,7 @@ class Tensor:
 
     # ----- derived ops and operator plumbing (given; built from the primitives) ------------
 
-    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> "Tensor":
+    def mean(self, axis: int | Sequence[int] | None = None, keepdims: bool = False) -> Tensor:
         """Mean out = sum(self, axis) / n with n the number of summed entries; derived: sum then multiply by 1/n.
 
         Shapes as in ``sum``. Inputs not mutated.
@@ -383,41 +381,41 @@ class Tensor:
         n = int(np.prod([self.shape[a] for a in axes], dtype=np.int64))
         return self.sum(axis=axes, keepdims=keepdims) * (1.0 / n)
 
-    def __neg__(self) -> "Tensor":
+    def __neg__(self) -> Tensor:
         """Negation -self, derived as self * (-1)."""
         return self * -1.0
 
-    def __radd__(self, other: Any) -> "Tensor":
+    def __radd__(self, other: Any) -> Tensor:
         """other + self (other a number / ndarray), via __add__."""
         return self + other
 
-    def __sub__(self, other: Any) -> "Tensor":
+    def __sub__(self, other: Any) -> Tensor:
         """Difference self - other, derived as self + (-other)."""
         return self + (-_as_tensor(other))
 
-    def __rsub__(self, other: Any) -> "Tensor":
+    def __rsub__(self, other: Any) -> Tensor:
         """other - self (other a number / ndarray), derived as other + (-self)."""
         return _as_tensor(other) + (-self)
 
-    def __rmul__(self, other: Any) -> "Tensor":
+    def __rmul__(self, other: Any) -> Tensor:
         """other * self (other a number / ndarray), via __mul__."""
         return self * other
 
-    def __truediv__(self, other: Any) -> "Tensor":
+    def __truediv__(self, other: Any) -> Tensor:
         """Quotient self / other, derived as self * other ** -1."""
         return self * _as_tensor(other) ** -1.0
 
-    def __rtruediv__(self, other: Any) -> "Tensor":
+    def __rtruediv__(self, other: Any) -> Tensor:
         """other / self (other a number / ndarray), derived as other * self ** -1."""
         return _as_tensor(other) * self**-1.0
 
-    def __rmatmul__(self, other: Any) -> "Tensor":
+    def __rmatmul__(self, other: Any) -> Tensor:
         """other @ self (other an ndarray), via __matmul__."""
         return _as_tensor(other) @ self
 
     # ----- the backward pass (student parts) -----------------------------------------------
 
-    def topological_order(self) -> list["Tensor"]:
+    def topological_order(self) -> list[Tensor]:
         """Topological order of the graph ending at self: every node after all of its parents, self last.
 
         Returns a list of the distinct Tensors reachable from self through ``_parents`` (each
@@ -571,9 +569,7 @@ def mlp_forward(x: Tensor, params: Sequence[Tensor], activation: str = "sigmoid"
     raise NotImplementedError('Task 4.14: implement mlp_forward (MLP logits: A_0 = x, Z_l = A_{l-1} @ W_l^T + b_l, A_l = act(Z_l) for hidden layers, output Z_L (no activation))')
 
 
-def train_step(
-    params: Sequence[Tensor], X: np.ndarray, y: np.ndarray, lr: float, activation: str = "sigmoid"
-) -> float:
+def train_step(params: Sequence[Tensor], X: np.ndarray, y: np.ndarray, lr: float, activation: str = "sigmoid") -> float:
     """One gradient-descent step theta <- theta - lr * dL/dtheta on L = softmax_cross_entropy(mlp_forward(X), y); returns L before the step.
 
     params: [W1, b1, ...] Tensors with requires_grad=True (see ``mlp_forward``); X: (N, D)

@@ -216,7 +216,9 @@ def output_delta(A_L: np.ndarray, Z_L: np.ndarray, Y: np.ndarray, output: str = 
     raise NotImplementedError("Task 3.3: implement output_delta (Output error Delta_L = dLoss/dZ_L: 2(A_L - Y)/(N*K) * sigma'(Z_L) for sigmoid+MSE, (A_L - onehot(Y))/N for softmax+CE)")
 
 
-def deltas(cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax") -> list[np.ndarray]:
+def deltas(
+    cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax"
+) -> list[np.ndarray]:
     """Errors of every layer by the delta-recursion Delta_l = (Delta_{l+1} @ W_{l+1}) * act'(Z_l), starting from Delta_L = output_delta.
 
     cache: the dict returned by ``forward`` ({"Z": [Z_1..Z_L], "A": [A_0..A_L]}); params: the
@@ -270,7 +272,9 @@ def example_221() -> dict:
     raise NotImplementedError('Task 3.6: implement example_221 (Every number of the 2-2-1 sigmoid network with MSE loss (a2 - y)^2 on EXAMPLE_221: z1, a1, z2, a2, loss, delta2, delta1 and all gradients)')
 
 
-def train_step(params: Params, X: np.ndarray, Y: np.ndarray, lr: float, hidden: str = "sigmoid", output: str = "softmax") -> tuple[Params, float]:
+def train_step(
+    params: Params, X: np.ndarray, Y: np.ndarray, lr: float, hidden: str = "sigmoid", output: str = "softmax"
+) -> tuple[Params, float]:
     """One gradient-descent step W_l <- W_l - lr * dW_l, b_l <- b_l - lr * db_l on the mean loss of the batch (X, Y).
 
     params: [(W_l, b_l)], W_l (out, in), b_l (out,); X: batch (N, D); Y: targets as in

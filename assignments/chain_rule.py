@@ -11,9 +11,10 @@ Conventions used throughout this module:
   gradient of the loss L with respect to the weights, an array of the shape of ``w``.
 - Inputs are never modified; array results are new float64 arrays.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -41,9 +42,7 @@ def _as_vectors(w: ArrayLike, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     w = np.array(w, dtype=np.float64)
     x = np.array(x, dtype=np.float64)
     if w.ndim != 1 or x.ndim != 1 or w.shape != x.shape:
-        raise ValueError(
-            f"w and x must be 1-D arrays of the same length D, got shapes {w.shape} and {x.shape}"
-        )
+        raise ValueError(f"w and x must be 1-D arrays of the same length D, got shapes {w.shape} and {x.shape}")
     return w, x
 
 
@@ -76,6 +75,7 @@ def compose(
     ``dh`` evaluates ``g`` once and ``dg`` once per call, and calls ``df`` at the inner
     value g(x), not at x. Nothing is evaluated until h or dh is called.
     """
+
     raise NotImplementedError("Task 2.3: implement compose (Chain rule for h = f o g: returns (h, dh) with h(x) = f(g(x)) and dh(x) = f'(g(x)) * g'(x))")
 
 

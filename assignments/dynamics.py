@@ -177,9 +177,7 @@ def line_loss_and_grad(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[flo
 # ----------------------------------------------------------------------------------------
 
 
-def init_weights(
-    fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator | int | None = None
-) -> np.ndarray:
+def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Draw W ~ N(0, s^2) of shape (fan_out, fan_in) with s = 1 ("normal"), sqrt(2 / (fan_in + fan_out)) ("xavier") or sqrt(2 / fan_in) ("he").
 
     Var(z) of a unit is fan_in Var(w) Var(a) for independent zero-mean weights, and the error
@@ -383,9 +381,7 @@ def augment_with_shifts(
 # ----------------------------------------------------------------------------------------
 
 
-def loss_surface(
-    x: np.ndarray, y: np.ndarray, w1_values: np.ndarray, w2_values: np.ndarray
-) -> np.ndarray:
+def loss_surface(x: np.ndarray, y: np.ndarray, w1_values: np.ndarray, w2_values: np.ndarray) -> np.ndarray:
     """Return S[i, j] = (1/N) sum_n (w1_values[j] x_n + w2_values[i] - y_n)^2, the MSE of the line y = w_1 x + w_2 on a grid of its two parameters.
 
     Rows follow w_2 (the vertical axis of the plot) and columns follow w_1, the layout that

@@ -21,6 +21,7 @@ Conventions used throughout this module:
 - Prediction and target must have the SAME shape; a (N,) target against (N, 1)
   predictions raises ValueError instead of broadcasting silently to (N, N).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,9 +84,7 @@ def _target_rows(labels: ArrayLike, shape: tuple[int, ...]) -> np.ndarray:
             raise ValueError(f"{lab.shape[0]} labels for {shape[0]} rows of logits")
         return one_hot(lab, shape[1])
     if lab.shape != tuple(shape):
-        raise ValueError(
-            f"labels must have shape (N,) or the logits' shape {tuple(shape)}, got {lab.shape}"
-        )
+        raise ValueError(f"labels must have shape (N,) or the logits' shape {tuple(shape)}, got {lab.shape}")
     return np.array(lab, dtype=np.float64)
 
 

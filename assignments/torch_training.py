@@ -165,9 +165,7 @@ def train(
     raise NotImplementedError("Task 7.3: implement train (Train with mini-batch Adam(lr) on mean cross-entropy for ``epochs`` epochs; return each epoch's mean loss)")
 
 
-def accuracy(
-    model: nn.Module, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor
-) -> float:
+def accuracy(model: nn.Module, X: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor) -> float:
     """Return the classification accuracy mean_i [argmax_c model(X)_ic == y_i] as a float in [0, 1].
 
     X: array-like (N, D) (converted to the model's dtype), y: array-like (N,) int class indices.

@@ -14,13 +14,15 @@ computes with ``solutions`` when it is importable, else replays
 (``course stubs`` writes the files; ``GradeOptions.expected_dir`` redirects them). Inputs are keyed by value (arrays rounded to 9 decimals,
 so the last bits of an input computed on another machine do not matter).
 """
+
 from __future__ import annotations
 
 import hashlib
 import importlib
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +56,7 @@ def _dir() -> Path:
     return _settings["dir"]
 
 
-def _canonical(value: Any, out: "hashlib._Hash") -> None:
+def _canonical(value: Any, out: hashlib._Hash) -> None:
     if isinstance(value, (np.ndarray, np.generic)) and not isinstance(value, (bool, np.bool_)):
         arr = np.asarray(value)
         if arr.dtype.kind == "f":
@@ -118,8 +120,9 @@ def _replay(task: str, key: str) -> Any:
         path = _dir() / f"{task}.json"
         _loaded[task] = json.loads(path.read_text()) if path.exists() else {}
     if key not in _loaded[task]:
-        raise ExpectedMissing(f"expected value {key!r} of task {task} was not recorded: "
-                              f"the instructor must run `course stubs`")
+        raise ExpectedMissing(
+            f"expected value {key!r} of task {task} was not recorded: the instructor must run `course stubs`"
+        )
     return _decode(_loaded[task][key])
 
 
@@ -156,6 +159,7 @@ class RecordedReference:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             return self._get(_key(name, args, kwargs), lambda m: getattr(m, name)(*args, **kwargs))
+
         return call
 
 

@@ -5,6 +5,7 @@
 Started by ``grader.runner`` (several lanes run in parallel); student code never runs here, only
 in the workers this process starts through the ``student`` fixture.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,13 +27,31 @@ def run(submission: Path, tasks: list[str], options: GradeOptions, progress: Pat
     plugin = GradingPlugin(submission, options, progress)
     files = [str(p) for t in tasks for p in BY_NAME[t].check_files(options.public_only)]
     start = time.monotonic()
-    args = ["-c", os.devnull, "--rootdir", str(CHECKS), "--import-mode=importlib", "--assert=plain",
-            "--strict-markers", "-p", "no:cacheprovider", "-p", "no:warnings", "-q", "--no-header",
-            "-o", "python_files=test_*.py", *files]
+    args = [
+        "-c",
+        os.devnull,
+        "--rootdir",
+        str(CHECKS),
+        "--import-mode=importlib",
+        "--assert=plain",
+        "--strict-markers",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:warnings",
+        "-q",
+        "--no-header",
+        "-o",
+        "python_files=test_*.py",
+        *files,
+    ]
     code = pytest.main(args, plugins=[plugin]) if files else 0
-    return {"outcomes": [dataclasses.asdict(o) for o in plugin.outcomes],
-            "import_errors": plugin.import_errors, "pytest_exit": int(code),
-            "seconds": round(time.monotonic() - start, 3)}
+    return {
+        "outcomes": [dataclasses.asdict(o) for o in plugin.outcomes],
+        "import_errors": plugin.import_errors,
+        "pytest_exit": int(code),
+        "seconds": round(time.monotonic() - start, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,8 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--progress", type=Path, default=None)
     ns = parser.parse_args(argv)
     tasks = [t for t in ns.tasks.split(",") if t]
-    options = GradeOptions(tasks=tuple(tasks), seed=ns.seed, public_only=ns.public, timeout_scale=ns.timeout_scale,
-                           expected=ns.expected, expected_dir=ns.expected_dir)
+    options = GradeOptions(
+        tasks=tuple(tasks),
+        seed=ns.seed,
+        public_only=ns.public,
+        timeout_scale=ns.timeout_scale,
+        expected=ns.expected,
+        expected_dir=ns.expected_dir,
+    )
     result = run(ns.submission, tasks, options, ns.progress)
     tmp = ns.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result))

@@ -6,6 +6,7 @@ Every entry point (``grade``, ``grade --batch``, Gradescope's ``run_autograder``
 environment. Whatever changes a grade or the isolation is a field here and is written into
 every results.json (``extra_data.options``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,6 +26,7 @@ class GradeOptions:
     multiplies every time limit of the student's code (``--timeout-scale``, for slow machines);
     ``expected``/``expected_dir``: where the public checks take their expected values (see
     ``grader.expected``: ``auto``, ``replay`` as on a student's machine, ``record`` for ``course stubs``)."""
+
     tasks: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
     public_only: bool = False
@@ -44,18 +46,30 @@ class GradeOptions:
         if self.expected not in ("auto", "replay", "record"):
             raise ValueError(f"expected values {self.expected!r}: one of auto, replay, record")
 
-    def replace(self, **changes: Any) -> "GradeOptions":
+    def replace(self, **changes: Any) -> GradeOptions:
         return dataclasses.replace(self, **changes)
 
     def record(self) -> dict[str, Any]:
         """What results.json says about how it was graded."""
-        return {"tasks": list(self.tasks), "seed": self.seed, "public_only": self.public_only,
-                "allow_unsandboxed": self.allow_unsandboxed, "sandbox": self.sandbox,
-                "timeout_scale": self.timeout_scale, "expected": self.expected}
+        return {
+            "tasks": list(self.tasks),
+            "seed": self.seed,
+            "public_only": self.public_only,
+            "allow_unsandboxed": self.allow_unsandboxed,
+            "sandbox": self.sandbox,
+            "timeout_scale": self.timeout_scale,
+            "expected": self.expected,
+        }
 
     def lane_args(self) -> list[str]:
         """The options a lane process needs, as its command-line flags (grader.lane)."""
-        args = ["--seed", str(self.seed), "--timeout-scale", repr(float(self.timeout_scale)),
-                "--expected", self.expected]
+        args = [
+            "--seed",
+            str(self.seed),
+            "--timeout-scale",
+            repr(float(self.timeout_scale)),
+            "--expected",
+            self.expected,
+        ]
         args += ["--expected-dir", self.expected_dir] if self.expected_dir else []
         return args + (["--public"] if self.public_only else [])

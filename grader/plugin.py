@@ -5,6 +5,7 @@ It provides the fixtures the checks use (``student``: the task's worker behind `
 with a student-facing message (never the check's source). A module that fails to import fails its
 task once: the task's tests are skipped and ``import_errors`` holds the reason.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,12 +15,12 @@ from typing import Any
 
 import pytest
 
-from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
 from grader.gradients import CheckFailure, diagnoses_of, explain_error, primary
 from grader.options import GradeOptions
 from grader.results import TestResult
 from grader.rubric import BY_NAME, VISIBILITY
 from grader.sandbox import ImportFailed, StudentError, Worker, WorkerDied
+from grader.sandbox.proxy import InputMutated, Student, StudentAttributeError
 
 GIVEN = Path(__file__).resolve().parent.parent / "solutions"
 
@@ -38,11 +39,17 @@ def _message(exc: BaseException) -> str:
     elif isinstance(exc, pytest.fail.Exception):
         text = str(exc)
     else:
-        text = (f"the check could not use your result ({type(exc).__name__}: {str(exc)[:300]}); "
-                f"check the return type and shape against the docstring")
-    notes = [_example_text(n) for n in getattr(exc, "__notes__", [])
-             if n.startswith(("Falsifying example", "Failing test case", "Falsifying explicit example",
-                              "Failing explicit example"))]
+        text = (
+            f"the check could not use your result ({type(exc).__name__}: {str(exc)[:300]}); "
+            f"check the return type and shape against the docstring"
+        )
+    notes = [
+        _example_text(n)
+        for n in getattr(exc, "__notes__", [])
+        if n.startswith(
+            ("Falsifying example", "Failing test case", "Falsifying explicit example", "Failing explicit example")
+        )
+    ]
     if notes:
         text += "\nMinimal failing input found: " + " ".join(notes)[:800]
     return text
@@ -88,12 +95,20 @@ class GradingPlugin:
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points of this check")
         from hypothesis import HealthCheck, Phase, settings
+
         settings.register_profile(  # no explain phase: ~100 extra worker calls per failing property
-            "grading", derandomize=True, database=None, deadline=None, max_examples=20,
-            print_blob=False, suppress_health_check=list(HealthCheck),
-            phases=[p for p in Phase if p != Phase.explain])
+            "grading",
+            derandomize=True,
+            database=None,
+            deadline=None,
+            max_examples=20,
+            print_blob=False,
+            suppress_health_check=list(HealthCheck),
+            phases=[p for p in Phase if p != Phase.explain],
+        )
         settings.load_profile("grading")
         from grader import expected
+
         expected.configure(self.options.expected, self.options.expected_dir)
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
@@ -122,14 +137,17 @@ class GradingPlugin:
         if task.name in self.import_errors:
             pytest.skip(self.import_errors[task.name])
         if not (self.submission / task.file).is_file():
-            self.import_errors[task.name] = (f"{task.file} not found: expected the files of assignments/ "
-                                             f"(found: {', '.join(sorted(p.name for p in self.submission.glob('*.py'))) or 'no .py files'})")
+            self.import_errors[task.name] = (
+                f"{task.file} not found: expected the files of assignments/ "
+                f"(found: {', '.join(sorted(p.name for p in self.submission.glob('*.py'))) or 'no .py files'})"
+            )
             pytest.skip(self.import_errors[task.name])
         if task.name not in self.students:
             given = {"data.py": GIVEN / "data.py"} if (GIVEN / "data.py").exists() else {}
             limits = task.limits.scaled(self.options.timeout_scale)
-            student = Student(lambda: Worker(self.submission, task.name, limits, given), task.name,
-                              budget=limits.task_budget)
+            student = Student(
+                lambda: Worker(self.submission, task.name, limits, given), task.name, budget=limits.task_budget
+            )
             try:
                 student._live()
             except (ImportFailed, WorkerDied) as exc:
@@ -156,8 +174,13 @@ class GradingPlugin:
         doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
         title = item.name + (f": {doc[0]}" if doc else "")
         kind = Path(item.path).parent.name
-        record = TestResult(task=task, name=title, visibility=VISIBILITY.get(kind, "visible"),
-                         max_score=points, duration=round(call.duration, 3))
+        record = TestResult(
+            task=task,
+            name=title,
+            visibility=VISIBILITY.get(kind, "visible"),
+            max_score=points,
+            duration=round(call.duration, 3),
+        )
         if import_failed:
             record.status = "import_failed"
         elif report.passed:
@@ -177,8 +200,10 @@ class GradingPlugin:
         if student is not None:  # what happened on the way, said on the check it happened in
             mutations, notes = self._seen.get(task, (0, 0))
             extra = [f"Note: {n}" for n in student.notes[notes:]]
-            extra += [f"Note (reported by your worker, scored by the task's inputs check): {m}"
-                      for m in student.mutations[mutations:][:1]]
+            extra += [
+                f"Note (reported by your worker, scored by the task's inputs check): {m}"
+                for m in student.mutations[mutations:][:1]
+            ]
             if extra:
                 record.output = "\n".join(filter(None, [record.output, *extra]))
         self.outcomes.append(record)
@@ -191,4 +216,5 @@ class GradingPlugin:
             student.close()
         if self.options.expected == "record":
             from grader import expected
+
             expected.write_recordings()

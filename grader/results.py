@@ -13,6 +13,7 @@ each message bounded, all of one student's messages bounded together) and each w
 safe for its reader (a Markdown fence nothing can close, rich ``Text`` that is never read as
 markup). No writer fails on content.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -82,7 +83,7 @@ class Results:
     options: dict[str, Any] = dataclasses.field(default_factory=dict)  # grader.options.GradeOptions.record()
 
     # -- normalising ---------------------------------------------------------------------------
-    def normalise(self) -> "Results":
+    def normalise(self) -> Results:
         """Every text clean and bounded: each message, and all messages together (``STUDENT_LIMIT``).
         Idempotent; the writers call it, so results built or edited anywhere are written safely."""
         for t in self.tests:
@@ -93,7 +94,7 @@ class Results:
         texts = _text.bound_total([t.output for t in self.tests] + self.grader_errors, _text.STUDENT_LIMIT)
         for t, out in zip(self.tests, texts):
             t.output = out
-        self.grader_errors = texts[len(self.tests):]
+        self.grader_errors = texts[len(self.tests) :]
         return self
 
     # -- summaries -----------------------------------------------------------------------------
@@ -111,10 +112,13 @@ class Results:
         for name in self.tasks:
             rows = [t for t in self.tests if t.task == name]
             first = next((t.output for t in rows if not t.passed and t.output), "")
-            table[name] = {"score": round(sum(t.score for t in rows), 4),
-                           "max_score": round(sum(t.max_score for t in rows), 4),
-                           "passed": sum(t.passed for t in rows), "total": len(rows),
-                           "first_failure": first.splitlines()[0] if first else ""}
+            table[name] = {
+                "score": round(sum(t.score for t in rows), 4),
+                "max_score": round(sum(t.max_score for t in rows), 4),
+                "passed": sum(t.passed for t in rows),
+                "total": len(rows),
+                "first_failure": first.splitlines()[0] if first else "",
+            }
         return table
 
     def summary_line(self) -> str:
@@ -127,23 +131,47 @@ class Results:
         tests = []
         for t in self.tests:
             visibility = t.visibility if t.visibility == "visible" else self.hidden_visibility
-            tests.append({"name": t.name, "score": t.score, "max_score": t.max_score, "output": t.output,
-                          "visibility": visibility, "status": "passed" if t.passed else "failed",
-                          "task": t.task, "file": BY_NAME[t.task].file, "mistakes": [dict(m) for m in t.mistakes]})
+            tests.append(
+                {
+                    "name": t.name,
+                    "score": t.score,
+                    "max_score": t.max_score,
+                    "output": t.output,
+                    "visibility": visibility,
+                    "status": "passed" if t.passed else "failed",
+                    "task": t.task,
+                    "file": BY_NAME[t.task].file,
+                    "mistakes": [dict(m) for m in t.mistakes],
+                }
+            )
         lines = [self.summary_line()]
         for name, row in self.by_task().items():
             lines.append(f"  {BY_NAME[name].number}. {name}: {row['score']:g}/{row['max_score']:g}")
         lines += [f"Note: {n}" for n in self.notes]
         lines.append(f"Isolation: {self.isolation}")
         lines += [f"Grader error: {_text.clean(e, 300)}" for e in self.grader_errors]
-        extra = {"seed": self.seed, "public_only": self.public_only, "tasks": self.tasks,
-                 "isolation": self.isolation, "grader_version": GRADER_VERSION,
-                 "grader_errors": self.grader_errors, "notes": self.notes, "options": dict(self.options)}
+        extra = {
+            "seed": self.seed,
+            "public_only": self.public_only,
+            "tasks": self.tasks,
+            "isolation": self.isolation,
+            "grader_version": GRADER_VERSION,
+            "grader_errors": self.grader_errors,
+            "notes": self.notes,
+            "options": dict(self.options),
+        }
         if self.variant:
             extra["variant"] = dict(self.variant)
-        return {"score": self.score, "max_score": self.max_score, "execution_time": self.execution_time,
-                "output": "\n".join(lines), "visibility": "visible", "stdout_visibility": "hidden",
-                "tests": tests, "extra_data": extra}
+        return {
+            "score": self.score,
+            "max_score": self.max_score,
+            "execution_time": self.execution_time,
+            "output": "\n".join(lines),
+            "visibility": "visible",
+            "stdout_visibility": "hidden",
+            "tests": tests,
+            "extra_data": extra,
+        }
 
     def to_gradescope_json(self) -> dict[str, Any]:
         """Gradescope's results.json: every documented key, nothing else at the test level. Student text
@@ -154,10 +182,18 @@ class Results:
         for t in data["tests"]:
             task = BY_NAME[t["task"]]
             counters[task.name] = counters.get(task.name, 0) + 1
-            tests.append({"name": t["name"], "number": f"{task.number}.{counters[task.name]}",
-                          "score": t["score"], "max_score": t["max_score"], "status": t["status"],
-                          "output": t["output"], "visibility": t["visibility"],
-                          "extra_data": {"task": t["task"], "file": t["file"]}})
+            tests.append(
+                {
+                    "name": t["name"],
+                    "number": f"{task.number}.{counters[task.name]}",
+                    "score": t["score"],
+                    "max_score": t["max_score"],
+                    "status": t["status"],
+                    "output": t["output"],
+                    "visibility": t["visibility"],
+                    "extra_data": {"task": t["task"], "file": t["file"]},
+                }
+            )
         data["tests"] = tests
         data["output"] = self.gradescope_output()
         data["output_format"] = data["test_output_format"] = "text"  # student text is never read as HTML / Markdown
@@ -172,19 +208,26 @@ class Results:
         lines = [f"Score: {self.score:g} / {self.max_score:g}"]
         if hidden and not hidden_shown:
             pub = sum(t.score for t in public), sum(t.max_score for t in public)
-            when = {"after_published": "after the grades are published", "after_due_date": "after the due date",
-                    "hidden": "to the course staff only"}[self.hidden_visibility]
-            lines.append(f"Public checks: {pub[0]:g} / {pub[1]:g}. Hidden checks "
-                         f"({sum(t.max_score for t in hidden):g} points) are graded now; their results "
-                         f"are shown {when}.")
+            when = {
+                "after_published": "after the grades are published",
+                "after_due_date": "after the due date",
+                "hidden": "to the course staff only",
+            }[self.hidden_visibility]
+            lines.append(
+                f"Public checks: {pub[0]:g} / {pub[1]:g}. Hidden checks "
+                f"({sum(t.max_score for t in hidden):g} points) are graded now; their results "
+                f"are shown {when}."
+            )
         for name, row in self.by_task().items():
             task = BY_NAME[name]
             if hidden_shown or not hidden:
                 lines.append(f"  Task {task.number} ({task.file}): {row['score']:g} / {row['max_score']:g}")
             else:
                 rows = [t for t in public if t.task == name]
-                lines.append(f"  Task {task.number} ({task.file}): public checks "
-                             f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}")
+                lines.append(
+                    f"  Task {task.number} ({task.file}): public checks "
+                    f"{sum(t.score for t in rows):g} / {sum(t.max_score for t in rows):g}"
+                )
         lines += [f"Note: {n}" for n in self.notes]  # cleaned by Results: they name the upload's files
         if self.grader_errors:
             lines.append("The grader hit an internal problem on this submission; the course staff will regrade it.")
@@ -192,18 +235,32 @@ class Results:
         return "\n".join(lines)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Results":
+    def from_json(cls, data: dict[str, Any]) -> Results:
         extra = data.get("extra_data", {})
-        res = cls(seed=extra.get("seed", 0), public_only=extra.get("public_only", False),
-                  tasks=list(extra.get("tasks", [])), execution_time=data.get("execution_time", 0.0),
-                  isolation=extra.get("isolation", ""), grader_errors=list(extra.get("grader_errors") or []),
-                  variant=extra.get("variant") if isinstance(extra.get("variant"), dict) else None,
-                  notes=[str(n) for n in (extra.get("notes") or []) if isinstance(n, str)],
-                  options=extra.get("options") if isinstance(extra.get("options"), dict) else {})
+        res = cls(
+            seed=extra.get("seed", 0),
+            public_only=extra.get("public_only", False),
+            tasks=list(extra.get("tasks", [])),
+            execution_time=data.get("execution_time", 0.0),
+            isolation=extra.get("isolation", ""),
+            grader_errors=list(extra.get("grader_errors") or []),
+            variant=extra.get("variant") if isinstance(extra.get("variant"), dict) else None,
+            notes=[str(n) for n in (extra.get("notes") or []) if isinstance(n, str)],
+            options=extra.get("options") if isinstance(extra.get("options"), dict) else {},
+        )
         for t in data.get("tests", []):
-            res.tests.append(TestResult(task=t["task"], name=t["name"], max_score=t["max_score"],
-                                        score=t["score"], status=t["status"], output=t.get("output") or "",
-                                        visibility=t.get("visibility", "visible"), mistakes=t.get("mistakes") or []))
+            res.tests.append(
+                TestResult(
+                    task=t["task"],
+                    name=t["name"],
+                    max_score=t["max_score"],
+                    score=t["score"],
+                    status=t["status"],
+                    output=t.get("output") or "",
+                    visibility=t.get("visibility", "visible"),
+                    mistakes=t.get("mistakes") or [],
+                )
+            )
         return res.normalise()
 
     def write_json(self, path: Path) -> None:
@@ -216,7 +273,9 @@ class Results:
         out = [title, f"**{self.summary_line()}**\n"]
         for name, row in self.by_task().items():
             task = BY_NAME[name]
-            out.append(f"## Task {task.number}: {task.title} (`{task.file}`): {row['score']:g} / {row['max_score']:g}\n")
+            out.append(
+                f"## Task {task.number}: {task.title} (`{task.file}`): {row['score']:g} / {row['max_score']:g}\n"
+            )
             for t in (t for t in self.tests if t.task == name):
                 mark = "PASS" if t.passed else "FAIL"
                 where = "" if t.visibility == "visible" else " (hidden check)"
@@ -235,6 +294,7 @@ class Results:
         markup) and holds no control characters."""
         from rich.console import Console
         from rich.text import Text
+
         self.normalise()
         console = console or Console()
         width = max(console.width, 40)
@@ -243,14 +303,22 @@ class Results:
             task = BY_NAME[name]
             ok = row["score"] == row["max_score"] and row["total"] > 0
             status, style = ("ok", "green") if ok else ("failed", "red") if row["score"] == 0 else ("partial", "yellow")
-            rows.append((f"{task.number}. {task.file}", f"{row['passed']}/{row['total']}",
-                         f"{row['score']:g}/{row['max_score']:g}", status, style, row["first_failure"]))
+            rows.append(
+                (
+                    f"{task.number}. {task.file}",
+                    f"{row['passed']}/{row['total']}",
+                    f"{row['score']:g}/{row['max_score']:g}",
+                    status,
+                    style,
+                    row["first_failure"],
+                )
+            )
         head = ("Task", "Tests", "Points", "Status")
         w = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(head)]
         w[0] = max(4, min(w[0], width - (w[1] + w[2] + w[3] + 6)))
 
         def line(cells, status_style=None) -> Text:
-            task = cells[0] if len(cells[0]) <= w[0] else cells[0][:w[0] - 1] + "…"
+            task = cells[0] if len(cells[0]) <= w[0] else cells[0][: w[0] - 1] + "…"
             out = Text(f"{task:<{w[0]}}  {cells[1]:>{w[1]}}  {cells[2]:>{w[2]}}  ")
             out.append(f"{cells[3]:<{w[3]}}", style=status_style)
             return out
@@ -261,8 +329,9 @@ class Results:
         for label, tests, points, status, style, failure in rows:
             console.print(line((label, tests, points, status), style), no_wrap=True, overflow="crop")
             if failure:
-                console.print(Text("    " + _text.clean_line(failure, 1000), style="dim"),
-                              no_wrap=True, overflow="ellipsis")
+                console.print(
+                    Text("    " + _text.clean_line(failure, 1000), style="dim"), no_wrap=True, overflow="ellipsis"
+                )
         console.print(Text(f"{self.summary_line()}  ({self.execution_time:.1f} s)", style="bold"))
         for note in self.notes:
             console.print(Text(f"Note: {note}"))

@@ -4,6 +4,7 @@ Points per test are declared next to each check with ``@pytest.mark.points(n)``;
 task must equal ``Task.points`` here (a test of this project checks it). ``course rubric`` prints
 the table from the collected checks.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -18,10 +19,10 @@ VISIBILITY = {"public": "visible", "hidden": "after_published"}
 @dataclasses.dataclass(frozen=True)
 class Task:
     number: int
-    name: str          # module name, e.g. "losses"; the file is f"{name}.py"
+    name: str  # module name, e.g. "losses"; the file is f"{name}.py"
     title: str
     points: int
-    cost: float        # rough seconds of a full grade, used to spread tasks over lanes
+    cost: float  # rough seconds of a full grade, used to spread tasks over lanes
     limits: Limits = Limits()
 
     @property
@@ -40,8 +41,12 @@ TASKS: tuple[Task, ...] = (
     Task(4, "autograd", "A computational-graph autograd engine", 16, 2.0),
     Task(5, "gradcheck", "Gradient checking", 8, 1.0),
     Task(6, "minibatch", "Mini-batch gradient descent and training tips", 10, 2.0),
-    Task(7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90, task_budget=300)),
-    Task(8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120, task_budget=400)),
+    Task(
+        7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90, task_budget=300)
+    ),
+    Task(
+        8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120, task_budget=400)
+    ),
     Task(9, "dynamics", "Training dynamics: initialisation, L2, learning rate, augmentation, landscape", 8, 1.5),
 )
 BY_NAME = {t.name: t for t in TASKS}

@@ -4,6 +4,7 @@ Each lane is a ``python -m grader.lane`` process running pytest over the checks 
 each task gets its own untrusted worker. Heavy tasks (PyTorch, Keras) go first to the least
 loaded lane, so with two cores the Keras task runs beside everything else.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,11 +19,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from grader.options import DEFAULT_SEED, GradeOptions
 from grader.results import Results, TestResult
@@ -41,6 +42,7 @@ class VariantKeyError(ValueError):
 @dataclasses.dataclass(frozen=True)
 class Variant:
     """A student's own hidden inputs: ``seed`` = HMAC-SHA256(key, assignment, student), first 31 bits."""
+
     student: str
     assignment: str
     seed: int
@@ -49,6 +51,7 @@ class Variant:
     def record(self) -> dict:
         """What the results say about the variant (never the key)."""
         from grader.text import clean_line
+
         return {"id": self.id, "seed": self.seed, "student": clean_line(self.student), "assignment": self.assignment}
 
 
@@ -59,8 +62,10 @@ def read_variant_key(path: Path) -> bytes:
     except OSError as exc:
         raise VariantKeyError(f"cannot read the variants key {path}: {exc.strerror or exc}") from None
     if len(key) < MIN_KEY_BYTES:
-        raise VariantKeyError(f"the variants key {path} holds {len(key)} bytes; use at least {MIN_KEY_BYTES} random "
-                              f"bytes, e.g. python -c \"import secrets; print(secrets.token_hex(32))\" > {path}")
+        raise VariantKeyError(
+            f"the variants key {path} holds {len(key)} bytes; use at least {MIN_KEY_BYTES} random "
+            f'bytes, e.g. python -c "import secrets; print(secrets.token_hex(32))" > {path}'
+        )
     return key
 
 
@@ -88,8 +93,14 @@ def lane_env(iso: Isolation) -> dict[str, str]:
     here = str(Path(__file__).resolve().parent.parent)  # the lanes use this very copy of the grader
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.update(isolation_env(iso))
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               TF_CPP_MIN_LOG_LEVEL="3", PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONHASHSEED="0",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return env
 
 
@@ -101,14 +112,32 @@ def _die_with_parent() -> None:
 def _run_lane(submission: Path, tasks: list[Task], options: GradeOptions, iso: Isolation, tmp: Path) -> dict:
     out = tmp / f"lane-{tasks[0].name}.json"
     log = tmp / f"lane-{tasks[0].name}.log"
-    cmd = [sys.executable, "-m", "grader.lane", "--submission", str(submission),
-           "--tasks", ",".join(t.name for t in tasks), *options.lane_args(), "--out", str(out),
-           "--progress", str(tmp / f"lane-{tasks[0].name}.progress")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "grader.lane",
+        "--submission",
+        str(submission),
+        "--tasks",
+        ",".join(t.name for t in tasks),
+        *options.lane_args(),
+        "--out",
+        str(out),
+        "--progress",
+        str(tmp / f"lane-{tasks[0].name}.progress"),
+    ]
     budget = 120 + sum(60 * t.limits.scaled(options.timeout_scale).call_timeout for t in tasks)
     with open(log, "wb") as fh:
         try:
-            code = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, env=lane_env(iso),
-                                  timeout=budget, cwd=tmp, preexec_fn=_die_with_parent).returncode
+            code = subprocess.run(
+                cmd,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=lane_env(iso),
+                timeout=budget,
+                cwd=tmp,
+                preexec_fn=_die_with_parent,
+            ).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"
     if out.exists():
@@ -121,6 +150,7 @@ def _run_lane_here(submission: Path, tasks: list[Task], options: GradeOptions) -
     """The lane in this very process (a trusted grading process that grades one student after
     another, as batch workers do): pytest, the checks and the reference are imported once."""
     from grader import lane
+
     chatter = io.StringIO()
     with contextlib.redirect_stdout(chatter), contextlib.redirect_stderr(chatter):
         report = lane.run(submission, [t.name for t in tasks], options)
@@ -145,8 +175,10 @@ def _isolation(options: GradeOptions) -> tuple[Isolation, str]:
     if iso.sandboxed:
         return iso, iso.description
     if options.public_only and not options.allow_unsandboxed:
-        return iso, (f"local check without a sandbox ({iso.problem}): the code runs as you, on your machine, "
-                     f"which is fine for checking your own work")
+        return iso, (
+            f"local check without a sandbox ({iso.problem}): the code runs as you, on your machine, "
+            f"which is fine for checking your own work"
+        )
     return iso, f"{iso.description} [unsandboxed grading opted in with --allow-unsandboxed]"
 
 
@@ -167,14 +199,16 @@ class _Progress:
                     data = fh.read()
             except OSError:
                 continue
-            complete = data[:data.rfind(b"\n") + 1]
+            complete = data[: data.rfind(b"\n") + 1]
             self.offsets[path] = self.offsets.get(path, 0) + len(complete)
             for line in complete.splitlines():
                 try:
                     event = json.loads(line)
                     done, total = self.counts.setdefault(str(event["task"]), [0, 0])
-                    self.counts[str(event["task"])] = [done + int(event.get("done", 0)),
-                                                       total + int(event.get("collected", 0))]
+                    self.counts[str(event["task"])] = [
+                        done + int(event.get("done", 0)),
+                        total + int(event.get("collected", 0)),
+                    ]
                 except (ValueError, KeyError, TypeError):
                     continue
         self.show({task: (done, total) for task, (done, total) in self.counts.items()})
@@ -185,9 +219,14 @@ class _Progress:
         self.poll()
 
 
-def grade(submission: Path, options: GradeOptions | None = None, *, lanes: int | None = None,
-          in_process: bool = False, progress: Callable[[dict[str, tuple[int, int]]], None] | None = None
-          ) -> Results:
+def grade(
+    submission: Path,
+    options: GradeOptions | None = None,
+    *,
+    lanes: int | None = None,
+    in_process: bool = False,
+    progress: Callable[[dict[str, tuple[int, int]]], None] | None = None,
+) -> Results:
     """Grade a normalised submission folder (see ``grader.submission``) as ``options`` say.
 
     ``lanes``: parallel grading processes (default: one per core); ``in_process=True`` with a
@@ -208,43 +247,65 @@ def grade(submission: Path, options: GradeOptions | None = None, *, lanes: int |
             reports = [(plan[0], _run_lane_here(Path(submission), plan[0], options))]
         else:
             stop = threading.Event()
-            watcher = threading.Thread(target=_Progress(Path(tmp), progress).follow, args=(stop,), daemon=True) \
-                if progress else None
+            watcher = (
+                threading.Thread(target=_Progress(Path(tmp), progress).follow, args=(stop,), daemon=True)
+                if progress
+                else None
+            )
             if watcher:
                 watcher.start()
             try:
                 with ThreadPoolExecutor(max_workers=len(plan)) as pool:
-                    reports = list(pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, options, iso, Path(tmp))),
-                                            plan))
+                    reports = list(
+                        pool.map(lambda ts: (ts, _run_lane(Path(submission), ts, options, iso, Path(tmp))), plan)
+                    )
             finally:
                 stop.set()
                 if watcher:
                     watcher.join()
-    results = Results(seed=options.seed, public_only=options.public_only,
-                      tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)], isolation=line,
-                      options=options.record())
+    results = Results(
+        seed=options.seed,
+        public_only=options.public_only,
+        tasks=[t.name for t in sorted(chosen, key=lambda t: t.number)],
+        isolation=line,
+        options=options.record(),
+    )
     for lane_tasks, report in reports:
         if "lane_error" in report:
             results.grader_errors.append(report["lane_error"])
             for task in lane_tasks:
-                results.tests.append(TestResult(task=task.name, name=f"{task.name}: grading did not finish",
-                                                max_score=task.points, output=report["lane_error"][:500],
-                                                visibility="visible"))
+                results.tests.append(
+                    TestResult(
+                        task=task.name,
+                        name=f"{task.name}: grading did not finish",
+                        max_score=task.points,
+                        output=report["lane_error"][:500],
+                        visibility="visible",
+                    )
+                )
             continue
         failed_imports = report.get("import_errors", {})
         for task in lane_tasks:
             if task.name in failed_imports:  # one row per visibility: the public share stays the public share
                 for visibility in ("visible", "after_published"):
-                    max_score = sum(o["max_score"] for o in report["outcomes"]
-                                    if o["task"] == task.name and o["visibility"] == visibility)
+                    max_score = sum(
+                        o["max_score"]
+                        for o in report["outcomes"]
+                        if o["task"] == task.name and o["visibility"] == visibility
+                    )
                     if max_score:
                         kind = "public" if visibility == "visible" else "hidden"
-                        results.tests.append(TestResult(task=task.name, name=f"{task.name}: import {task.file} "
-                                                        f"({kind} checks)", max_score=max_score,
-                                                        output=failed_imports[task.name], visibility=visibility))
+                        results.tests.append(
+                            TestResult(
+                                task=task.name,
+                                name=f"{task.name}: import {task.file} ({kind} checks)",
+                                max_score=max_score,
+                                output=failed_imports[task.name],
+                                visibility=visibility,
+                            )
+                        )
         results.tests += [TestResult(**o) for o in report["outcomes"] if o["task"] not in failed_imports]
     order = {t.name: t.number for t in TASKS}
     results.tests.sort(key=lambda r: order[r.task])  # stable: keeps the checks' own order per task
     results.execution_time = round(time.monotonic() - start, 2)
     return results
-

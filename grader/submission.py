@@ -14,6 +14,7 @@ losses.py``) is graded as that task's file; two near-misses of one task are not 
 these, and names that only look like a task file (``lossses.py``), gets a note ("did you mean"),
 which ``grade`` prints and the batch writes into results.json and feedback.md.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +35,8 @@ MAX_TOTAL = 50 * 1024**2
 MAX_ZIP_ENTRIES = 2000
 TASK_FILES = {t.file for t in TASKS}
 TASK_NOTEBOOKS = {f"{t.name}.ipynb" for t in TASKS}
-MAX_DEPTH = 4          # levels of folders searched below the given one for the assignment files
-MAX_DIRS = 500         # folders looked at while searching
+MAX_DEPTH = 4  # levels of folders searched below the given one for the assignment files
+MAX_DIRS = 500  # folders looked at while searching
 SKIP_DIRS = {"node_modules", "site-packages"}
 _KINDS = (".py", ".ipynb")
 _TASK_BY_KEY = {t.name.replace("_", ""): t.name for t in TASKS}
@@ -50,7 +51,9 @@ _SUFFIX = re.compile(
     r"|[\s_.-]+(?:final|finished|done|submission|submit|submitted|new|newest|latest|updated|fixed|"
     r"old|draft|backup|bak|working|complete|completed|edited|mine)"
     r"|\.py"
-    r")$", re.I)
+    r")$",
+    re.I,
+)
 
 
 class SubmissionError(Exception):
@@ -59,15 +62,15 @@ class SubmissionError(Exception):
 
 @dataclasses.dataclass
 class Submission:
-    folder: Path               # normalised: only regular .py files, task modules at top level
-    source: Path               # what the user gave
-    notes: list[str]           # what normalisation did (notebooks converted, folder unnested, ...)
+    folder: Path  # normalised: only regular .py files, task modules at top level
+    source: Path  # what the user gave
+    notes: list[str]  # what normalisation did (notebooks converted, folder unnested, ...)
     _tmp: tempfile.TemporaryDirectory
 
     def cleanup(self) -> None:
         self._tmp.cleanup()
 
-    def __enter__(self) -> "Submission":
+    def __enter__(self) -> Submission:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -99,8 +102,11 @@ def _looks_like(filename: str) -> str | None:
     key = re.sub(r"[\s_.()-]+", "", path.stem.lower())
     best, score = None, 0.0
     for task_key, name in _TASK_BY_KEY.items():
-        ratio = 1.0 if (key.startswith(task_key) or key.endswith(task_key)) else \
-            difflib.SequenceMatcher(None, key, task_key).ratio()
+        ratio = (
+            1.0
+            if (key.startswith(task_key) or key.endswith(task_key))
+            else difflib.SequenceMatcher(None, key, task_key).ratio()
+        )
         if ratio > score:
             best, score = name, ratio
     return best if score >= 0.8 else None
@@ -120,8 +126,11 @@ def _has_task_files(folder: Path) -> bool:
 
 
 def _subfolders(folder: Path) -> list[Path]:
-    return [p for p in _visible_entries(folder)
-            if p.is_dir() and not p.is_symlink() and not p.name.startswith("__") and p.name not in SKIP_DIRS]
+    return [
+        p
+        for p in _visible_entries(folder)
+        if p.is_dir() and not p.is_symlink() and not p.name.startswith("__") and p.name not in SKIP_DIRS
+    ]
 
 
 def _find_root(folder: Path) -> Path:
@@ -135,8 +144,7 @@ def _find_root(folder: Path) -> Path:
         if len(matches) > 1:
             names = ", ".join(str(d.relative_to(folder)) for d in matches)
             raise SubmissionError(f"{folder}: several folders look like submissions ({names}): keep one")
-        loose += [p for d in level for p in _visible_entries(d)
-                  if p.suffix.lower() in _KINDS and p.is_file()][:10]
+        loose += [p for d in level for p in _visible_entries(d) if p.suffix.lower() in _KINDS and p.is_file()][:10]
         if depth == MAX_DEPTH:
             break
         level = [sub for d in level for sub in _subfolders(d)]
@@ -146,11 +154,14 @@ def _find_root(folder: Path) -> Path:
     found = ""
     if loose:
         hints = {p: _looks_like(p.name) for p in loose[:5]}
-        shown = ", ".join(str(p.relative_to(folder)) + (f" (did you mean {t}.py?)" if t else "")
-                          for p, t in hints.items())
+        shown = ", ".join(
+            str(p.relative_to(folder)) + (f" (did you mean {t}.py?)" if t else "") for p, t in hints.items()
+        )
         found = f"; found only {shown}" + (" ..." if len(loose) > 5 else "")
-    raise SubmissionError(f"{folder}: no assignment files found (expected {', '.join(sorted(TASK_FILES))} "
-                          f"or the matching .ipynb notebooks, up to {MAX_DEPTH} folders deep){found}")
+    raise SubmissionError(
+        f"{folder}: no assignment files found (expected {', '.join(sorted(TASK_FILES))} "
+        f"or the matching .ipynb notebooks, up to {MAX_DEPTH} folders deep){found}"
+    )
 
 
 def _safe_extract(archive: Path, dest: Path) -> None:
@@ -188,8 +199,9 @@ def _safe_extract(archive: Path, dest: Path) -> None:
                 raise
             except (OSError, RuntimeError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
                 # corrupt data, bad CRC, encrypted entries, a file and a folder of the same name...
-                raise SubmissionError(f"{archive}: entry {info.filename!r} cannot be unpacked "
-                                      f"({type(exc).__name__}: {exc})") from None
+                raise SubmissionError(
+                    f"{archive}: entry {info.filename!r} cannot be unpacked ({type(exc).__name__}: {exc})"
+                ) from None
 
 
 CELL_MARKER = "# [bplab: notebook cell "  # also read by grader/sandbox/worker.py (kept in step by a test)
@@ -259,16 +271,17 @@ def _choose(files: list[Path], notes: list[str]) -> dict[str, Path]:
             chosen[name] = pick[0]
             notes.append(f"graded {pick[0].name} as {task.file} (name your file {task.file})")
         else:
-            notes.append(f"{task.file} not found; did you mean {_or([p.name for p in pick])}? None of them "
-                         f"was graded: keep one, named {task.file}")
+            notes.append(
+                f"{task.file} not found; did you mean {_or([p.name for p in pick])}? None of them "
+                f"was graded: keep one, named {task.file}"
+            )
     claimed = set(chosen) | set(near)
     for path in files:
         if task_of(path.name) is not None:
             continue
         task = _looks_like(path.name)
         if task is not None and task not in claimed:
-            notes.append(f"{task}.py not found; did you mean {path.name}? It was not graded: "
-                         f"rename it to {task}.py")
+            notes.append(f"{task}.py not found; did you mean {path.name}? It was not graded: rename it to {task}.py")
             claimed.add(task)
     return chosen
 
@@ -326,9 +339,10 @@ def load(path: Path | str) -> Submission:
             shutil.copyfile(source, single / source.name)
             if task_of(source.name) is None:
                 hint = _looks_like(source.name)
-                raise SubmissionError(f"{source}: not one of the assignment files (expected "
-                                      f"{', '.join(sorted(TASK_FILES))})"
-                                      + (f"; did you mean {hint}.py?" if hint else ""))
+                raise SubmissionError(
+                    f"{source}: not one of the assignment files (expected "
+                    f"{', '.join(sorted(TASK_FILES))})" + (f"; did you mean {hint}.py?" if hint else "")
+                )
             folder = single
             notes.append(f"graded the single file {source.name} as a folder holding it")
         elif source.is_file():

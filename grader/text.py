@@ -19,15 +19,17 @@ Writers: ``fence`` (a Markdown code block no text can close), ``md_inline`` / ``
 (Markdown text that renders as written), ``html`` (HTML escaping, markupsafe), ``csv_cell``
 (spreadsheet formulas neutralised).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
-MESSAGE_LIMIT = 4000        # one message (a check's output, a grader error, a note)
-TYPE_NAME_LIMIT = 200       # an exception type name
-NAME_LIMIT = 200            # a student name, a test name
-STUDENT_LIMIT = 200_000     # all messages of one student's results together
+MESSAGE_LIMIT = 4000  # one message (a check's output, a grader error, a note)
+TYPE_NAME_LIMIT = 200  # an exception type name
+NAME_LIMIT = 200  # a student name, a test name
+STUDENT_LIMIT = 200_000  # all messages of one student's results together
 
 _CUT = " ... [cut: {n} more characters]"
 # ESC [ ... final byte (CSI), ESC ] ... BEL or ESC \ (OSC), ESC P/X/^/_ ... ESC \ (DCS, SOS, PM, APC),
@@ -35,7 +37,8 @@ _CUT = " ... [cut: {n} more characters]"
 _ESCAPES = re.compile(
     r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
     r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,4096}(?:\x07|\x1b\\|\x9c)"
-    r"|\x1b[ -/]*[0-~]")
+    r"|\x1b[ -/]*[0-~]"
+)
 # every control but \t and \n: C0, DEL, C1; bidi embeddings/overrides/isolates; BOM inside text
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff]")
 _SURROGATES = re.compile("[\ud800-\udbff][\udc00-\udfff]|[\ud800-\udfff]")
@@ -166,6 +169,7 @@ def md_escape(text: str, limit: int | None = MESSAGE_LIMIT) -> str:
 def html(text: Any) -> str:
     """Text for HTML (markupsafe's escaping: ``& < > " '``)."""
     from markupsafe import escape
+
     return str(escape(clean(text, None)))
 
 

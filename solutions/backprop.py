@@ -233,7 +233,9 @@ def output_delta(A_L: np.ndarray, Z_L: np.ndarray, Y: np.ndarray, output: str = 
     ### END SOLUTION
 
 
-def deltas(cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax") -> list[np.ndarray]:
+def deltas(
+    cache: dict, params: Params, Y: np.ndarray, hidden: str = "sigmoid", output: str = "softmax"
+) -> list[np.ndarray]:
     """Errors of every layer by the delta-recursion Delta_l = (Delta_{l+1} @ W_{l+1}) * act'(Z_l), starting from Delta_L = output_delta.
 
     cache: the dict returned by ``forward`` ({"Z": [Z_1..Z_L], "A": [A_0..A_L]}); params: the
@@ -320,7 +322,9 @@ def example_221() -> dict:
     ### END SOLUTION
 
 
-def train_step(params: Params, X: np.ndarray, Y: np.ndarray, lr: float, hidden: str = "sigmoid", output: str = "softmax") -> tuple[Params, float]:
+def train_step(
+    params: Params, X: np.ndarray, Y: np.ndarray, lr: float, hidden: str = "sigmoid", output: str = "softmax"
+) -> tuple[Params, float]:
     """One gradient-descent step W_l <- W_l - lr * dW_l, b_l <- b_l - lr * db_l on the mean loss of the batch (X, Y).
 
     params: [(W_l, b_l)], W_l (out, in), b_l (out,); X: batch (N, D); Y: targets as in

@@ -175,9 +175,7 @@ def line_loss_and_grad(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[flo
 # ----------------------------------------------------------------------------------------
 
 
-def init_weights(
-    fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator | int | None = None
-) -> np.ndarray:
+def init_weights(fan_in: int, fan_out: int, scheme: str, rng: np.random.Generator | int | None = None) -> np.ndarray:
     """Draw W ~ N(0, s^2) of shape (fan_out, fan_in) with s = 1 ("normal"), sqrt(2 / (fan_in + fan_out)) ("xavier") or sqrt(2 / fan_in) ("he").
 
     Var(z) of a unit is fan_in Var(w) Var(a) for independent zero-mean weights, and the error
@@ -355,8 +353,9 @@ def lr_sweep(
                     for k in params:
                         params[k] = params[k] - lr * np.asarray(grads[k], dtype=np.float64)
                     steps_run += 1
-        results.append({"lr": lr, "final_loss": math.inf if diverged else loss,
-                        "diverged": diverged, "steps_run": steps_run})
+        results.append(
+            {"lr": lr, "final_loss": math.inf if diverged else loss, "diverged": diverged, "steps_run": steps_run}
+        )
     return results
     ### END SOLUTION
 
@@ -456,9 +455,7 @@ def augment_with_shifts(
 # ----------------------------------------------------------------------------------------
 
 
-def loss_surface(
-    x: np.ndarray, y: np.ndarray, w1_values: np.ndarray, w2_values: np.ndarray
-) -> np.ndarray:
+def loss_surface(x: np.ndarray, y: np.ndarray, w1_values: np.ndarray, w2_values: np.ndarray) -> np.ndarray:
     """Return S[i, j] = (1/N) sum_n (w1_values[j] x_n + w2_values[i] - y_n)^2, the MSE of the line y = w_1 x + w_2 on a grid of its two parameters.
 
     Rows follow w_2 (the vertical axis of the plot) and columns follow w_1, the layout that
@@ -563,6 +560,7 @@ def gradient_cost(
 
     numeric = {}
     for k in work:
+
         def f(v: np.ndarray, k: str = k) -> float:
             return counted_loss({**work, k: v})
 
@@ -575,6 +573,10 @@ def gradient_cost(
         n = numeric[k]
         if a.size:
             worst = max(worst, float(np.max(np.abs(a - n) / np.maximum(REL_ERROR_FLOOR, np.abs(a) + np.abs(n)))))
-    return {"n_params": int(sum(v.size for v in work.values())), "fd_loss_calls": counts["loss"],
-            "backprop_calls": counts["backprop"], "max_rel_error": worst}
+    return {
+        "n_params": int(sum(v.size for v in work.values())),
+        "fd_loss_calls": counts["loss"],
+        "backprop_calls": counts["backprop"],
+        "max_rel_error": worst,
+    }
     ### END SOLUTION

@@ -19,7 +19,7 @@ evaluates; these functions only see flat parameters and a scalar loss.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -138,9 +138,7 @@ class TwoLayerNet:
     std sqrt(1/fan_in)); biases 0; drawn from ``np.random.default_rng(seed)``.
     """
 
-    def __init__(
-        self, n_features: int, n_hidden: int, n_classes: int, seed: int | None = 0, activation: str = "relu"
-    ):
+    def __init__(self, n_features: int, n_hidden: int, n_classes: int, seed: int | None = 0, activation: str = "relu"):
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
         self.activation = activation

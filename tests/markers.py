@@ -1,4 +1,5 @@
 """Where the solution markers sit: one top-level function per region, its return inside."""
+
 import ast
 import pathlib
 
@@ -18,7 +19,8 @@ def marker_functions(path: pathlib.Path) -> list[str]:
         k = max(i for i, s in enumerate(starts) if s < b)
         owner, stop = tree.body[k], (starts[k + 1] if k + 1 < len(starts) else len(lines) + 1)
         assert isinstance(owner, ast.FunctionDef) and owner.body[0].end_lineno < b and e < stop, (
-            f"region at line {b} is not inside one top-level function body")
+            f"region at line {b} is not inside one top-level function body"
+        )
         returns = [n for n in owner.body if isinstance(n, ast.Return) and b < n.lineno < e]
         assert returns, f"region at line {b} does not contain the function's return"
         names.append(owner.name)

@@ -1,4 +1,5 @@
 """What the tests start, found by a marker only they use (never the whole machine)."""
+
 import os
 from pathlib import Path
 

@@ -1,6 +1,7 @@
 """Batch grading end to end (real processes, no mocks): a class graded in parallel, every gradebook
 row checked against the reference's own per-task scores; bad entries cost only themselves; a
 SIGKILL part way loses only what was in flight; reruns skip what is already graded."""
+
 from __future__ import annotations
 
 import csv
@@ -46,10 +47,22 @@ def as_notebooks(src: Path, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for task in TASKS:
         code = (src / task.file).read_text()
-        nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
-              "cells": [{"cell_type": "markdown", "metadata": {}, "source": [f"# Task {task.number}\n"], "id": "m"},
-                        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "id": "c",
-                         "source": code.splitlines(keepends=True)}]}
+        nb = {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+            "cells": [
+                {"cell_type": "markdown", "metadata": {}, "source": [f"# Task {task.number}\n"], "id": "m"},
+                {
+                    "cell_type": "code",
+                    "metadata": {},
+                    "execution_count": None,
+                    "outputs": [],
+                    "id": "c",
+                    "source": code.splitlines(keepends=True),
+                },
+            ],
+        }
         (dest / f"{task.name}.ipynb").write_text(json.dumps(nb))
     return dest
 
@@ -72,8 +85,14 @@ BREAKAGES = {
 
 
 def grade(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd, env=dict(os.environ))
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
 
 
 def gradebook(out: Path) -> dict[str, dict]:
@@ -89,7 +108,9 @@ def leftovers(out: Path) -> list[str]:
     """Anything that is not a finished result: temp files, partial files."""
     bad = []
     for path in out.rglob("*"):
-        if path.is_file() and (path.name.endswith(".tmp") or (path.name.startswith(".") and path.name != ".batch.lock")):
+        if path.is_file() and (
+            path.name.endswith(".tmp") or (path.name.startswith(".") and path.name != ".batch.lock")
+        ):
             bad.append(str(path.relative_to(out)))
     return bad
 
@@ -143,8 +164,9 @@ def test_class_of_twelve(tmp_path, ref_scores):
 
     out = tmp_path / "results"
     start = time.monotonic()
-    proc = grade(str(cls), "--batch", "--out", str(out), "--workers", "2", *TASK_ARGS,
-                 "--timeout-scale", "0.25", cwd=tmp_path)  # the hang at import costs 15 s, not 60 s
+    proc = grade(
+        str(cls), "--batch", "--out", str(out), "--workers", "2", *TASK_ARGS, "--timeout-scale", "0.25", cwd=tmp_path
+    )  # the hang at import costs 15 s, not 60 s
     seconds = time.monotonic() - start
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     book = gradebook(out)
@@ -217,7 +239,9 @@ def test_several_paths_and_nbgrader_tree(tmp_path, ref_scores):
     reference(tmp_path / "amir")
     zip_folder(stubs(tmp_path / "bea_src"), tmp_path / "bea.zip")
     out = tmp_path / "r1"
-    proc = grade(str(tmp_path / "amir"), str(tmp_path / "bea.zip"), "--out", str(out), "--quiet", *TASK_ARGS, cwd=tmp_path)
+    proc = grade(
+        str(tmp_path / "amir"), str(tmp_path / "bea.zip"), "--out", str(out), "--quiet", *TASK_ARGS, cwd=tmp_path
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     book = gradebook(out)
     assert set(book) == {"amir", "bea"}
@@ -244,8 +268,10 @@ def test_several_paths_and_nbgrader_tree(tmp_path, ref_scores):
 
 # -- resuming -------------------------------------------------------------------------------------
 def _marks(out: Path, students) -> dict[str, tuple]:
-    return {s: (stored(out, s)["extra_data"]["batch"]["run_id"], (out / s / "results.json").stat().st_mtime_ns)
-            for s in students}
+    return {
+        s: (stored(out, s)["extra_data"]["batch"]["run_id"], (out / s / "results.json").stat().st_mtime_ns)
+        for s in students
+    }
 
 
 def test_rerun_skips_graded_and_regrades_what_changed(tmp_path):
@@ -284,8 +310,20 @@ def test_sigkill_part_way_then_rerun(tmp_path):
     for name in students:
         reference(cls / name)
     out = tmp_path / "out"
-    args = [sys.executable, "-m", "grader.cli", str(cls), "--batch", "--out", str(out), "--quiet",
-            "--workers", "2", "--task", GRADED[0]]
+    args = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        str(cls),
+        "--batch",
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "2",
+        "--task",
+        GRADED[0],
+    ]
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tree: set[int] = set()
     deadline = time.monotonic() + 120
@@ -328,8 +366,11 @@ def test_sigkill_part_way_then_rerun(tmp_path):
     proc = subprocess.Popen(args + ["--force"], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(stored(out, s)["extra_data"]["batch"]["run_id"] != graded_by[s] for s in students
-               if (out / s / "results.json").exists()):
+        if any(
+            stored(out, s)["extra_data"]["batch"]["run_id"] != graded_by[s]
+            for s in students
+            if (out / s / "results.json").exists()
+        ):
             break
         time.sleep(0.02)
     assert proc.poll() is None, "the forced rerun finished before it could be killed"
@@ -339,8 +380,9 @@ def test_sigkill_part_way_then_rerun(tmp_path):
     assert set(book) == set(students)
     assert all(r["total"] not in ("", None) for r in book.values()), book
     earlier = [s for s, r in book.items() if r["status"].startswith("from the previous run")]
-    assert earlier and all(r["status"] in ("graded",) or r["status"].startswith("from the previous run")
-                           for r in book.values()), book
+    assert earlier and all(
+        r["status"] in ("graded",) or r["status"].startswith("from the previous run") for r in book.values()
+    ), book
 
 
 def _proc(pid: int):
@@ -366,7 +408,7 @@ def test_full_task_batch(tmp_path):
 
 
 # -- student text and hostile entries (issue 16) --------------------------------------------------
-HOSTILE_MESSAGE = '''
+HOSTILE_MESSAGE = """
 
 _Huge = type("E" * 200_000, (ValueError,), {})
 
@@ -379,7 +421,7 @@ def _evil(*args, **kwargs):
 for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
               and getattr(v, "__module__", None) == __name__]:
     globals()[_name] = _evil
-'''
+"""
 FORMULA_NAMES = ('=HYPERLINK("evil",1)', "@SUM(A1)")
 
 
@@ -388,6 +430,7 @@ def test_hostile_class_names_messages_and_a_submitted_folder(tmp_path):
     names, and an entry named submitted/ next to alice, bob and carol: every entry gets its row,
     the files are safe for their readers, and the rerun works (issue 16 #1, #3, #5; issue 9 #5)."""
     from markdown_it import MarkdownIt
+
     task = BY_NAME["chain_rule"]
     cls = tmp_path / "class"
     for name in ("alice", "carol", *FORMULA_NAMES):
@@ -437,6 +480,7 @@ def test_hostile_class_names_messages_and_a_submitted_folder(tmp_path):
 
 def test_intake_recognises_nbgrader_only_from_evidence(tmp_path):
     from grader import batch
+
     cls = tmp_path / "class"
     for name in ("alice", "bob", "carol"):
         (cls / name).mkdir(parents=True)
@@ -468,6 +512,7 @@ def test_resume_key_follows_every_reference_import(tmp_path):
     """The reference modules a task depends on come from its checks' imports, in every form, not
     from a pattern over the source (issue 16 #6: a second ``from solutions import`` line)."""
     from grader import batch
+
     root = tmp_path / "project"
     (root / "solutions").mkdir(parents=True)
     (root / "grader" / "checks").mkdir(parents=True)
@@ -491,7 +536,8 @@ def test_resume_key_follows_every_reference_import(tmp_path):
         "from . import helper\n"
         "ref_h = importlib.import_module('solutions.h')\n"
         "def test_x():\n"
-        "    import solutions.i as late\n")
+        "    import solutions.i as late\n"
+    )
     found = {p.stem for p in batch.reference_files([check], root)}
     assert found == {"__init__", "a", "b", "c", "d", "e", "f", "g", "h", "i"}
     aliased = root / "grader" / "checks" / "test_u.py"
@@ -509,11 +555,14 @@ def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkey
     """Writing one student's report fails: that student gets an error row and is graded again
     next run (no results.json left behind); the others are untouched (issue 16 #1)."""
     from grader import batch, runner
-    from grader.results import Results, TestResult as Check
+    from grader.results import Results
+    from grader.results import TestResult as Check
+
     fake = Results(seed=1, tasks=["chain_rule"], isolation="test")
     fake.tests.append(Check("chain_rule", "test_x", 8.0, output="bad \ud800 value"))
     from grader.batch import grading, run
     from grader.options import GradeOptions
+
     monkeypatch.setattr(runner, "grade", lambda *a, **k: fake)
     real_write = grading.write_atomic
 
@@ -526,8 +575,15 @@ def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkey
     out = tmp_path / "out"
     states = {}
     for name in ("alice", "bob"):
-        job = {"student": name, "path": str(reference(tmp_path / "class" / name)), "out": str(out), "lanes": 1,
-               "options": GradeOptions(seed=1, tasks=("chain_rule",)).record(), "fingerprint": "f", "run_id": "r"}
+        job = {
+            "student": name,
+            "path": str(reference(tmp_path / "class" / name)),
+            "out": str(out),
+            "lanes": 1,
+            "options": GradeOptions(seed=1, tasks=("chain_rule",)).record(),
+            "fingerprint": "f",
+            "run_id": "r",
+        }
         states[name] = batch.grade_one(job)
     assert states["alice"]["state"] == "graded" and (out / "alice" / "feedback.md").exists()
     assert states["bob"]["state"] == "grader_error" and "No space left" in states["bob"]["error"]

@@ -7,6 +7,7 @@ An inventory entry is ``{function: {promise: [reference, ...]}}`` where a refere
 ``"mistake:name"`` (a planted mistake of tests/mistakes/<task>.py that breaks the promise and is
 caught, see test_mistakes.py) or ``"n/a: <why no check can observe it>"``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -52,11 +53,13 @@ def test_every_promise_has_a_check(task):
     promised = task_promises(task)
     listed = inventory(task)
     missing = [f"{fn}: {p}" for fn, keys in promised.items() for p in keys if p not in listed.get(fn, {})]
-    assert not missing, f"promises of solutions/{task}.py with no entry in tests/contracts/{task}.py:\n  " + \
-        "\n  ".join(missing)
+    assert not missing, (
+        f"promises of solutions/{task}.py with no entry in tests/contracts/{task}.py:\n  " + "\n  ".join(missing)
+    )
     stale = [f"{fn}: {p}" for fn, keys in listed.items() for p in keys if p not in promised.get(fn, [])]
-    assert not stale, f"tests/contracts/{task}.py lists promises the docstrings no longer make:\n  " + \
-        "\n  ".join(stale)
+    assert not stale, f"tests/contracts/{task}.py lists promises the docstrings no longer make:\n  " + "\n  ".join(
+        stale
+    )
 
 
 @pytest.mark.parametrize("task", NAMES)

@@ -1,4 +1,5 @@
 """Generated files are fresh, stubs are honest, the rubric adds up, and the house rules hold."""
+
 import ast
 import importlib.util
 import inspect
@@ -31,6 +32,7 @@ def test_handout_note_is_fresh(note, stale_notes):
     """Each note's generated blocks are what ``course handout`` writes now; each block its topic's
     worked module defines is in the note, and each figure it draws is shown there and exists."""
     import importlib
+
     path = ROOT / "reference" / f"{note}.md"
     assert f"{note}.md" not in stale_notes, "run `course handout`"
     text = path.read_text()
@@ -49,6 +51,7 @@ def test_recorded_public_values_are_fresh(tmp_path):
     """The public checks' expected values (grader/checks/public/expected/*.json) are what
     ``course stubs`` records from the reference now."""
     from grader import expected
+
     stubs.record_public_expected(tmp_path / "expected")
     fresh = {p.name: p.read_text() for p in (tmp_path / "expected").glob("*.json")}
     committed = {p.name: p.read_text() for p in expected.DEFAULT_DIR.glob("*.json")}
@@ -88,8 +91,9 @@ def test_every_stub_region_raises_its_task_number(task):
         if fn is None or not inspect.isfunction(fn):
             continue  # a method: reached through its class in the checks
         params = inspect.signature(fn).parameters
-        args = [None] * sum(p.default is inspect.Parameter.empty and p.kind == p.POSITIONAL_OR_KEYWORD
-                            for p in params.values())
+        args = [None] * sum(
+            p.default is inspect.Parameter.empty and p.kind == p.POSITIONAL_OR_KEYWORD for p in params.values()
+        )
         with pytest.raises((NotImplementedError, TypeError, ValueError, AttributeError, IndexError)) as info:
             fn(*args)
         if info.type is NotImplementedError:
@@ -122,10 +126,14 @@ def test_stubs_speak_to_the_student_and_quote_whole_sentences(task):
 
 
 def test_first_sentence_cuts_at_words_outside_brackets():
-    assert stubs.first_sentence("Sum out = sum of x (all axes if None). Second sentence.") == \
-        "Sum out = sum of x (all axes if None)"
-    assert stubs.first_sentence("Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L. More.") == \
-        "Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L"
+    assert (
+        stubs.first_sentence("Sum out = sum of x (all axes if None). Second sentence.")
+        == "Sum out = sum of x (all axes if None)"
+    )
+    assert (
+        stubs.first_sentence("Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L. More.")
+        == "Forward pass Z_l = A_{l-1} @ W_l.T + b_l for l = 1..L"
+    )
     assert stubs.first_sentence("Uses w . x + b, i.e. the neuron.") == "Uses w . x + b, i.e. the neuron"
     long = "Output error (A_L - onehot(Y))/N for softmax+CE and " + "(a very long formula here) " * 10 + "end."
     cut = stubs.first_sentence(long, limit=80)
@@ -134,6 +142,7 @@ def test_first_sentence_cuts_at_words_outside_brackets():
 
 def test_course_rubric_prints_every_check_with_its_points(capsys):
     from grader.course import cli
+
     assert cli.main(["rubric"]) == 0
     out = capsys.readouterr().out
     rows = rubric_table.collect()
@@ -179,8 +188,25 @@ def test_worker_and_protocol_import_nothing_of_the_project():
     for name in ("worker.py", "protocol.py"):
         used = _imports(folder / name)
         assert not used & {"grader", "solutions"}, (name, used)
-        assert used <= {"__future__", "importlib", "itertools", "os", "sys", "traceback", "numpy", "protocol",
-                        "io", "json", "struct", "typing", "ctypes", "inspect", "errno", "resource", "dataclasses"}, (name, used)
+        assert used <= {
+            "__future__",
+            "importlib",
+            "itertools",
+            "os",
+            "sys",
+            "traceback",
+            "numpy",
+            "protocol",
+            "io",
+            "json",
+            "struct",
+            "typing",
+            "ctypes",
+            "inspect",
+            "errno",
+            "resource",
+            "dataclasses",
+        }, (name, used)
 
 
 def test_nothing_imports_course_tooling():

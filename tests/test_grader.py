@@ -1,5 +1,6 @@
 """The grader end to end: the reference scores full marks, the stubs zero, and every way of
 handing in the same work gets the same scores. Bad input gets a clear message, never a crash."""
+
 import json
 import shutil
 import subprocess
@@ -26,8 +27,9 @@ def copy_solutions(dest: Path, skip: tuple[str, ...] = ()) -> Path:
 
 
 def grade_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True,
-                          timeout=600, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +101,11 @@ def test_public_only_runs_only_visible_checks(tmp_path):
 
 def test_progress_counts_every_check_of_every_task(tmp_path):
     seen: list[dict] = []
-    res = runner.grade(copy_solutions(tmp_path / "sub"), runner.GradeOptions(tasks=tuple(FAST)),
-                       progress=lambda counts: seen.append(dict(counts)))
+    res = runner.grade(
+        copy_solutions(tmp_path / "sub"),
+        runner.GradeOptions(tasks=tuple(FAST)),
+        progress=lambda counts: seen.append(dict(counts)),
+    )
     per_task = {name: sum(1 for t in res.tests if t.task == name) for name in FAST}
     assert seen and seen[-1] == {name: (n, n) for name, n in per_task.items()}, seen[-1]
     for before, after in zip(seen, seen[1:]):  # counts only grow
@@ -113,11 +118,17 @@ def test_a_single_grade_on_a_terminal_shows_progress_per_task(tmp_path):
     import os
     import pty
     import re
+
     sub = copy_solutions(tmp_path / "sub")
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", str(sub), "--task", "losses", "--task", "chain_rule"],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=tmp_path,
-                            env={**os.environ, "TERM": "xterm", "COLUMNS": "100"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", str(sub), "--task", "losses", "--task", "chain_rule"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=tmp_path,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+    )
     os.close(slave)
     chunks = []
     while True:
@@ -147,21 +158,30 @@ def test_zip_nested_and_notebooks_grade_like_the_folder(tmp_path):
     notebooks.mkdir()
     for task in FAST:
         code = (ROOT / "solutions" / f"{task}.py").read_text()
-        nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# task"},
-                        {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None}],
-              "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+        nb = {
+            "cells": [
+                {"cell_type": "markdown", "metadata": {}, "source": "# task"},
+                {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None},
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         (notebooks / f"{task}.ipynb").write_text(json.dumps(nb))
     for path in (tmp_path / "download", archive, notebooks):
         with submission.load(path) as sub:
             assert runner.grade(sub.folder, runner.GradeOptions(tasks=tuple(FAST))).by_task() == flat, path.name
 
 
-@pytest.mark.parametrize("make, reason", [
-    (lambda p: p / "missing", "no such file or folder"),
-    (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "not a submission"),
-    (lambda p: (p / "empty").mkdir() or p / "empty", "no assignment files found"),
-    (lambda p: (p / "bad.zip").write_bytes(b"PK nonsense") and p / "bad.zip", "not a valid zip file"),
-])
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda p: p / "missing", "no such file or folder"),
+        (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "not a submission"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "no assignment files found"),
+        (lambda p: (p / "bad.zip").write_bytes(b"PK nonsense") and p / "bad.zip", "not a valid zip file"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(tmp_path, make, reason):
     proc = grade_cli(str(make(tmp_path)), cwd=tmp_path)
     assert proc.returncode == 2
@@ -188,14 +208,18 @@ def test_symlinks_are_not_followed(tmp_path):
 def test_an_import_failure_keeps_the_public_and_hidden_shares(tmp_path):
     """A module that cannot be imported loses its task once per visibility, so the public share
     shown to students (Gradescope, nbgrader) stays the public checks' points."""
-    from grader.rubric import BY_NAME, CHECKS
     from grader import runner
+    from grader.rubric import BY_NAME, CHECKS
+
     (tmp_path / "chain_rule.py").write_text("def broken(:\n")
     res = runner.grade(tmp_path, runner.GradeOptions(tasks=("chain_rule",)))
     rows = {t.visibility: t for t in res.tests}
     assert set(rows) == {"visible", "after_published"} and all(t.score == 0 for t in res.tests)
     assert "SyntaxError" in rows["visible"].output
     import re
-    public = sum(float(p) for p in re.findall(r"points\(([\d.]+)\)", (CHECKS / "public" / "test_chain_rule.py").read_text()))
+
+    public = sum(
+        float(p) for p in re.findall(r"points\(([\d.]+)\)", (CHECKS / "public" / "test_chain_rule.py").read_text())
+    )
     assert rows["visible"].max_score == public
     assert rows["visible"].max_score + rows["after_published"].max_score == BY_NAME["chain_rule"].points

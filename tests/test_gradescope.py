@@ -1,6 +1,7 @@
 """The Gradescope bundle end to end: `course gradescope` builds it, its `run_autograder` grades a fake
 /autograder tree with the grader installed FROM THE BUNDLE'S WHEEL, and results.json follows
 Gradescope's schema (reference: full marks, stubs: zero, broken uploads: a message, not a crash)."""
+
 from __future__ import annotations
 
 import json
@@ -25,22 +26,41 @@ pytestmark = pytest.mark.skipif(not GRADED, reason="no checks for the fast tasks
 VISIBILITY = {"enum": ["hidden", "after_due_date", "after_published", "visible"]}
 FORMAT = {"enum": ["text", "html", "simple_format", "md", "ansi"]}
 TEST_SCHEMA = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["name", "score", "max_score", "status", "visibility"],
-    "properties": {"name": {"type": "string", "minLength": 1}, "name_format": FORMAT,
-                   "number": {"type": "string"}, "score": {"type": "number"},
-                   "max_score": {"type": "number", "minimum": 0}, "status": {"enum": ["passed", "failed"]},
-                   "output": {"type": "string"}, "output_format": FORMAT,
-                   "tags": {"type": "array", "items": {"type": "string"}}, "visibility": VISIBILITY,
-                   "extra_data": {"type": "object"}},
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "name_format": FORMAT,
+        "number": {"type": "string"},
+        "score": {"type": "number"},
+        "max_score": {"type": "number", "minimum": 0},
+        "status": {"enum": ["passed", "failed"]},
+        "output": {"type": "string"},
+        "output_format": FORMAT,
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "visibility": VISIBILITY,
+        "extra_data": {"type": "object"},
+    },
 }
 RESULTS_SCHEMA = {  # https://gradescope-autograders.readthedocs.io/en/latest/specs/
-    "type": "object", "additionalProperties": False, "required": ["score", "tests", "output"],
-    "properties": {"score": {"type": "number", "minimum": 0}, "max_score": {"type": "number"},
-                   "execution_time": {"type": "number", "minimum": 0}, "output": {"type": "string"},
-                   "output_format": FORMAT, "test_output_format": FORMAT, "test_name_format": FORMAT,
-                   "visibility": VISIBILITY, "stdout_visibility": VISIBILITY, "extra_data": {"type": "object"},
-                   "tests": {"type": "array", "items": TEST_SCHEMA}, "leaderboard": {"type": "array"}},
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["score", "tests", "output"],
+    "properties": {
+        "score": {"type": "number", "minimum": 0},
+        "max_score": {"type": "number"},
+        "execution_time": {"type": "number", "minimum": 0},
+        "output": {"type": "string"},
+        "output_format": FORMAT,
+        "test_output_format": FORMAT,
+        "test_name_format": FORMAT,
+        "visibility": VISIBILITY,
+        "stdout_visibility": VISIBILITY,
+        "extra_data": {"type": "object"},
+        "tests": {"type": "array", "items": TEST_SCHEMA},
+        "leaderboard": {"type": "array"},
+    },
 }
 
 
@@ -54,9 +74,14 @@ def validate(data: dict) -> None:
 
 def test_schema_rejects_what_gradescope_would():  # the check itself has teeth
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"score": 1, "output": "", "tests": [{"name": "x", "score": 1, "max_score": 1,
-                                                                   "status": "ok", "visibility": "visible"}]},
-                            RESULTS_SCHEMA)
+        jsonschema.validate(
+            {
+                "score": 1,
+                "output": "",
+                "tests": [{"name": "x", "score": 1, "max_score": 1, "status": "ok", "visibility": "visible"}],
+            },
+            RESULTS_SCHEMA,
+        )
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"score": 1, "output": "", "tests": [], "task": "extra key"}, RESULTS_SCHEMA)
 
@@ -66,8 +91,13 @@ def bundle(tmp_path_factory) -> dict:
     """Build the bundle once; unpack it; install its wheel (no dependencies) into a private folder."""
     tmp = tmp_path_factory.mktemp("gradescope")
     out = tmp / "autograder.zip"
-    proc = subprocess.run([sys.executable, "-m", "grader.course.cli", "gradescope", str(out)],
-                          capture_output=True, text=True, timeout=600, cwd=tmp)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.course.cli", "gradescope", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     source = tmp / "source"
     with zipfile.ZipFile(out) as zf:
@@ -78,8 +108,23 @@ def bundle(tmp_path_factory) -> dict:
     wheels = list(source.glob("backprop_lab-*.whl"))
     site = tmp / "site"
     if wheels:
-        pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                              "--target", str(site), str(wheels[0])], capture_output=True, text=True, timeout=300)
+        pip = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-index",
+                "--target",
+                str(site),
+                str(wheels[0]),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert pip.returncode == 0, pip.stderr
     else:  # the source-tree fallback
         shutil.copytree(source / "backprop-lab" / "grader", site / "grader")
@@ -125,11 +170,25 @@ def fake_root(tmp: Path, bundle: dict, files: dict[str, bytes] | None = None, fr
     return root
 
 
-def run_autograder(root: Path, bundle: dict, cwd: Path | None = None, **env: str) -> tuple[subprocess.CompletedProcess, dict]:
-    full_env = {**os.environ, "AUTOGRADER_ROOT": str(root), "BPLAB_PYTHON": sys.executable,
-                "PYTHONPATH": str(bundle["site"]), "BPLAB_TASKS": ",".join(GRADED), **env}
-    proc = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
-                          timeout=900, cwd=cwd or root, env=full_env)
+def run_autograder(
+    root: Path, bundle: dict, cwd: Path | None = None, **env: str
+) -> tuple[subprocess.CompletedProcess, dict]:
+    full_env = {
+        **os.environ,
+        "AUTOGRADER_ROOT": str(root),
+        "BPLAB_PYTHON": sys.executable,
+        "PYTHONPATH": str(bundle["site"]),
+        "BPLAB_TASKS": ",".join(GRADED),
+        **env,
+    }
+    proc = subprocess.run(
+        [str(root / "source" / "run_autograder")],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd or root,
+        env=full_env,
+    )
     data = json.loads((root / "results" / "results.json").read_text())
     validate(data)
     return proc, data
@@ -142,7 +201,9 @@ def test_reference_full_marks(tmp_path, bundle):
     # graded by the wheel's grader, not the working tree's
     assert data["extra_data"]["gradescope"]["grader_file"].startswith(str(bundle["site"]))
     assert data["max_score"] == sum(BY_NAME[t].points for t in GRADED)
-    assert data["score"] == data["max_score"], [t["name"] + ": " + t["output"][:200] for t in data["tests"] if t["status"] != "passed"]
+    assert data["score"] == data["max_score"], [
+        t["name"] + ": " + t["output"][:200] for t in data["tests"] if t["status"] != "passed"
+    ]
     assert {t["extra_data"]["task"] for t in data["tests"]} == set(GRADED)
     vis = {t["visibility"] for t in data["tests"]}
     assert vis == {"visible", "after_published"}
@@ -169,7 +230,9 @@ def test_zip_upload_and_student_code_runs_as_its_own_uid(tmp_path, bundle, sandb
     root. Where bubblewrap cannot run, run_autograder refuses (exit 3, a neutral message for the
     student) unless the bundle opted in with BPLAB_ALLOW_UNSANDBOXED=1, which every result states."""
     import io
+
     from grader.sandbox.isolation import UID_RANGE
+
     task = BY_NAME[GRADED[0]]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -205,7 +268,7 @@ HOSTILE_UPLOAD = {  # the upload tries to become part of the trusted process tha
     "grader/__init__.py": b"",
     "grader/course/__init__.py": b"",
     "grader/course/gradescope.py": b"import json, os, sys\nroot = sys.argv[-1]\nopen(os.path.join(root, 'results', "
-                                   b"'results.json'), 'w').write(json.dumps({'score': 100, 'tests': []}))\n",
+    b"'results.json'), 'w').write(json.dumps({'score': 100, 'tests': []}))\n",
     "sitecustomize.py": b"import os\nos.environ['BPLAB_SEED'] = '1'\nraise SystemExit('sitecustomize ran')\n",
     "usercustomize.py": b"raise SystemExit('usercustomize ran')\n",
     "conftest.py": b"import pytest\n@pytest.hookimpl(tryfirst=True)\ndef pytest_runtest_call(item):\n    pass\n",
@@ -250,7 +313,9 @@ def test_hostile_messages_reach_results_json_as_plain_text(tmp_path, bundle):
     exception (issue 16 #1, issue 9 #5): results.json is written, valid UTF-8, without control
     characters, and the run does not count as a grader bug."""
     task = BY_NAME[GRADED[0]]
-    hostile = ((ROOT / "solutions" / task.file).read_text() + '''
+    hostile = (
+        (ROOT / "solutions" / task.file).read_text()
+        + """
 
 def _evil(*args, **kwargs):
     raise ValueError("bad \\ud800 value \\x1b]0;pwned\\x07\\x1b[31m red\\n```\\n# All checks passed\\n<img src=x onerror=alert(1)>")
@@ -259,7 +324,8 @@ def _evil(*args, **kwargs):
 for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
               and getattr(v, "__module__", None) == __name__]:
     globals()[_name] = _evil
-''')
+"""
+    )
     root = fake_root(tmp_path, bundle, from_dir=ROOT / "solutions", files={task.file: hostile.encode()})
     proc, data = run_autograder(root, bundle)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -277,19 +343,27 @@ def test_variants_from_the_bundle_key_and_the_submitters(tmp_path, bundle):
     their own hidden inputs; the same submitter twice gets the same results; without a submitter,
     the upload is not graded."""
     key = b"0123456789abcdef0123456789abcdef"
-    buggy = (ROOT / "solutions" / "losses.py").read_text().replace("return 2.0 * (y_pred - y_true) / y_pred.size",
-                                                                   "return 2.0 * (y_pred - y_true)")
+    buggy = (
+        (ROOT / "solutions" / "losses.py")
+        .read_text()
+        .replace("return 2.0 * (y_pred - y_true) / y_pred.size", "return 2.0 * (y_pred - y_true)")
+    )
     outputs = {}
-    for name, users in (("ann", [{"id": "101", "email": "ann@x"}]), ("ann2", [{"id": "101", "email": "ann@x"}]),
-                        ("ben", [{"id": "202", "email": "ben@x"}])):
+    for name, users in (
+        ("ann", [{"id": "101", "email": "ann@x"}]),
+        ("ann2", [{"id": "101", "email": "ann@x"}]),
+        ("ben", [{"id": "202", "email": "ben@x"}]),
+    ):
         root = fake_root(tmp_path / name, bundle, files={"losses.py": buggy.encode()})
         (root / "source" / "variants.key").write_bytes(key)
         (root / "submission_metadata.json").write_text(json.dumps({"users": users}))
         proc, data = run_autograder(root, bundle, BPLAB_TASKS="losses")
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
         assert data["extra_data"]["variant"]["id"] and "key" not in json.dumps(data["extra_data"]["variant"])
-        outputs[name] = (data["extra_data"]["variant"]["seed"],
-                         [t["output"] for t in data["tests"] if t["visibility"] != "visible"])  # hidden: seeded
+        outputs[name] = (
+            data["extra_data"]["variant"]["seed"],
+            [t["output"] for t in data["tests"] if t["visibility"] != "visible"],
+        )  # hidden: seeded
     assert outputs["ann"] == outputs["ann2"]
     assert outputs["ann"][0] != outputs["ben"][0] and outputs["ann"][1] != outputs["ben"][1]
     root = fake_root(tmp_path / "nobody", bundle, files={"losses.py": buggy.encode()})

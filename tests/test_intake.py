@@ -4,6 +4,7 @@ Unambiguous near-misses of a task file (case, a copy suffix, a version suffix) a
 file; two candidates for one task are not chosen ("did you mean"); the folder that holds the files
 is found up to ``submission.MAX_DEPTH`` levels down; a single ``.py`` is a folder holding it.
 """
+
 import json
 import subprocess
 import sys
@@ -30,32 +31,34 @@ def graded(sub: submission.Submission) -> dict[str, str]:
     return {p.name: p.read_text() for p in sub.folder.iterdir()}
 
 
-@pytest.mark.parametrize("name, task", [
-    ("Losses.py", "losses"),
-    ("losses (1).py", "losses"),
-    ("losses-2.py", "losses"),
-    ("losses_v2.py", "losses"),
-    ("backprop_final.py", "backprop"),
-    ("losses copy.py", "losses"),
-    ("losses - Copy (2).py", "losses"),
-    ("Copy of chain_rule.py", "chain_rule"),
-    ("Chain-Rule.py", "chain_rule"),
-    ("GRADCHECK.PY", "gradcheck"),
-    ("torch_training_FINAL (1).py", "torch_training"),
-])
+@pytest.mark.parametrize(
+    "name, task",
+    [
+        ("Losses.py", "losses"),
+        ("losses (1).py", "losses"),
+        ("losses-2.py", "losses"),
+        ("losses_v2.py", "losses"),
+        ("backprop_final.py", "backprop"),
+        ("losses copy.py", "losses"),
+        ("losses - Copy (2).py", "losses"),
+        ("Copy of chain_rule.py", "chain_rule"),
+        ("Chain-Rule.py", "chain_rule"),
+        ("GRADCHECK.PY", "gradcheck"),
+        ("torch_training_FINAL (1).py", "torch_training"),
+    ],
+)
 def test_unambiguous_near_miss_is_graded_with_a_note(tmp_path, name, task):
     folder = make(tmp_path / "sub", {name: "WHO = 'student'\n", "helpers.py": "X = 1\n"})
     with submission.load(folder) as sub:
         files = graded(sub)
         assert files[f"{task}.py"] == "WHO = 'student'\n"
-        assert name not in files                    # graded once, under the task's name
-        assert files["helpers.py"] == "X = 1\n"     # other modules keep their names
+        assert name not in files  # graded once, under the task's name
+        assert files["helpers.py"] == "X = 1\n"  # other modules keep their names
         assert [n for n in sub.notes if name in n and f"{task}.py" in n], sub.notes
 
 
 def test_two_candidates_for_one_task_are_not_chosen(tmp_path):
-    folder = make(tmp_path / "sub", {"losses (1).py": "A = 1\n", "losses-2.py": "B = 2\n",
-                                     "chain_rule.py": "C = 3\n"})
+    folder = make(tmp_path / "sub", {"losses (1).py": "A = 1\n", "losses-2.py": "B = 2\n", "chain_rule.py": "C = 3\n"})
     with submission.load(folder) as sub:
         assert "losses.py" not in graded(sub)
         assert graded(sub)["chain_rule.py"] == "C = 3\n"
@@ -78,8 +81,12 @@ def test_a_name_that_only_resembles_a_task_file_gets_did_you_mean(tmp_path):
 
 
 def test_a_notebook_near_miss_becomes_the_module(tmp_path):
-    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "Y = 2\n", "outputs": [],
-                     "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": "Y = 2\n", "outputs": [], "execution_count": None}],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     folder = make(tmp_path / "sub", {"Losses (1).ipynb": json.dumps(nb)})
     with submission.load(folder) as sub:
         assert "Y = 2" in graded(sub)["losses.py"]
@@ -87,18 +94,23 @@ def test_a_notebook_near_miss_becomes_the_module(tmp_path):
 
 
 def test_apple_double_and_hidden_files_are_not_modules(tmp_path):
-    folder = make(tmp_path / "sub", {"._losses.py": "\x00\x05binary", "losses.py": "OK = 1\n",
-                                     ".hidden.py": "X = 1\n"})
+    folder = make(tmp_path / "sub", {"._losses.py": "\x00\x05binary", "losses.py": "OK = 1\n", ".hidden.py": "X = 1\n"})
     with submission.load(folder) as sub:
         assert graded(sub) == {"losses.py": "OK = 1\n"}
 
 
 @pytest.mark.parametrize("nested", ["alice/hw3", "a/b/c", "Downloads/alice/hw3/final"])
 def test_files_nested_at_any_reasonable_depth_are_found(tmp_path, nested):
-    folder = make(tmp_path / "sub", {f"{nested}/losses.py": "L = 1\n", f"{nested}/chain_rule.py": "C = 1\n",
-                                     f"__MACOSX/{nested}/._losses.py": "junk",
-                                     f".git/{nested}/losses.py": "not this one\n",
-                                     "notes.txt": "hi"})
+    folder = make(
+        tmp_path / "sub",
+        {
+            f"{nested}/losses.py": "L = 1\n",
+            f"{nested}/chain_rule.py": "C = 1\n",
+            f"__MACOSX/{nested}/._losses.py": "junk",
+            f".git/{nested}/losses.py": "not this one\n",
+            "notes.txt": "hi",
+        },
+    )
     with submission.load(folder) as sub:
         assert graded(sub) == {"losses.py": "L = 1\n", "chain_rule.py": "C = 1\n"}
         assert any(nested in n and "nested folder" in n for n in sub.notes), sub.notes
@@ -155,8 +167,13 @@ def test_grade_end_to_end_nested_near_miss(tmp_path):
     (hw / "Chain_Rule (1).py").write_text((ROOT / "solutions" / "chain_rule.py").read_text())
     out = tmp_path / "out.json"
     grade = Path(sys.executable).parent / "grade"
-    proc = subprocess.run([str(grade), str(tmp_path / "download"), "--task", "chain_rule", "--json", str(out)],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(grade), str(tmp_path / "download"), "--task", "chain_rule", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["score"] == data["max_score"] == BY_NAME["chain_rule"].points, data["output"]
@@ -173,9 +190,24 @@ def test_batch_results_carry_the_notes(tmp_path):
     (hw / "chain_rule_final.py").write_text((ROOT / "solutions" / "chain_rule.py").read_text())
     out = tmp_path / "out"
     grade = Path(sys.executable).parent / "grade"
-    proc = subprocess.run([str(grade), str(tmp_path / "class"), "--batch", "--out", str(out), "--quiet",
-                           "--task", "chain_rule", "--workers", "1"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [
+            str(grade),
+            str(tmp_path / "class"),
+            "--batch",
+            "--out",
+            str(out),
+            "--quiet",
+            "--task",
+            "chain_rule",
+            "--workers",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads((out / "alice" / "results.json").read_text())
     assert data["score"] == BY_NAME["chain_rule"].points
@@ -189,18 +221,33 @@ def test_an_error_in_a_notebook_names_the_cell_not_the_generated_module(tmp_path
     import json
     import subprocess
     import sys
+
     from grader.sandbox import worker
+
     assert worker.CELL_MARKER == submission.CELL_MARKER
     code = (ROOT / "solutions" / "chain_rule.py").read_text()
-    cells = [{"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None},
-             {"cell_type": "markdown", "metadata": {}, "source": "my notes"},
-             {"cell_type": "code", "metadata": {}, "source": "x = 1\nprint(undefined_name)\n", "outputs": [],
-              "execution_count": None}]
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": code, "outputs": [], "execution_count": None},
+        {"cell_type": "markdown", "metadata": {}, "source": "my notes"},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": "x = 1\nprint(undefined_name)\n",
+            "outputs": [],
+            "execution_count": None,
+        },
+    ]
     sub = tmp_path / "sub"
     sub.mkdir()
-    (sub / "chain_rule.ipynb").write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (sub / "chain_rule.ipynb").write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
     out = tmp_path / "out.json"
-    subprocess.run([sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--json", str(out), "--quiet"],
-                   check=True, cwd=tmp_path, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--json", str(out), "--quiet"],
+        check=True,
+        cwd=tmp_path,
+        timeout=300,
+    )
     message = json.loads(out.read_text())["tests"][0]["output"]
     assert "NameError" in message and "notebook cell 3, line 2: the cell starting 'x = 1'" in message, message

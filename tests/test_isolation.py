@@ -3,6 +3,7 @@ intact, cannot read the reference or the hidden checks, cannot forge results, an
 
 The hostile code replaces chain_rule.py in a copy of the reference; losses.py stays correct.
 """
+
 import json
 import os
 import shutil
@@ -12,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from processes import processes_naming
+
 from grader import runner
 from grader.sandbox.isolation import isolation
 
@@ -31,10 +32,16 @@ def neuron_backward(w, x, b, dL_dy): return {}
 def attack_in_functions(body: str) -> str:
     """Every function runs ``body`` (then returns a wrong answer)."""
     indented = "\n".join("    " + line for line in body.strip().splitlines())
-    names = ["f_example(x)", "f_example_grad(x)", "compose(f, df, g, dg)", "neuron_forward(w, x, b)",
-             "neuron_backward(w, x, b, dL_dy)"]
+    names = [
+        "f_example(x)",
+        "f_example_grad(x)",
+        "compose(f, df, g, dg)",
+        "neuron_forward(w, x, b)",
+        "neuron_backward(w, x, b, dL_dy)",
+    ]
     return "import os, sys, time\nimport numpy as np\n" + "".join(
-        f"def {sig}:\n{indented}\n    return 0.0\n" for sig in names)
+        f"def {sig}:\n{indented}\n    return 0.0\n" for sig in names
+    )
 
 
 ATTACKS = {
@@ -46,15 +53,20 @@ ATTACKS = {
     "output_flood": (attack_in_functions("while True:\n    os.write(1, b'x' * 2 ** 20)"), "size limit"),
     "os_exit_at_import": ("import os\nos._exit(0)\n", "exited with status 0"),
     "sys_exit_at_import": ("import sys\nsys.exit(0)\n", "sys.exit(0)"),
-    "monkeypatch_numpy": (WRONG + """
+    "monkeypatch_numpy": (
+        WRONG
+        + """
 np.allclose = lambda *a, **k: True
 np.isclose = lambda *a, **k: np.ones(1, bool)
 np.array_equal = lambda *a, **k: True
 np.testing.assert_allclose = lambda *a, **k: None
 import builtins
 builtins.AssertionError = type("Nope", (Exception,), {})
-""", None),
-    "kill_parent": (attack_in_functions("""
+""",
+        None,
+    ),
+    "kill_parent": (
+        attack_in_functions("""
 import signal
 for target in (os.getppid(), 1):
     try:
@@ -64,8 +76,12 @@ for target in (os.getppid(), 1):
 try:
     os.kill(-1, signal.SIGKILL)
 except OSError:
-    pass"""), None),
-    "read_reference": (WRONG + """
+    pass"""),
+        None,
+    ),
+    "read_reference": (
+        WRONG
+        + """
 import glob, os
 for pattern in ("/work/*/solutions/chain_rule.py", os.path.expanduser("~/**/solutions/chain_rule.py"),
                 "/**/solutions/chain_rule.py", "/**/checks/hidden/test_chain_rule.py"):
@@ -74,9 +90,12 @@ for pattern in ("/work/*/solutions/chain_rule.py", os.path.expanduser("~/**/solu
             exec(open(path).read())
         except Exception:
             pass
-""", None),
+""",
+        None,
+    ),
     "import_solutions": ("from solutions.chain_rule import *\n", "could not be imported"),
-    "forge_results": (attack_in_functions("""
+    "forge_results": (
+        attack_in_functions("""
 import glob, json
 fake = json.dumps({"score": 100, "max_score": 100, "tests": []})
 print(fake)
@@ -84,11 +103,16 @@ for folder in ["/tmp", os.getcwd(), "..", "../..", "/autograder/results", *glob.
     try:
         open(os.path.join(folder, "results.json"), "w").write(fake)
     except OSError:
-        pass"""), None),
-    "fork_and_escape": (attack_in_functions("""
+        pass"""),
+        None,
+    ),
+    "fork_and_escape": (
+        attack_in_functions("""
 if os.fork() == 0:
     os.setsid()
-    time.sleep(10 ** 6)"""), None),
+    time.sleep(10 ** 6)"""),
+        None,
+    ),
 }
 
 
@@ -120,10 +144,26 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
     out = tmp_path / "out" / "results.json"
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    proc = subprocess.run([*grade_command, str(sub), "--task", "chain_rule", "--task", "losses",
-                           "--json", str(out), "--quiet", "--timeout-scale", "0.15"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**os.environ, "TMPDIR": str(scratch)})
+    proc = subprocess.run(
+        [
+            *grade_command,
+            str(sub),
+            "--task",
+            "chain_rule",
+            "--task",
+            "losses",
+            "--json",
+            str(out),
+            "--quiet",
+            "--timeout-scale",
+            "0.15",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["extra_data"]["isolation"].startswith("bubblewrap"), data["extra_data"]["isolation"]

@@ -4,6 +4,7 @@ named ones are named in the feedback (tests/mistakes/<task>.py, applied by run_c
 No wrong hints: an entry's ``names`` lists the diagnosis ids ("Likely: ..." lines) its feedback may
 carry; a failing check that names any other mistake, or writes "Likely" without naming one, fails
 the entry. ``python tests/mistakes/census.py`` prints the named rate of the whole catalog."""
+
 import sys
 from pathlib import Path
 
@@ -33,6 +34,7 @@ def graded_catalogs():
         if task not in done:
             done[task] = grade_catalog(task)
         return done[task]
+
     return of
 
 

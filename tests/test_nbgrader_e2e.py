@@ -7,6 +7,7 @@ notebooks. ``grade`` on the collected folders gives the same scores, task by tas
 
 Most flows use a few fast tasks (``BPLAB_NBGRADER_TASKS``: comma-separated names, or ``all``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -89,10 +90,15 @@ def _env(tmp: Path) -> dict[str, str]:
     home = tmp / "home"
     for name in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
         (home / name.lower()).mkdir(parents=True, exist_ok=True)
-    env.update(HOME=str(home), JUPYTER_CONFIG_DIR=str(home / "jupyter_config_dir"),
-               JUPYTER_DATA_DIR=str(home / "jupyter_data_dir"), JUPYTER_RUNTIME_DIR=str(home / "jupyter_runtime_dir"),
-               JUPYTER_NO_CONFIG="1", PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
-               PYTHONDONTWRITEBYTECODE="1")
+    env.update(
+        HOME=str(home),
+        JUPYTER_CONFIG_DIR=str(home / "jupyter_config_dir"),
+        JUPYTER_DATA_DIR=str(home / "jupyter_data_dir"),
+        JUPYTER_RUNTIME_DIR=str(home / "jupyter_runtime_dir"),
+        JUPYTER_NO_CONFIG="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONDONTWRITEBYTECODE="1",
+    )
     return env
 
 
@@ -104,8 +110,9 @@ def _run(args: list[str], cwd: Path, env: dict, timeout: int = 600) -> subproces
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     STEPS.append((" ".join(a for a in args[1:5] if not a.startswith("/")), time.monotonic() - start))
     if done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} (in {cwd}) exited {done.returncode}:\n"
-                             f"{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} (in {cwd}) exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+        )
     return done
 
 
@@ -125,15 +132,19 @@ def _wrong(stub: str) -> str:
 
 def _sources(path: Path, kind: str | None = None) -> str:
     nb = json.loads(path.read_text())
-    return "\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"]
-                     for c in nb["cells"] if kind is None or c["cell_type"] == kind)
+    return "\n".join(
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in nb["cells"]
+        if kind is None or c["cell_type"] == kind
+    )
 
 
 def _hidden_lines(task: str) -> set[str]:
     """Lines of the hidden checks that appear nowhere else (public checks, solution)."""
     hidden = (ROOT / "grader" / "checks" / "hidden" / f"test_{task}.py").read_text()
-    elsewhere = (ROOT / "grader" / "checks" / "public" / f"test_{task}.py").read_text() + \
-        (ROOT / "solutions" / f"{task}.py").read_text()
+    elsewhere = (ROOT / "grader" / "checks" / "public" / f"test_{task}.py").read_text() + (
+        ROOT / "solutions" / f"{task}.py"
+    ).read_text()
     others = {ln.strip() for ln in elsewhere.splitlines()}
     return {ln.strip() for ln in hidden.splitlines() if len(ln.strip()) >= 20 and ln.strip() not in others}
 
@@ -145,25 +156,30 @@ def _solution_lines(task: str) -> set[str]:
     inside: set[str] = set()
     spans = stubs.regions(source)
     for begin, end, _, _ in spans:
-        inside |= {ln.strip() for ln in lines[begin:end - 1]}
+        inside |= {ln.strip() for ln in lines[begin : end - 1]}
     outside = {ln.strip() for i, ln in enumerate(lines, start=1) if not any(b <= i <= e for b, e, _, _ in spans)}
     return {ln for ln in inside - outside if len(ln) >= 8}
 
 
 def _gradebook(course: Path, tasks: list[str], students) -> dict:
     from nbgrader.api import Gradebook
+
     out = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", COURSE_ID) as gb:
         for s in students:
             out[s] = {t: gb.find_submission_notebook(t, ASSIGNMENT, s).score for t in tasks}
-            out[s]["_cells"] = {f"{t}_{k}": gb.find_grade(f"{t}_{k}", t, ASSIGNMENT, s).score
-                                for t in tasks for k in ("public", "hidden")}
+            out[s]["_cells"] = {
+                f"{t}_{k}": gb.find_grade(f"{t}_{k}", t, ASSIGNMENT, s).score
+                for t in tasks
+                for k in ("public", "hidden")
+            }
     return out
 
 
 def _grade_folder(folder: Path, tasks: list[str], env: dict) -> dict[str, float]:
     """``grade`` in this process, its lanes in the environment the nbgrader commands had."""
     from grader import runner, submission
+
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
@@ -189,8 +205,23 @@ def flow(tmp_path_factory):
     exchange.chmod(0o1777)
     info: dict = {"tasks": tasks, "course": course, "exchange": exchange, "times": {}, "tmp": tmp}
 
-    _run([sys.executable, "-m", "grader.course.cli", "nbgrader", str(course), "--course-id", COURSE_ID,
-          "--exchange", str(exchange), "--assignment", ASSIGNMENT], ROOT, env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "grader.course.cli",
+            "nbgrader",
+            str(course),
+            "--course-id",
+            COURSE_ID,
+            "--exchange",
+            str(exchange),
+            "--assignment",
+            ASSIGNMENT,
+        ],
+        ROOT,
+        env,
+    )
     source = course / "source" / ASSIGNMENT
     info["fresh"] = notebooks.check(source)
     info["config"] = (course / "nbgrader_config.py").read_text()
@@ -229,8 +260,14 @@ def flow(tmp_path_factory):
     info["validate"] = done.stdout + done.stderr
 
     with ThreadPoolExecutor(max_workers=len(STUDENTS)) as pool:
-        list(pool.map(lambda s: _run(_nbgrader("submit", ASSIGNMENT, *student_flags,
-                                               f"--CourseDirectory.student_id={s}"), homes[s], env), STUDENTS))
+        list(
+            pool.map(
+                lambda s: _run(
+                    _nbgrader("submit", ASSIGNMENT, *student_flags, f"--CourseDirectory.student_id={s}"), homes[s], env
+                ),
+                STUDENTS,
+            )
+        )
     _run(_nbgrader("collect", ASSIGNMENT), course, env)
 
     start = time.monotonic()
@@ -251,8 +288,20 @@ def flow(tmp_path_factory):
     submitted = {s: course / "submitted" / s / ASSIGNMENT for s in STUDENTS}
     task_flags = [f for t in tasks for f in ("--task", t)]
     start = time.monotonic()
-    _run([sys.executable, "-m", "grader.cli", str(submitted["alice"]), *task_flags, "--quiet",
-          "--json", str(tmp / "alice.json")], tmp, env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            str(submitted["alice"]),
+            *task_flags,
+            "--quiet",
+            "--json",
+            str(tmp / "alice.json"),
+        ],
+        tmp,
+        env,
+    )
     info["times"]["grade_one"] = time.monotonic() - start
     alice = json.loads((tmp / "alice.json").read_text())
     info["grade"] = {"alice": {t: sum(x["score"] for x in alice["tests"] if x["task"] == t) for t in tasks}}
@@ -264,8 +313,10 @@ def flow(tmp_path_factory):
     config.write_text(config.read_text().replace("EXECUTE_STUDENT_KERNEL = False", "EXECUTE_STUDENT_KERNEL = True"))
     _run(_nbgrader("autograde", ASSIGNMENT, "--student", "dave", "--force"), course, env)
     info["gradebook_kernel"] = _gradebook(course, tasks, ["dave"])
-    info["kernel_outputs"] = {t: json.dumps(json.loads((course / "autograded" / "dave" / ASSIGNMENT / f"{t}.ipynb")
-                                                       .read_text())["cells"]) for t in tasks}
+    info["kernel_outputs"] = {
+        t: json.dumps(json.loads((course / "autograded" / "dave" / ASSIGNMENT / f"{t}.ipynb").read_text())["cells"])
+        for t in tasks
+    }
     return info
 
 
@@ -301,8 +352,9 @@ def test_released_notebooks_hold_no_solutions_and_no_hidden_tests(flow):
         code = _sources(path, "code")
         leaked = [ln for ln in _hidden_lines(task) if ln in text] + [ln for ln in _solution_lines(task) if ln in code]
         assert not leaked, f"{task}: {leaked[:5]}"
-        want = stubs.make_stub((ROOT / "solutions" / f"{task}.py").read_text(), BY_NAME[task].number, f"{task}.py",
-                               header=False)
+        want = stubs.make_stub(
+            (ROOT / "solutions" / f"{task}.py").read_text(), BY_NAME[task].number, f"{task}.py", header=False
+        )
         assert _code(path, task).strip() == want.strip(), "stub differs from assignments/"
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
@@ -313,7 +365,9 @@ def test_released_notebooks_hold_no_solutions_and_no_hidden_tests(flow):
 def test_reference_code_scores_the_rubric_maximum(flow):
     row = flow["export"]["alice"]
     assert float(row["score"]) == float(row["max_score"]) == _max(flow["tasks"])
-    assert {t: flow["gradebook"]["alice"][t] for t in flow["tasks"]} == {t: float(BY_NAME[t].points) for t in flow["tasks"]}
+    assert {t: flow["gradebook"]["alice"][t] for t in flow["tasks"]} == {
+        t: float(BY_NAME[t].points) for t in flow["tasks"]
+    }
     assert "IsolatedGrade: grading" in flow["autograde_log"]
 
 
@@ -355,8 +409,9 @@ def test_the_attacks_really_ran_in_the_kernel(flow):
     """With EXECUTE_STUDENT_KERNEL = True nbgrader ran the attacks; the scores still came from the grader."""
     for task, attacks in flow["attacks"].items():
         out = flow["kernel_outputs"][task]
-        for attack, word in zip((ATTACK_NUMPY, ATTACK_TRANSFORMER, ATTACK_READ_HIDDEN),
-                                ("numpy", "transformer", "hidden tests read")):
+        for attack, word in zip(
+            (ATTACK_NUMPY, ATTACK_TRANSFORMER, ATTACK_READ_HIDDEN), ("numpy", "transformer", "hidden tests read")
+        ):
             if attack in attacks:
                 assert f"{MARK} {word}" in out, f"{task}: attack {word!r} did not run in the kernel"
         assert "isolated grader, out of the kernel" in out
@@ -391,9 +446,11 @@ def test_timings(flow, record_property):
     for key, value in times.items():
         record_property(key, round(value, 2))
     print("\n" + "\n".join(f"  {cmd}: {sec:.1f} s" for cmd, sec in STEPS))
-    print(f"\nnbgrader timings ({len(flow['tasks'])} tasks: {', '.join(flow['tasks'])}): "
-          f"autograde one student {times['autograde_one']:.1f} s, grade on the same notebooks "
-          f"{times['grade_one']:.1f} s")
+    print(
+        f"\nnbgrader timings ({len(flow['tasks'])} tasks: {', '.join(flow['tasks'])}): "
+        f"autograde one student {times['autograde_one']:.1f} s, grade on the same notebooks "
+        f"{times['grade_one']:.1f} s"
+    )
     assert times["grade_one"] > 0 and times["autograde_one"] > 0
 
 
@@ -431,12 +488,15 @@ def test_notebook_cells_points_and_kernel(material):
     assert all(c.metadata["bplab"]["timeout"] >= 60 for c in nb.cells if c.cell_type == "code")
     assert nb.metadata.kernelspec.name == "python3"
     from jupyter_client.kernelspec import KernelSpecManager
+
     assert KernelSpecManager().get_kernel_spec("python3").language == "python"
 
 
 def test_task_stubs_write_what_course_stubs_writes():
     from nbgrader.preprocessors import ClearSolutions
+
     from grader.course.nbgrader_preprocessors import TaskStubs
+
     ready = notebooks.plan()[0]
     if not ready:
         pytest.skip("no task is ready")
@@ -454,8 +514,16 @@ def test_task_stubs_write_what_course_stubs_writes():
 def test_configure_puts_the_isolated_grader_before_saving_grades(execute):
     from nbgrader.preprocessors import ClearSolutions, Execute, SaveAutoGrades
     from traitlets.config import Config
-    from grader.course.nbgrader_preprocessors import (FeedbackClearHiddenTests, GuardedNotebookExporter,
-                                                      IsolatedGrade, TaskStubs, cell_timeout, configure)
+
+    from grader.course.nbgrader_preprocessors import (
+        FeedbackClearHiddenTests,
+        GuardedNotebookExporter,
+        IsolatedGrade,
+        TaskStubs,
+        cell_timeout,
+        configure,
+    )
+
     c = Config()
     configure(c, execute_kernel=execute, seed=7)
     assert c.Autograde.exporter_class is GuardedNotebookExporter  # reads submitted notebooks first
@@ -474,17 +542,24 @@ def test_configure_puts_the_isolated_grader_before_saving_grades(execute):
 def test_generated_config_refuses_to_run_without_the_grader(tmp_path):
     """nbgrader would only log a failing config and grade in the kernel: the config exits instead."""
     from grader.course import nbgrader as course_nbgrader
+
     config = tmp_path / "nbgrader_config.py"
-    config.write_text(course_nbgrader.config_text("x", "/tmp/exchange", 1).replace(
-        "from grader.course.nbgrader_preprocessors import configure", "from grader.course.no_such_module import configure"))
-    code = ("from traitlets.config.loader import PyFileConfigLoader as L; "
-            f"L('nbgrader_config.py', {str(tmp_path)!r}).load_config()")
+    config.write_text(
+        course_nbgrader.config_text("x", "/tmp/exchange", 1).replace(
+            "from grader.course.nbgrader_preprocessors import configure",
+            "from grader.course.no_such_module import configure",
+        )
+    )
+    code = (
+        "from traitlets.config.loader import PyFileConfigLoader as L; "
+        f"L('nbgrader_config.py', {str(tmp_path)!r}).load_config()"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode != 0 and "backprop-lab grader is not usable" in done.stderr
 
 
 # -- one student's notebook cannot stop autograde for the others (issue 16 #4) ---------------------
-HOSTILE_MODULE_TAIL = '''
+HOSTILE_MODULE_TAIL = """
 
 def _evil(*args, **kwargs):
     raise ValueError("bad \\ud800 value \\x1b]0;pwned\\x07\\x1b[31m red\\n```\\n# All checks passed: 100/100\\n"
@@ -494,7 +569,7 @@ def _evil(*args, **kwargs):
 for _name in [n for n, v in list(globals().items()) if callable(v) and not n.startswith("_")
               and getattr(v, "__module__", None) == __name__]:
     globals()[_name] = _evil
-'''
+"""
 
 
 def _tamper_duplicate_grade_id(path: Path, task: str) -> None:
@@ -520,8 +595,23 @@ def test_a_hostile_notebook_costs_only_its_student(tmp_path):
         pytest.skip("chain_rule and losses are not both ready")
     env = _env(tmp_path)
     course = tmp_path / "course"
-    _run([sys.executable, "-m", "grader.course.cli", "nbgrader", str(course), "--course-id", COURSE_ID,
-          "--exchange", str(tmp_path / "exchange"), "--assignment", ASSIGNMENT], ROOT, env)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "grader.course.cli",
+            "nbgrader",
+            str(course),
+            "--course-id",
+            COURSE_ID,
+            "--exchange",
+            str(tmp_path / "exchange"),
+            "--assignment",
+            ASSIGNMENT,
+        ],
+        ROOT,
+        env,
+    )
     for path in (course / "source" / ASSIGNMENT).glob("*.ipynb"):
         if path.stem not in tasks:
             path.unlink()
@@ -558,7 +648,7 @@ def test_a_hostile_notebook_costs_only_its_student(tmp_path):
     _run(_nbgrader("generate_feedback", ASSIGNMENT, "--student", "mallory"), course, env)
     page = (course / "feedback" / "mallory" / ASSIGNMENT / "losses.html").read_text()
     assert "\x1b" not in page and "\x07" not in page
-    shown = "\n".join(re.findall(r'output_stdout[^>]*>\s*<pre>(.*?)</pre>', page, flags=re.S))  # the checks' outputs
+    shown = "\n".join(re.findall(r"output_stdout[^>]*>\s*<pre>(.*?)</pre>", page, flags=re.S))  # the checks' outputs
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown and "<img" not in shown and "pwned" not in shown
     assert "bad \\ud800 value" in shown
     assert "Not graded" in (course / "feedback" / "mallory" / ASSIGNMENT / "chain_rule.html").read_text()
@@ -570,10 +660,16 @@ def _expected_from(nb) -> dict:
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader")
         if meta and meta.get("grade_id"):
-            spec[meta["grade_id"]] = {"cell_type": cell.cell_type, "locked": bool(meta.get("locked")),
-                                      "grade": bool(meta.get("grade")), "solution": bool(meta.get("solution")),
-                                      "task": bool(meta.get("task")), "points": meta.get("points"),
-                                      "checksum": None, "source": cell.source}
+            spec[meta["grade_id"]] = {
+                "cell_type": cell.cell_type,
+                "locked": bool(meta.get("locked")),
+                "grade": bool(meta.get("grade")),
+                "solution": bool(meta.get("solution")),
+                "task": bool(meta.get("task")),
+                "points": meta.get("points"),
+                "checksum": None,
+                "source": cell.source,
+            }
     return spec
 
 
@@ -581,6 +677,7 @@ def _nbgrader_accepts(nb) -> None:
     """What nbgrader's sanitising steps do with the notebook: raises where autograde would abort."""
     from nbgrader.nbgraderformat import MetadataValidator
     from nbgrader.preprocessors import DeduplicateIds
+
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
     nb, _ = DeduplicateIds().preprocess(nb, {})
     MetadataValidator().validate_nb(nb)
@@ -589,6 +686,7 @@ def _nbgrader_accepts(nb) -> None:
 def _tampered_variants(nb, task: str):
     def cell(gid):
         return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid)
+
     copy = nbformat.from_dict(json.loads(json.dumps(nb)))
     variants = {}
 
@@ -597,7 +695,9 @@ def _tampered_variants(nb, task: str):
         edit(v, lambda gid: next(c for c in v.cells if c.metadata.get("nbgrader", {}).get("grade_id") == gid))
         variants[name] = v
 
-    variant("duplicate", lambda v, c: v.cells.insert(0, nbformat.from_dict(json.loads(json.dumps(c(f"{task}_public"))))))
+    variant(
+        "duplicate", lambda v, c: v.cells.insert(0, nbformat.from_dict(json.loads(json.dumps(c(f"{task}_public")))))
+    )
     variant("blanked", lambda v, c: c(f"{task}_hidden").metadata.__setitem__("nbgrader", {}))
     variant("old_schema", lambda v, c: c(f"{task}_public").metadata.nbgrader.__setitem__("schema_version", 0))
     variant("new_schema", lambda v, c: c(f"{task}_public").metadata.nbgrader.__setitem__("schema_version", 99))
@@ -605,9 +705,25 @@ def _tampered_variants(nb, task: str):
     variant("points_text", lambda v, c: c(f"{task}_hidden").metadata.nbgrader.__setitem__("points", "many"))
     variant("retyped", lambda v, c: c(f"{task}_public").metadata.nbgrader.update(grade=False, solution=True))
     variant("not_a_mapping", lambda v, c: c(f"{task}_public").metadata.__setitem__("nbgrader", "zz"))
-    variant("own_graded_cell", lambda v, c: v.cells.append(nbformat.v4.new_code_cell(
-        "x = 1", metadata={"nbgrader": {"grade": True, "grade_id": "mine", "locked": False, "points": 50,
-                                        "schema_version": 3, "solution": False, "task": False}})))
+    variant(
+        "own_graded_cell",
+        lambda v, c: v.cells.append(
+            nbformat.v4.new_code_cell(
+                "x = 1",
+                metadata={
+                    "nbgrader": {
+                        "grade": True,
+                        "grade_id": "mine",
+                        "locked": False,
+                        "points": 50,
+                        "schema_version": 3,
+                        "solution": False,
+                        "task": False,
+                    }
+                },
+            )
+        ),
+    )
     variant("bad_id", lambda v, c: c(f"{task}_code").metadata.nbgrader.__setitem__("grade_id", ["x"]))
     del cell
     return variants
@@ -615,6 +731,7 @@ def _tampered_variants(nb, task: str):
 
 def test_guard_repairs_every_metadata_tampering_and_says_so():
     from grader.course.nbgrader_preprocessors import guard_metadata, read_guarded
+
     ready = notebooks.plan()[0]
     if not ready:
         pytest.skip("no task is ready")
@@ -642,7 +759,8 @@ def test_guard_repairs_every_metadata_tampering_and_says_so():
             meta = c.metadata.get("nbgrader")
             if meta and meta.get("grade_id") in expected:
                 assert meta["points" if meta.get("grade") else "grade_id"] == (
-                    expected[meta["grade_id"]]["points"] if meta.get("grade") else meta["grade_id"]), name
+                    expected[meta["grade_id"]]["points"] if meta.get("grade") else meta["grade_id"]
+                ), name
     # notebooks that nbformat cannot read at all
     raw = json.loads(json.dumps(nb))
     raw["cells"][0]["metadata"] = ["not", "a", "mapping"]
@@ -653,7 +771,8 @@ def test_guard_repairs_every_metadata_tampering_and_says_so():
         read, problems = read_guarded(data, expected)
         assert problems, data[:20]
         _nbgrader_accepts(read)
-        assert sorted(c.metadata["nbgrader"]["grade_id"] for c in read.cells
-                      if c.metadata.get("nbgrader", {}).get("grade")) == sorted(graded)
+        assert sorted(
+            c.metadata["nbgrader"]["grade_id"] for c in read.cells if c.metadata.get("nbgrader", {}).get("grade")
+        ) == sorted(graded)
     read, problems = read_guarded(json.dumps(nb).encode(), expected)
     assert problems == [] and read == nb

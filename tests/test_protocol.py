@@ -1,4 +1,5 @@
 """The wire format: plain data round-trips, nothing is ever unpickled, malformed frames are refused."""
+
 import io
 import os
 
@@ -30,6 +31,7 @@ def test_plain_values_round_trip():
 def test_arrays_become_float64_or_int64_base_class():
     class Sub(np.ndarray):
         pass
+
     sub = np.arange(6, dtype=np.float32).reshape(2, 3).view(Sub)
     got = roundtrip({"f": sub, "i": np.arange(3, dtype=np.int8), "b": np.array([True, False])})
     assert type(got["f"]) is np.ndarray and got["f"].dtype == np.float64

@@ -8,6 +8,7 @@ points or cost someone else points; now it is contained.
   the machine has cgroups, against its memory limit);
 - a function that hangs is waited on once; killing ``grade`` leaves no process of it behind.
 """
+
 import os
 import shutil
 import signal
@@ -17,8 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from processes import processes_naming
+
 from grader import runner
 from grader.sandbox import Limits, Worker, WorkerDied
 from grader.sandbox.isolation import SCRATCH_BYTES, isolation
@@ -39,18 +40,18 @@ def task_score(results, task: str) -> float:
     return sum(t.score for t in results.tests if t.task == task)
 
 
-ZEROES_ITS_INPUT = '''
+ZEROES_ITS_INPUT = """
 _honest_mse = mse
 def mse(y_pred, y_true):
     value = _honest_mse(y_pred, y_true)
     y_pred[...] = 0.0  # the caller's array
     return value
-'''
+"""
 
-FORGES_THE_REPORT = '''
+FORGES_THE_REPORT = """
 import __main__  # the worker program itself: student code can rewrite it
 __main__._mutated = lambda snapshot: []
-'''
+"""
 
 
 def test_forging_the_mutation_report_gains_at_most_the_inputs_check(tmp_path):
@@ -67,7 +68,7 @@ def test_forging_the_mutation_report_gains_at_most_the_inputs_check(tmp_path):
     assert task_score(f, "losses") - task_score(h, "losses") <= 0.5
 
 
-FAKE_TORCH_MODEL = '''
+FAKE_TORCH_MODEL = """
 import numpy as np
 
 class _Param:
@@ -102,7 +103,7 @@ class FakeSequential:
 
 def build_model(in_features=784, hidden=256, out_features=10):
     return FakeSequential(in_features, hidden, out_features)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -115,7 +116,7 @@ def test_a_duck_typed_model_that_describes_layers_it_does_not_compute_fails(tmp_
     assert not layers.passed and "random inputs, against its own layers" in layers.output, layers.output
 
 
-THREADS = '''
+THREADS = """
 import threading, time
 
 def hold_threads():
@@ -140,7 +141,7 @@ def start_threads(n):
 def uid():
     import os
     return os.getuid()
-'''
+"""
 
 
 def test_one_workers_threads_do_not_starve_another_worker(tmp_path):
@@ -206,10 +207,10 @@ def test_scratch_files_count_against_the_memory_limit_where_there_are_cgroups(tm
     if not isolation().cgroups:
         pytest.skip("no cgroups on this machine: the scratch space is bounded by its size alone")
     (tmp_path / "scratch.py").write_text(SCRATCH)
-    limits = Limits(call_timeout=60, memory_bytes=400 * 2 ** 20)
+    limits = Limits(call_timeout=60, memory_bytes=400 * 2**20)
     student = Student(lambda: Worker(tmp_path, "scratch", limits), "scratch")
     try:
-        assert student.scratch.fill_and_allocate(100) == 100 * 2 ** 20  # 128 + 100 MiB fit in 400
+        assert student.scratch.fill_and_allocate(100) == 100 * 2**20  # 128 + 100 MiB fit in 400
         student.close()
         with pytest.raises(WorkerDied, match="memory limit"):
             student.scratch.fill_and_allocate(320)  # 128 MiB of files + 320 MiB of memory do not
@@ -234,9 +235,13 @@ def test_killing_grade_leaves_no_process_behind(tmp_path):
     (sub / "losses.py").write_text((sub / "losses.py").read_text() + HANGS.replace("mse", "softmax"))
     scratch = tmp_path / "tmp"
     scratch.mkdir()
-    proc = subprocess.Popen([sys.executable, "-m", "grader.cli", str(sub), "--task", "losses", "--task",
-                             "chain_rule", "--quiet"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(scratch)},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grader.cli", str(sub), "--task", "losses", "--task", "chain_rule", "--quiet"],
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(scratch)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not any("worker.py" in p for p in processes_naming(str(scratch))):
@@ -264,8 +269,9 @@ def test_a_memory_bomb_is_stopped_with_a_memory_message(tmp_path):
 def test_flooding_a_trusted_callback_is_bounded(tmp_path):
     """What student code sends through a function the check handed it is kept on the trusted side,
     so it is bounded: a flood kills the worker instead of the grader's memory."""
-    (tmp_path / "flood.py").write_text("import numpy as np\ndef flood(f):\n    for _ in range(1000):\n"
-                                       "        f(np.zeros(500_000))\n    return 0\n")
+    (tmp_path / "flood.py").write_text(
+        "import numpy as np\ndef flood(f):\n    for _ in range(1000):\n        f(np.zeros(500_000))\n    return 0\n"
+    )
     student = Student(lambda: Worker(tmp_path, "flood", Limits(call_timeout=60)), "flood")
     try:
         seen = student.callback(lambda v: 0.0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import math
-import re
 import types
 from pathlib import Path
 
@@ -295,7 +294,9 @@ def test_mul_broadcasts_column_times_row():
     assert_grad(r, [[3.0, 3.0, 3.0]])
 
 
-@pytest.mark.parametrize("x, p, value, grad", [(2.0, 3, 8.0, 12.0), (2.0, -1, 0.5, -0.25), (4.0, 0.5, 2.0, 0.25), (3.0, 1, 3.0, 1.0)])
+@pytest.mark.parametrize(
+    "x, p, value, grad", [(2.0, 3, 8.0, 12.0), (2.0, -1, 0.5, -0.25), (4.0, 0.5, 2.0, 0.25), (3.0, 1, 3.0, 1.0)]
+)
 def test_pow_at_a_point(x, p, value, grad):
     t = leaf(x)
     z = t**p
@@ -378,7 +379,14 @@ def test_sigmoid_is_stable_at_plus_minus_1000():
 
 @pytest.mark.parametrize(
     "axis, keepdims, out_shape",
-    [(None, False, ()), (None, True, (1, 1)), (0, False, (3,)), (1, True, (2, 1)), (-1, False, (2,)), ((0, 1), False, ())],
+    [
+        (None, False, ()),
+        (None, True, (1, 1)),
+        (0, False, (3,)),
+        (1, True, (2, 1)),
+        (-1, False, (2,)),
+        ((0, 1), False, ()),
+    ],
 )
 def test_sum_shapes_and_gradient_is_ones(axis, keepdims, out_shape):
     x = leaf(np.arange(6.0).reshape(2, 3))
@@ -704,7 +712,14 @@ def programs(draw):
         else:
             op = draw(st.sampled_from(BINARY_PROGRAM_OPS))
             # operands may repeat (x * x) and may be any earlier node (shared subexpressions)
-            steps.append((op, draw(st.integers(0, n_nodes - 1)), draw(st.integers(0, n_nodes - 1)), draw(st.sampled_from(SHAPES))))
+            steps.append(
+                (
+                    op,
+                    draw(st.integers(0, n_nodes - 1)),
+                    draw(st.integers(0, n_nodes - 1)),
+                    draw(st.sampled_from(SHAPES)),
+                )
+            )
         n_nodes += 1
     extra = draw(st.integers(0, n_nodes - 1))  # a second use of an earlier node in the root
     seed = draw(st.integers(0, 2**16))

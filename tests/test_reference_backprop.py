@@ -7,7 +7,6 @@ oracles (PyTorch autograd in float64, central finite differences).
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +30,7 @@ def sig(t: float) -> float:
 def make_net(sizes, seed, bias_scale=0.5, weight_scale=1.0):
     rng = np.random.default_rng(seed)
     return [
-        (weight_scale * rng.normal(size=(o, i)), bias_scale * rng.normal(size=o))
-        for i, o in zip(sizes[:-1], sizes[1:])
+        (weight_scale * rng.normal(size=(o, i)), bias_scale * rng.normal(size=o)) for i, o in zip(sizes[:-1], sizes[1:])
     ]
 
 
@@ -150,7 +148,9 @@ class TestActivationGrad:
             bp.activation_grad(np.zeros(3), "tanh")
 
     @PROPS
-    @given(st.integers(0, 2**31), st.sampled_from(["sigmoid", "relu"]), st.lists(st.integers(1, 5), min_size=1, max_size=3))
+    @given(
+        st.integers(0, 2**31), st.sampled_from(["sigmoid", "relu"]), st.lists(st.integers(1, 5), min_size=1, max_size=3)
+    )
     def test_shape_dtype_unmodified_and_finite_difference(self, seed, name, shape):
         rng = np.random.default_rng(seed)
         z = rng.normal(scale=3, size=shape)
@@ -184,7 +184,10 @@ class TestForward:
 
     def test_relu_softmax_hand(self):
         X = np.array([[1.0, -2.0]])
-        params = [(np.array([[1.0, 1.0], [-1.0, 0.5]]), np.array([0.5, 0.0])), (np.array([[1.0, 1.0], [-0.5, -0.5]]), np.zeros(2))]
+        params = [
+            (np.array([[1.0, 1.0], [-1.0, 0.5]]), np.array([0.5, 0.0])),
+            (np.array([[1.0, 1.0], [-0.5, -0.5]]), np.zeros(2)),
+        ]
         cache = bp.forward(X, params, "relu", "softmax")
         np.testing.assert_allclose(cache["Z"][0], [[-0.5, -2.0]])
         np.testing.assert_allclose(cache["A"][1], [[0.0, 0.0]])
@@ -582,5 +585,3 @@ class TestAccuracy:
 # ---------------------------------------------------------------------------------------------
 # the handout's generated blocks are fresh
 # ---------------------------------------------------------------------------------------------
-
-

@@ -2,12 +2,12 @@
 
 Oracles: torch autograd in float64 and central finite differences (h = 1e-5, float64).
 """
+
 from __future__ import annotations
 
 import ast
 import math
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -15,9 +15,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from markers import marker_functions
 
 from solutions import chain_rule as C
-from markers import marker_functions
 
 torch.set_num_threads(1)
 
@@ -47,6 +47,7 @@ def neuron_inputs(draw, lo=-3.0, hi=3.0):
 
 # ----------------------------------------------------------------------------- sigmoid (given)
 
+
 def test_sigmoid_hand_cases_and_stability():
     assert C.sigmoid(0.0) == 0.5 and type(C.sigmoid(0.0)) is float
     assert C.sigmoid(math.log(3.0)) == pytest.approx(0.75, rel=1e-15)
@@ -57,6 +58,7 @@ def test_sigmoid_hand_cases_and_stability():
 
 
 # ----------------------------------------------------------------------------- f(x) = (x + 2)^2
+
 
 def test_f_example_lecture_numbers():
     assert C.f_example(3.0) == 25.0 and type(C.f_example(3.0)) is float
@@ -86,6 +88,7 @@ def test_f_example_grad_matches_finite_differences_and_torch(x):
 
 # ----------------------------------------------------------------------------- compose
 
+
 def test_compose_hand_cases():
     h, dh = C.compose(math.sin, math.cos, lambda x: x * x, lambda x: 2 * x)
     assert h(1.0) == pytest.approx(math.sin(1.0), rel=1e-15)
@@ -110,6 +113,7 @@ def test_compose_is_lazy_and_evaluates_df_at_the_inner_value():
         def wrapped(v):
             calls.append((name, v))
             return fn(v)
+
         return wrapped
 
     h, dh = C.compose(rec("f", math.exp), rec("df", math.exp), rec("g", math.sin), rec("dg", math.cos))
@@ -121,8 +125,8 @@ def test_compose_is_lazy_and_evaluates_df_at_the_inner_value():
 
 def test_compose_nests():
     sq, dsq = (lambda x: x * x), (lambda x: 2 * x)
-    h1, dh1 = C.compose(sq, dsq, math.sin, math.cos)          # sin(x)^2
-    h2, dh2 = C.compose(math.exp, math.exp, h1, dh1)           # exp(sin(x)^2)
+    h1, dh1 = C.compose(sq, dsq, math.sin, math.cos)  # sin(x)^2
+    h2, dh2 = C.compose(math.exp, math.exp, h1, dh1)  # exp(sin(x)^2)
     x = 0.7
     assert h2(x) == pytest.approx(math.exp(math.sin(x) ** 2), rel=1e-15)
     expected = math.exp(math.sin(x) ** 2) * 2 * math.sin(x) * math.cos(x)
@@ -133,21 +137,22 @@ def test_compose_nests():
 @given(st.floats(-2.0, 2.0), st.floats(-3.0, 3.0), st.floats(-3.0, 3.0))
 def test_compose_matches_finite_differences_and_torch(x, a, c):
     # f(u) = tanh(a u) + u^3, g(x) = sin(x) + c x
-    f = lambda u: math.tanh(a * u) + u ** 3
-    df = lambda u: a * (1 - math.tanh(a * u) ** 2) + 3 * u ** 2
+    f = lambda u: math.tanh(a * u) + u**3
+    df = lambda u: a * (1 - math.tanh(a * u) ** 2) + 3 * u**2
     g = lambda v: math.sin(v) + c * v
     dg = lambda v: math.cos(v) + c
     h, dh = C.compose(f, df, g, dg)
     assert dh(x) == pytest.approx(central(h, x), rel=1e-6, abs=1e-7)
     tx = torch.tensor(x, dtype=torch.float64, requires_grad=True)
     u = torch.sin(tx) + c * tx
-    out = torch.tanh(a * u) + u ** 3
+    out = torch.tanh(a * u) + u**3
     out.backward()
     assert h(x) == pytest.approx(out.item(), rel=1e-14, abs=1e-14)
     assert dh(x) == pytest.approx(tx.grad.item(), rel=1e-12, abs=1e-12)
 
 
 # ----------------------------------------------------------------------------- neuron
+
 
 def test_neuron_hand_cases():
     out = C.neuron_backward(np.array([0.5, -0.25]), np.array([1.0, 2.0]), 0.0, 1.0)
@@ -177,8 +182,7 @@ def test_neuron_types():
         assert isinstance(out[key], np.ndarray) and out[key].dtype == np.float64 and out[key].shape == (3,)
 
 
-@pytest.mark.parametrize("w, x", [([1.0, 2.0], [1.0, 2.0, 3.0]), ([[1.0, 2.0]], [[1.0, 2.0]]),
-                                  (1.0, 2.0)])
+@pytest.mark.parametrize("w, x", [([1.0, 2.0], [1.0, 2.0, 3.0]), ([[1.0, 2.0]], [[1.0, 2.0]]), (1.0, 2.0)])
 def test_neuron_rejects_bad_shapes(w, x):
     with pytest.raises(ValueError):
         C.neuron_forward(w, x, 0.0)
@@ -264,5 +268,3 @@ def test_module_imports_numpy_only():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"numpy", "__future__", "typing"}
-
-

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -144,8 +143,9 @@ class TestL2:
         X = X + 0.37  # ReLU inputs away from 0
         _, grads = dy.l2_loss_and_grads(params, X, y, 0.2, activation)
         for k in params:
-            numeric = gc.numerical_gradient(lambda v, k=k: dy.l2_loss_and_grads({**params, k: v}, X, y, 0.2, activation)[0],
-                                            params[k].copy())
+            numeric = gc.numerical_gradient(
+                lambda v, k=k: dy.l2_loss_and_grads({**params, k: v}, X, y, 0.2, activation)[0], params[k].copy()
+            )
             assert gc.relative_error(grads[k], numeric) < 1e-6, k
 
     def test_lam_zero_is_the_plain_loss_and_biases_unchanged(self):
@@ -166,8 +166,9 @@ class TestL2:
         _, plain = dy.mlp_loss_and_grads(params, X, y, "sigmoid")
         for k in params:  # W <- (1 - lr lam) W - lr dL/dW; b <- b - lr dL/db
             decay = 1 - lr * lam if k.startswith("W") else 1.0
-            np.testing.assert_allclose(params[k] - lr * grads[k], decay * params[k] - lr * plain[k], rtol=1e-13,
-                                       atol=1e-15)
+            np.testing.assert_allclose(
+                params[k] - lr * grads[k], decay * params[k] - lr * plain[k], rtol=1e-13, atol=1e-15
+            )
 
     def test_inputs_not_mutated_and_negative_lam_refused(self):
         params, X, y = _net((4, 3, 2), seed=9)
@@ -257,8 +258,12 @@ class TestLearningRate:
         assert res[0]["final_loss"] == pytest.approx(dy.mlp_loss(p0, X, y, "tanh"), rel=1e-12)
 
     def test_best_lr(self):
-        rows = [{"lr": 0.1, "final_loss": 0.5, "diverged": False}, {"lr": 3.0, "final_loss": 0.2, "diverged": False},
-                {"lr": 1.0, "final_loss": 0.2, "diverged": False}, {"lr": 9.0, "final_loss": math.inf, "diverged": True}]
+        rows = [
+            {"lr": 0.1, "final_loss": 0.5, "diverged": False},
+            {"lr": 3.0, "final_loss": 0.2, "diverged": False},
+            {"lr": 1.0, "final_loss": 0.2, "diverged": False},
+            {"lr": 9.0, "final_loss": math.inf, "diverged": True},
+        ]
         assert dy.best_lr(rows) == 1.0
         assert dy.best_lr(rows[3:]) is None
 
@@ -305,8 +310,9 @@ class TestAugmentation:
         np.testing.assert_array_equal(ya, np.tile(y, 4))
         draw = np.random.default_rng(4)
         for k in range(1, 4):
-            np.testing.assert_array_equal(Xa[5 * k:5 * (k + 1)],
-                                          dy.shift_images(X, draw.integers(-2, 3, size=(5, 2))))
+            np.testing.assert_array_equal(
+                Xa[5 * k : 5 * (k + 1)], dy.shift_images(X, draw.integers(-2, 3, size=(5, 2)))
+            )
         again = dy.augment_with_shifts(X, y, copies=3, max_shift=2, seed=4)
         np.testing.assert_array_equal(again[0], Xa)
         assert not np.array_equal(dy.augment_with_shifts(X, y, copies=3, max_shift=2, seed=5)[0], Xa)
@@ -419,7 +425,9 @@ class TestGradientCost:
                 x[i] = old
             return g
 
-        res = dy.gradient_cost(lambda p: dy.mlp_loss(p, X, y), lambda p: dy.mlp_loss_and_grads(p, X, y), params, forward)
+        res = dy.gradient_cost(
+            lambda p: dy.mlp_loss(p, X, y), lambda p: dy.mlp_loss_and_grads(p, X, y), params, forward
+        )
         assert res["fd_loss_calls"] == sum(v.size + 1 for v in params.values())
         assert 1e-8 < res["max_rel_error"] < 1e-2  # a forward difference is only O(h) accurate
 

@@ -6,7 +6,6 @@ Per function: hand-computable cases first, then properties (hypothesis), then or
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -189,7 +188,12 @@ def mlp(seed=0, hidden="sigmoid"):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(N, D))
     y = rng.integers(0, C, size=N)
-    params = {"W1": rng.normal(size=(H, D)), "b1": rng.normal(size=H), "W2": rng.normal(size=(C, H)), "b2": rng.normal(size=C)}
+    params = {
+        "W1": rng.normal(size=(H, D)),
+        "b1": rng.normal(size=H),
+        "W2": rng.normal(size=(C, H)),
+        "b2": rng.normal(size=C),
+    }
 
     def as_list(p):
         return [(p["W1"], p["b1"]), (p["W2"], p["b2"])]
@@ -333,5 +337,3 @@ class TestCheckGradients:
 # ---------------------------------------------------------------------------------------------
 # the handout's generated blocks are fresh
 # ---------------------------------------------------------------------------------------------
-
-

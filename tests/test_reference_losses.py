@@ -4,12 +4,12 @@ Oracles: torch.nn.functional in float64 with autograd for every loss and gradien
 finite differences (h = 1e-5, float64) for every gradient. Shapes use N >= 3 and K, C >= 3 so
 that a missing 1/N, 1/K or a factor 2 shows.
 """
+
 from __future__ import annotations
 
 import ast
 import math
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from markers import marker_functions
 
 from solutions import losses as L
-from markers import marker_functions
 
 torch.set_num_threads(1)
 
@@ -30,6 +30,7 @@ RAISE = dict(over="raise", invalid="raise", divide="raise")
 
 
 # ----------------------------------------------------------------------------- helpers
+
 
 def central_diff(fn, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """Central finite-difference gradient of a scalar function of an array (float64)."""
@@ -114,8 +115,7 @@ def logits_and_labels(draw, lo=-10.0, hi=10.0):
 @st.composite
 def extreme_logits_and_labels(draw):
     n, c = draw(n_k())
-    z = draw(arrays(np.float64, (n, c),
-                    elements=st.one_of(st.sampled_from([-1000.0, 1000.0]), st.floats(-1000, 1000))))
+    z = draw(arrays(np.float64, (n, c), elements=st.one_of(st.sampled_from([-1000.0, 1000.0]), st.floats(-1000, 1000))))
     labels = draw(arrays(np.int64, (n,), elements=st.integers(0, c - 1)))
     return z, labels
 
@@ -130,22 +130,21 @@ def probability_rows_and_labels(draw):
 
 # ----------------------------------------------------------------------------- one_hot (given)
 
+
 def test_one_hot_hand_case():
-    np.testing.assert_array_equal(
-        L.one_hot([0, 2, 1], 3), [[1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]]
-    )
+    np.testing.assert_array_equal(L.one_hot([0, 2, 1], 3), [[1.0, 0, 0], [0, 0, 1.0], [0, 1.0, 0]])
     assert L.one_hot(np.array([1, 0, 2]), 4).dtype == np.float64
 
 
 def test_one_hot_accepts_integer_valued_floats_and_rejects_others():
     np.testing.assert_array_equal(L.one_hot(np.array([2.0, 0.0, 1.0]), 3), L.one_hot([2, 0, 1], 3))
-    for bad in (np.array([0.5, 1.0, 2.0]), np.array([0, 3, 1]), np.array([-1, 0, 1]),
-                np.array([[0], [1], [2]])):
+    for bad in (np.array([0.5, 1.0, 2.0]), np.array([0, 3, 1]), np.array([-1, 0, 1]), np.array([[0], [1], [2]])):
         with pytest.raises(ValueError):
             L.one_hot(bad, 3)
 
 
 # ----------------------------------------------------------------------------- mse
+
 
 def test_mse_hand_case_mean_over_all_elements():
     y_pred = np.diag([1.0, 2.0, 3.0])
@@ -207,6 +206,7 @@ def test_mse_matches_torch(ab):
 
 # ----------------------------------------------------------------------------- binary cross-entropy
 
+
 def test_bce_hand_cases():
     assert L.binary_cross_entropy(np.full((3, 3), 0.5), np.eye(3)) == pytest.approx(math.log(2), rel=1e-12)
     p = np.array([0.9, 0.2, 0.6])
@@ -239,9 +239,15 @@ def test_bce_clips_at_stated_eps():
     assert L.binary_cross_entropy(p_in, y_in) == pytest.approx(expected, rel=1e-9)
 
 
-@pytest.mark.parametrize("fn", [L.binary_cross_entropy, L.binary_cross_entropy_grad,
-                                L.binary_cross_entropy_with_logits,
-                                L.binary_cross_entropy_with_logits_grad])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        L.binary_cross_entropy,
+        L.binary_cross_entropy_grad,
+        L.binary_cross_entropy_with_logits,
+        L.binary_cross_entropy_with_logits_grad,
+    ],
+)
 def test_bce_rejects_shape_mismatch(fn):
     with pytest.raises(ValueError):
         fn(np.full((3, 1), 0.5), np.array([1.0, 0.0, 1.0]))
@@ -263,8 +269,7 @@ def test_bce_properties(py):
 @given(probs_and_binary(0.05, 0.95))
 def test_bce_grad_matches_finite_differences(py):
     p, y = py
-    assert_fd(L.binary_cross_entropy_grad(p, y),
-              central_diff(lambda v: L.binary_cross_entropy(v, y), p))
+    assert_fd(L.binary_cross_entropy_grad(p, y), central_diff(lambda v: L.binary_cross_entropy(v, y), p))
 
 
 @SETTINGS
@@ -277,6 +282,7 @@ def test_bce_matches_torch_away_from_the_extremes(py):
 
 
 # ----------------------------------------------------------------------------- BCE from logits
+
 
 def test_bce_with_logits_hand_cases():
     z = np.zeros((3, 3))
@@ -299,11 +305,14 @@ def test_bce_with_logits_hand_cases():
 def test_bce_with_logits_equals_bce_of_sigmoid(zy):
     z, y = zy
     p = 1.0 / (1.0 + np.exp(-z))
-    assert L.binary_cross_entropy_with_logits(z, y) == pytest.approx(
-        L.binary_cross_entropy(p, y), rel=1e-6)
+    assert L.binary_cross_entropy_with_logits(z, y) == pytest.approx(L.binary_cross_entropy(p, y), rel=1e-6)
     # chain rule: dL/dz = dL/dp * p (1 - p)
-    np.testing.assert_allclose(L.binary_cross_entropy_with_logits_grad(z, y),
-                               L.binary_cross_entropy_grad(p, y) * p * (1 - p), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(
+        L.binary_cross_entropy_with_logits_grad(z, y),
+        L.binary_cross_entropy_grad(p, y) * p * (1 - p),
+        rtol=1e-6,
+        atol=1e-12,
+    )
 
 
 @SETTINGS
@@ -325,8 +334,10 @@ def test_bce_with_logits_finite_at_large_logits_and_inputs_unmodified(zy):
 @given(logits_and_binary(-5, 5))
 def test_bce_with_logits_grad_matches_finite_differences(zy):
     z, y = zy
-    assert_fd(L.binary_cross_entropy_with_logits_grad(z, y),
-              central_diff(lambda v: L.binary_cross_entropy_with_logits(v, y), z))
+    assert_fd(
+        L.binary_cross_entropy_with_logits_grad(z, y),
+        central_diff(lambda v: L.binary_cross_entropy_with_logits(v, y), z),
+    )
 
 
 @SETTINGS
@@ -339,6 +350,7 @@ def test_bce_with_logits_matches_torch(zy):
 
 
 # ----------------------------------------------------------------------------- categorical CE
+
 
 def test_cce_hand_cases():
     p = np.full((3, 3), 1.0 / 3.0)
@@ -386,8 +398,7 @@ def test_cce_properties(pl):
     assert np.all(grad[y == 0] == 0.0) and np.all(grad[y == 1] < 0.0)
     # on softmax probabilities it equals the softmax cross-entropy of the logits
     z = np.log(p)
-    assert L.categorical_cross_entropy(L.softmax(z), y) == pytest.approx(
-        L.softmax_cross_entropy(z, labels), rel=1e-12)
+    assert L.categorical_cross_entropy(L.softmax(z), y) == pytest.approx(L.softmax_cross_entropy(z, labels), rel=1e-12)
 
 
 @SETTINGS
@@ -395,8 +406,7 @@ def test_cce_properties(pl):
 def test_cce_grad_matches_finite_differences(pl):
     p, labels = pl
     y = L.one_hot(labels, p.shape[1])
-    assert_fd(L.categorical_cross_entropy_grad(p, y),
-              central_diff(lambda v: L.categorical_cross_entropy(v, y), p))
+    assert_fd(L.categorical_cross_entropy_grad(p, y), central_diff(lambda v: L.categorical_cross_entropy(v, y), p))
 
 
 @SETTINGS
@@ -410,6 +420,7 @@ def test_cce_matches_torch(pl):
 
 
 # ----------------------------------------------------------------------------- softmax
+
 
 def test_softmax_hand_cases():
     s = L.softmax(np.array([[0.0, math.log(2), math.log(3)], [0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]))
@@ -451,6 +462,7 @@ def test_softmax_matches_torch(zl):
 
 # ----------------------------------------------------------------------------- softmax cross-entropy
 
+
 @pytest.mark.parametrize("c", [3, 4, 7])
 def test_softmax_ce_of_zero_logits_is_log_c(c):
     labels = np.arange(5) % c
@@ -465,10 +477,10 @@ def test_softmax_ce_hand_case():
     labels = np.array([2, 0, 2])
     expected = -(math.log(3 / 6) + math.log(1 / 3) + math.log(2 / 4)) / 3
     assert L.softmax_cross_entropy(z, labels) == pytest.approx(expected, rel=1e-14)
-    expected_grad = (np.array([[1 / 6, 2 / 6, 3 / 6], [1 / 3, 1 / 3, 1 / 3], [1 / 4, 1 / 4, 2 / 4]])
-                     - L.one_hot(labels, 3)) / 3
-    np.testing.assert_allclose(L.softmax_cross_entropy_grad(z, labels), expected_grad, rtol=1e-13,
-                               atol=1e-17)
+    expected_grad = (
+        np.array([[1 / 6, 2 / 6, 3 / 6], [1 / 3, 1 / 3, 1 / 3], [1 / 4, 1 / 4, 2 / 4]]) - L.one_hot(labels, 3)
+    ) / 3
+    np.testing.assert_allclose(L.softmax_cross_entropy_grad(z, labels), expected_grad, rtol=1e-13, atol=1e-17)
 
 
 def test_softmax_ce_large_logits_hand_case():
@@ -478,8 +490,9 @@ def test_softmax_ce_large_logits_hand_case():
         value = L.softmax_cross_entropy(z, labels)
         grad = L.softmax_cross_entropy_grad(z, labels)
     assert value == pytest.approx((0.0 + 2000.0 + math.log(3)) / 3, rel=1e-15)
-    np.testing.assert_allclose(grad, ([[1, 0, 0], [1, 0, 0], [1 / 3] * 3] - L.one_hot(labels, 3)) / 3,
-                               rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(
+        grad, ([[1, 0, 0], [1, 0, 0], [1 / 3] * 3] - L.one_hot(labels, 3)) / 3, rtol=1e-14, atol=1e-300
+    )
 
 
 @pytest.mark.parametrize("fn", [L.softmax_cross_entropy, L.softmax_cross_entropy_grad])
@@ -490,8 +503,7 @@ def test_softmax_ce_label_forms(fn):
     np.testing.assert_allclose(fn(z, L.one_hot(labels, 3)), ref, rtol=1e-15)
     np.testing.assert_allclose(fn(z, [0, 2, 1]), ref, rtol=1e-15)
     np.testing.assert_allclose(fn(z, labels.astype(np.float64)), ref, rtol=1e-15)
-    for bad in (np.array([0, 3, 1]), np.array([0, 2]), labels.reshape(-1, 1), np.array([0.5, 2, 1]),
-                np.zeros((3, 4))):
+    for bad in (np.array([0, 3, 1]), np.array([0, 2]), labels.reshape(-1, 1), np.array([0.5, 2, 1]), np.zeros((3, 4))):
         with pytest.raises(ValueError):
             fn(z, bad)
 
@@ -515,17 +527,18 @@ def test_softmax_ce_properties_at_large_logits(zl):
 def test_softmax_ce_is_shift_invariant(zl, shift):
     z, labels = zl
     assert L.softmax_cross_entropy(z + shift, labels) == pytest.approx(
-        L.softmax_cross_entropy(z, labels), rel=1e-9, abs=1e-12)
-    np.testing.assert_allclose(L.softmax_cross_entropy_grad(z + shift, labels),
-                               L.softmax_cross_entropy_grad(z, labels), rtol=1e-9, atol=1e-14)
+        L.softmax_cross_entropy(z, labels), rel=1e-9, abs=1e-12
+    )
+    np.testing.assert_allclose(
+        L.softmax_cross_entropy_grad(z + shift, labels), L.softmax_cross_entropy_grad(z, labels), rtol=1e-9, atol=1e-14
+    )
 
 
 @SETTINGS
 @given(logits_and_labels(-3, 3))
 def test_softmax_ce_grad_matches_finite_differences(zl):
     z, labels = zl
-    assert_fd(L.softmax_cross_entropy_grad(z, labels),
-              central_diff(lambda v: L.softmax_cross_entropy(v, labels), z))
+    assert_fd(L.softmax_cross_entropy_grad(z, labels), central_diff(lambda v: L.softmax_cross_entropy(v, labels), z))
 
 
 @SETTINGS
@@ -549,10 +562,19 @@ def test_softmax_ce_matches_torch_one_hot_rows(zl):
 
 # ----------------------------------------------------------------------------- module layout
 
-GRADED = ["mse", "mse_grad", "binary_cross_entropy", "binary_cross_entropy_grad",
-          "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_grad",
-          "categorical_cross_entropy", "categorical_cross_entropy_grad", "softmax",
-          "softmax_cross_entropy", "softmax_cross_entropy_grad"]
+GRADED = [
+    "mse",
+    "mse_grad",
+    "binary_cross_entropy",
+    "binary_cross_entropy_grad",
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_grad",
+    "categorical_cross_entropy",
+    "categorical_cross_entropy_grad",
+    "softmax",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_grad",
+]
 
 
 def test_marker_regions_in_task_order():
@@ -565,5 +587,3 @@ def test_module_imports_numpy_only():
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert imported <= {"numpy", "__future__"}
-
-

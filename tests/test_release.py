@@ -1,5 +1,6 @@
 """The student bundle runs the public checks without the reference, leaks nothing, names only what
 students have, and installs the grader's CPU builds with the one command its README gives."""
+
 import ast
 import json
 import math
@@ -47,10 +48,26 @@ def test_bundle_leaks_no_solution_and_no_hidden_check(bundle):
 
 def public_grade(bundle: Path, assignments: Path, out: Path) -> dict:
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", str(assignments), "--public", "--quiet",
-                           "--expected-values", "replay",  # the reference is not consulted, as at a student's
-                           "--json", str(out), *sum((["--task", t] for t in NUMPY_TASKS), [])],
-                          cwd=bundle, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            str(assignments),
+            "--public",
+            "--quiet",
+            "--expected-values",
+            "replay",  # the reference is not consulted, as at a student's
+            "--json",
+            str(out),
+            *sum((["--task", t] for t in NUMPY_TASKS), []),
+        ],
+        cwd=bundle,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     return json.loads(out.read_text())
 
@@ -86,8 +103,9 @@ def test_recorded_public_values_are_fresh(tmp_path):
     committed = sorted(expected.DEFAULT_DIR.glob("*.json"))
     assert [p.name for p in written] == [p.name for p in committed]
     for new, old in zip(written, committed):
-        assert _same(json.loads(new.read_text()), json.loads(old.read_text())), \
+        assert _same(json.loads(new.read_text()), json.loads(old.read_text())), (
             f"{old.name} is stale: run `course stubs`"
+        )
 
 
 def test_release_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
@@ -101,14 +119,21 @@ def test_release_refuses_to_replace_a_folder_it_did_not_write(tmp_path):
 
 # --- what students read names only what they have ----------------------------------------------
 
-INSTRUCTOR_ONLY = re.compile(r"\bsolutions\b|`course\b|\bcourse (?:stubs|rubric|release|handout|figures|"
-                             r"nbgrader|gradescope|bench|demo)\b|do not edit|edit the solution")
+INSTRUCTOR_ONLY = re.compile(
+    r"\bsolutions\b|`course\b|\bcourse (?:stubs|rubric|release|handout|figures|"
+    r"nbgrader|gradescope|bench|demo)\b|do not edit|edit the solution"
+)
 
 
 def student_text_files(bundle: Path) -> list[Path]:
     """What a student reads: the README, the notes, the stubs, the install files."""
-    return [bundle / "README.md", bundle / "pyproject.toml", bundle / "constraints.txt",
-            *sorted((bundle / "reference").rglob("*.md")), *sorted((bundle / "assignments").glob("*.py"))]
+    return [
+        bundle / "README.md",
+        bundle / "pyproject.toml",
+        bundle / "constraints.txt",
+        *sorted((bundle / "reference").rglob("*.md")),
+        *sorted((bundle / "assignments").glob("*.py")),
+    ]
 
 
 def test_student_text_names_only_what_students_have(bundle):
@@ -140,10 +165,14 @@ def test_student_note_drops_instructor_blocks_and_refuses_leaks():
 
 # --- install: the grader's pins, CPU builds, dependencies that cover the imports -----------------
 
+
 def documented_install(bundle: Path) -> list[str]:
     """The arguments of the README's `pip install` command (the one that installs every task)."""
-    commands = [line.strip() for line in (bundle / "README.md").read_text().splitlines()
-                if line.strip().startswith("pip install") and "[torch,tensorflow]" in line]
+    commands = [
+        line.strip()
+        for line in (bundle / "README.md").read_text().splitlines()
+        if line.strip().startswith("pip install") and "[torch,tensorflow]" in line
+    ]
     assert len(commands) == 1, commands
     return shlex.split(commands[0])[2:]
 
@@ -177,8 +206,11 @@ def test_bundle_dependencies_keep_up_with_the_project(bundle):
 
 def _imports(path: Path, module_level_only: bool) -> set[str]:
     tree = ast.parse(path.read_text())
-    nodes = ast.walk(tree) if not module_level_only else [
-        n for stmt in tree.body for n in ([stmt] if not isinstance(stmt, (ast.If, ast.Try)) else ast.walk(stmt))]
+    nodes = (
+        ast.walk(tree)
+        if not module_level_only
+        else [n for stmt in tree.body for n in ([stmt] if not isinstance(stmt, (ast.If, ast.Try)) else ast.walk(stmt))]
+    )
     names = set()
     for node in nodes:
         if isinstance(node, ast.Import):
@@ -192,10 +224,16 @@ def test_bundle_dependencies_cover_what_its_files_import(bundle):
     """Every import of the stubs and data.py (at any depth), and of the engine at module level, is the
     standard library, the bundle itself, or a distribution the bundle's pyproject declares."""
     local = {p.stem for p in (bundle / "assignments").glob("*.py")} | {"grader", "protocol"}
-    used = {name: "assignments/" + p.name for p in (bundle / "assignments").glob("*.py")
-            for name in _imports(p, module_level_only=False)}
-    used |= {name: str(p.relative_to(bundle)) for p in (bundle / "grader").rglob("*.py")
-             for name in _imports(p, module_level_only=True)}
+    used = {
+        name: "assignments/" + p.name
+        for p in (bundle / "assignments").glob("*.py")
+        for name in _imports(p, module_level_only=False)
+    }
+    used |= {
+        name: str(p.relative_to(bundle))
+        for p in (bundle / "grader").rglob("*.py")
+        for name in _imports(p, module_level_only=True)
+    }
     declared = _declared(bundle / "pyproject.toml")
     distributions = metadata.packages_distributions()
     missing = []
@@ -214,13 +252,33 @@ def test_documented_install_pulls_no_cuda(bundle, tmp_path):
     """`pip install --dry-run` of the README's command resolves the CPU builds of the grader's pins:
     no nvidia-* package, no triton."""
     report = tmp_path / "report.json"
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                           "--report", str(report), "--retries", "1", "--timeout", "15",
-                           *documented_install(bundle)],
-                          cwd=bundle, capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            "--retries",
+            "1",
+            "--timeout",
+            "15",
+            *documented_install(bundle),
+        ],
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    chosen = {item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
-              for item in json.loads(report.read_text())["install"]}
+    chosen = {
+        item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
+        for item in json.loads(report.read_text())["install"]
+    }
     cuda = sorted(n for n in chosen if n.startswith("nvidia-") or n == "triton")
     assert cuda == [], f"the documented install pulls GPU packages: {cuda}"
     pins = release.pins()
@@ -238,20 +296,44 @@ def test_fresh_venv_install_of_the_bundle(bundle, tmp_path):
     readme = (bundle / "README.md").read_text()
     numpy_only = shlex.split(release.INSTALL_NUMPY_ONLY)
     assert release.INSTALL_NUMPY_ONLY in readme
-    proc = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--retries", "1", "--timeout", "15",
-                           *numpy_only[2:]], cwd=bundle, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--retries", "1", "--timeout", "15", *numpy_only[2:]],
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = subprocess.run([str(python), "-c", "import data; print(data.load_digits_8x8()[0].shape, "
-                           "data.load_mnist_subset()[0].shape)"],
-                          cwd=bundle / "assignments", capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(python), "-c", "import data; print(data.load_digits_8x8()[0].shape, data.load_mnist_subset()[0].shape)"],
+        cwd=bundle / "assignments",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0 and "(1797, 64) (5000, 784)" in proc.stdout, proc.stderr[-3000:]
     work = tmp_path / "work"
     shutil.copytree(bundle / "assignments", work)
     shutil.copyfile(ROOT / "solutions" / "chain_rule.py", work / "chain_rule.py")
     out = tmp_path / "out.json"
-    proc = subprocess.run([str(venv / "bin" / "grade"), str(work), "--public", "--task", "chain_rule",
-                           "--quiet", "--json", str(out), "--expected-values", "replay"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            str(venv / "bin" / "grade"),
+            str(work),
+            "--public",
+            "--task",
+            "chain_rule",
+            "--quiet",
+            "--json",
+            str(out),
+            "--expected-values",
+            "replay",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["score"] == data["max_score"] > 0, data["output"]

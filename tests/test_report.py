@@ -3,6 +3,7 @@ and the batch records; ``grade --batch`` writes ``report.html`` (``course report
 self-contained page checked in a real headless browser (Debian's chromium) against gradebook.csv,
 summary.json and the students' results. One small class (fast tasks only) is graded once for the
 module; the other tests build results by hand (fast)."""
+
 from __future__ import annotations
 
 import csv
@@ -37,10 +38,14 @@ ARTIFACTS = Path(os.environ.get("BPLAB_TEST_ARTIFACTS") or ROOT / "build" / "tes
 def test_diagnoses_have_stable_ids_and_unchanged_messages():
     with pytest.raises(CheckFailure) as exc:
         assert_close(np.array([2.0, 4.0]), np.array([1.0, 2.0]), "f(x)")
-    assert str(exc.value) == ("f(x): wrong values; worst entry at index (1,): expected 2, got 4; max abs error 2, "
-                              "max rel error 0.333. Likely: off by a factor of 2 (a derivative of a square, or a 1/2 "
-                              "in the loss?)")
-    assert exc.value.diagnosis == Diagnosis("factor_2", "off by a factor of 2 (a derivative of a square, or a 1/2 in the loss?)")
+    assert str(exc.value) == (
+        "f(x): wrong values; worst entry at index (1,): expected 2, got 4; max abs error 2, "
+        "max rel error 0.333. Likely: off by a factor of 2 (a derivative of a square, or a 1/2 "
+        "in the loss?)"
+    )
+    assert exc.value.diagnosis == Diagnosis(
+        "factor_2", "off by a factor of 2 (a derivative of a square, or a 1/2 in the loss?)"
+    )
     named = "used sigma'(a) = sigma(y)(1 - sigma(y)) instead of sigma'(z)"
     with pytest.raises(CheckFailure) as exc:
         assert_close([3.0], [1.0], "g", mistakes={named: [3.0]})
@@ -64,13 +69,15 @@ def test_diagnoses_have_stable_ids_and_unchanged_messages():
     assert [d.id for d in gradients.diagnoses_of(exc.value)] == ["transposed"]
     assert gradients.diagnoses_of(CheckFailure("no hint")) == []
     assert gradients.diagnoses_of(BaseExceptionGroup("g", [CheckFailure("x", diagnosis="named")])) == [
-        Diagnosis("named", "named")]
+        Diagnosis("named", "named")
+    ]
 
 
 def test_results_json_carries_mistakes_and_variant_and_reads_them_back():
     res = Results(seed=5, tasks=["losses"], isolation="test")
-    res.tests.append(Check("losses", "test_a", 1.0, output="x. Likely: m",
-                                mistakes=[{"id": "losses.M<b>", "message": "m\x1b[31m"}]))
+    res.tests.append(
+        Check("losses", "test_a", 1.0, output="x. Likely: m", mistakes=[{"id": "losses.M<b>", "message": "m\x1b[31m"}])
+    )
     res.tests.append(Check("losses", "test_b", 1.0, score=1.0, status="passed"))
     data = res.to_json()
     assert data["tests"][0]["mistakes"] == [{"id": "losses.m_b_", "message": "m"}]
@@ -87,10 +94,18 @@ def test_report_escapes_every_student_text(tmp_path):
     shows them as text (results built by hand, no grading)."""
     from grader import batch
     from grader.course import report
+
     evil = "<script>alert(1)</script>\x1b[31m"
     res = Results(seed=1, tasks=["losses"], isolation="test")
-    res.tests.append(Check("losses", f"test_x {evil}", 2.0, output=f"got {evil}. Likely: {evil}",
-                           mistakes=[{"id": "losses.evil", "message": evil}]))
+    res.tests.append(
+        Check(
+            "losses",
+            f"test_x {evil}",
+            2.0,
+            output=f"got {evil}. Likely: {evil}",
+            mistakes=[{"id": "losses.evil", "message": evil}],
+        )
+    )
     res.tests.append(Check("losses", "test_ok", 12.0, score=12.0, status="passed"))
     name = '"><svg onload=alert(2)>'
     data = res.to_json()
@@ -146,9 +161,26 @@ def graded(tmp_path_factory) -> Path:
     out = base / "out"
     env = dict(os.environ)
     args = [a for t in TASKS for a in ("--task", t)] + ["--timeout-scale", "0.15"]  # the hang at import: 9 s, not 60 s
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", str(cls), "--batch", "--out", str(out),
-                           "--workers", "2", "--quiet", *args], capture_output=True, text=True, timeout=600,
-                          cwd=base, env=env)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            str(cls),
+            "--batch",
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=base,
+        env=env,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
 
@@ -207,6 +239,7 @@ def test_similarity_lists_the_copied_pair_and_not_the_stub(graded):
 
 def test_course_report_rebuilds_it(graded, tmp_path, capsys):
     from grader.course import cli
+
     dest = tmp_path / "again.html"
     assert cli.main(["report", str(graded), "--out", str(dest)]) == 0
     assert "wrote" in capsys.readouterr().out
@@ -260,25 +293,45 @@ class _Page(HTMLParser):
         self._id = None
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/setup.sh installs it "
-                                              "as root: apt-get install chromium)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="Debian's chromium is not installed (.ci/setup.sh installs it as root: apt-get install chromium)",
+)
 def test_report_in_a_headless_browser(graded, tmp_path):
     """The page loads in chromium without a console message, its script runs, and every number it
     shows equals gradebook.csv, summary.json and the students' results; a screenshot is kept."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "class_report.png"
     shot.unlink(missing_ok=True)
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-             "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0",
-             "--window-size=1280,2200", "--hide-scrollbars"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1280,2200",
+        "--hide-scrollbars",
+    ]
     url = (graded / "report.html").resolve().as_uri()
-    dom = subprocess.run([CHROMIUM, *flags, f"--user-data-dir={tmp_path / 'dom'}", "--dump-dom", url],
-                         capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [CHROMIUM, *flags, f"--user-data-dir={tmp_path / 'dom'}", "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     consoles = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert consoles == [], consoles  # no error, no CSP refusal, nothing logged
-    snap = subprocess.run([CHROMIUM, *flags, f"--user-data-dir={tmp_path / 'shot'}", f"--screenshot={shot}", url],
-                          capture_output=True, text=True, timeout=120)
+    snap = subprocess.run(
+        [CHROMIUM, *flags, f"--user-data-dir={tmp_path / 'shot'}", f"--screenshot={shot}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert snap.returncode == 0 and shot.stat().st_size > 10_000, snap.stderr[-2000:]
 
     page = _Page()
@@ -294,8 +347,11 @@ def test_report_in_a_headless_browser(graded, tmp_path):
     assert float(page.ids["total-mean"]) == summary["mean"]
     assert float(page.ids["total-median"]) == summary["median"]
     # every student's row equals their gradebook row
-    rows = {r[0]["data-student"]: {c[0].get("data-task") or c[0].get("data-col"): c[1] for c in r[1]}
-            for r in page.tables["student-table"] if "data-student" in r[0]}
+    rows = {
+        r[0]["data-student"]: {c[0].get("data-task") or c[0].get("data-col"): c[1] for c in r[1]}
+        for r in page.tables["student-table"]
+        if "data-student" in r[0]
+    }
     graded_rows = {name: row for name, row in book.items() if row["status"].startswith("graded")}
     assert set(rows) == set(graded_rows) and HOSTILE in rows
     for name, row in graded_rows.items():
@@ -303,15 +359,21 @@ def test_report_in_a_headless_browser(graded, tmp_path):
             assert float(rows[name][task]) == float(row[task]), (name, task)
         assert float(rows[name]["total"]) == float(row["total"]), name
     # per task means in the table equal the gradebook's
-    tasks = {r[0]["data-task"]: {c[0].get("data-col"): c[1] for c in r[1]}
-             for r in page.tables["task-table"] if "data-task" in r[0]}
+    tasks = {
+        r[0]["data-task"]: {c[0].get("data-col"): c[1] for c in r[1]}
+        for r in page.tables["task-table"]
+        if "data-task" in r[0]
+    }
     for task in TASKS:
         values = [float(r[task]) for r in graded_rows.values()]
         assert float(tasks[task]["mean"]) == round(sum(values) / len(values), 3)
     # misconception counts equal the students' results
     recount = _recount(graded)
-    shown = {r[0]["data-mistake"]: {c[0].get("data-col"): c[1] for c in r[1]}
-             for r in page.tables["mistake-table"] if "data-mistake" in r[0]}
+    shown = {
+        r[0]["data-mistake"]: {c[0].get("data-col"): c[1] for c in r[1]}
+        for r in page.tables["mistake-table"]
+        if "data-mistake" in r[0]
+    }
     assert set(shown) == set(recount) and recount
     for ident, students in recount.items():
         assert int(shown[ident]["students"]) == len(students), ident
@@ -324,10 +386,17 @@ def test_report_in_a_headless_browser(graded, tmp_path):
     assert not_graded == ["notes.txt"]
     # the item analysis: one row per check, its pass count equal to the results
     results = _results(graded)
-    items = {r[0]["data-item"]: {c[0].get("data-col"): c[1] for c in r[1]}
-             for r in page.tables["item-table"] if "data-item" in r[0]}
+    items = {
+        r[0]["data-item"]: {c[0].get("data-col"): c[1] for c in r[1]}
+        for r in page.tables["item-table"]
+        if "data-item" in r[0]
+    }
     for key, cells in items.items():
         task, name = key.split("::", 1)
-        passed = sum(t["status"] == "passed" for d in results.values() for t in d["tests"]
-                     if t["task"] == task and t["name"] == name)
+        passed = sum(
+            t["status"] == "passed"
+            for d in results.values()
+            for t in d["tests"]
+            if t["task"] == task and t["name"] == name
+        )
         assert int(cells["passed"]) == passed, key

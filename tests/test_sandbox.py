@@ -1,15 +1,15 @@
 """The worker and its proxies, on small hand-written modules: what crosses the boundary, what
 the sandbox forbids, and what happens when student code misbehaves."""
+
 import os
-import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from grader.sandbox.proxy import InputMutated, Remote, Student
 from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDied
 from grader.sandbox.isolation import UID_RANGE, isolation
+from grader.sandbox.proxy import InputMutated, Remote, Student
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -143,8 +143,9 @@ def test_sandbox_hides_the_project_and_the_network(toy):
 
 
 def test_timeouts_kill_and_the_next_call_gets_a_fresh_worker(tmp_path):
-    (tmp_path / "slow.py").write_text("import time\ndef nap(s):\n    time.sleep(s)\n    return s\n"
-                                      "def fast():\n    return 1\n")
+    (tmp_path / "slow.py").write_text(
+        "import time\ndef nap(s):\n    time.sleep(s)\n    return s\ndef fast():\n    return 1\n"
+    )
     student = Student(lambda: Worker(tmp_path, "slow", Limits(call_timeout=0.5)), "slow")
     try:
         with pytest.raises(WorkerDied, match="timed out after 0.5 s"):
@@ -170,8 +171,9 @@ def test_import_failures_are_reported_once_with_the_reason(tmp_path):
 
 def test_weaker_isolation_is_never_silent(monkeypatch):
     from grader import runner
-    from grader.sandbox import SandboxUnavailable
     from grader.options import GradeOptions
+    from grader.sandbox import SandboxUnavailable
+
     off = GradeOptions(sandbox=False)
     iso = isolation(False)
     assert iso.kind == "none" and "NO SANDBOX" in iso.description and "--no-sandbox" in iso.description
@@ -244,6 +246,7 @@ def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
         assert student.lib.one() == 1
         assert "crashed while starting" in student.notes[0] and "SIGABRT" in student.notes[0]
         from grader import batch  # the gradebook's status says so too
+
         data = {"tests": [{"task": "lib", "output": "Note: " + student.notes[0]}]}
         assert batch.status_of(data) == "graded; worker crash at start-up retried: lib"
     finally:
@@ -261,6 +264,7 @@ def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
     import json
     import subprocess
     import sys
+
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "chain_rule.py").write_text((ROOT / "solutions" / "chain_rule.py").read_text())
@@ -269,12 +273,19 @@ def test_grade_refuses_without_a_sandbox_unless_told(tmp_path):
     cmd = [sys.executable, "-m", "grader.cli", str(sub), "--task", "chain_rule", "--quiet", "--no-sandbox"]
     refused = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
     assert refused.returncode == 3 and "refusing to grade" in refused.stderr
-    batch = subprocess.run(cmd + ["--out", str(tmp_path / "results")], capture_output=True, text=True, env=env,
-                           cwd=tmp_path, timeout=300)
+    batch = subprocess.run(
+        cmd + ["--out", str(tmp_path / "results")], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
     assert batch.returncode == 3 and "refusing to grade" in batch.stderr
     out = tmp_path / "out.json"
-    allowed = subprocess.run(cmd + ["--allow-unsandboxed", "--json", str(out)], capture_output=True, text=True,
-                             env=env, cwd=tmp_path, timeout=300)
+    allowed = subprocess.run(
+        cmd + ["--allow-unsandboxed", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert allowed.returncode == 0, allowed.stderr
     data = json.loads(out.read_text())
     assert "NO SANDBOX" in data["extra_data"]["isolation"] and "opted in" in data["extra_data"]["isolation"]
@@ -289,9 +300,11 @@ def test_a_method_of_a_remote_object_is_one_request(tmp_path):
         "class Box:\n"
         "    def __init__(self, v):\n        self.v = v\n"
         "    def doubled(self, k=2):\n        return self.v * k\n"
-        "def make(v):\n    return Box(v)\n")
+        "def make(v):\n    return Box(v)\n"
+    )
     from grader.sandbox import Limits, Worker
     from grader.sandbox.proxy import RemoteMethod, Student
+
     student = Student(lambda: Worker(tmp_path, "shapes", Limits()), "shapes")
     try:
         box = student.shapes.make(21)

@@ -5,6 +5,7 @@ named alike) on every variant; two students with the same buggy code see differe
 regrading a student gives identical results. CI grades a few variants of the fast tasks in one
 batch; for more, e.g. ``BPLAB_FAIRNESS_VARIANTS=50 .venv/bin/python -m pytest tests/test_variants.py``
 (50 reference variants and 50 // 4 per planted mistake)."""
+
 from __future__ import annotations
 
 import json
@@ -55,11 +56,16 @@ def test_key_file_and_flags(tmp_path, capsys):
         with pytest.raises(runner.VariantKeyError):
             runner.read_variant_key(path)
     sub = str(ROOT / "solutions")
-    cases = [([sub, "--variants", str(key)], "needs --student"),
-             ([sub, "--student", "alice"], "use it with --variants"),
-             ([sub, "--variants", str(key), "--student", "a", "--seed", "3"], "exclude each other"),
-             ([sub, "--batch", "--out", str(tmp_path / "o"), "--variants", str(key), "--student", "a"], "each student's name"),
-             ([sub, "--variants", str(tmp_path / "short.key"), "--student", "a"], "at least 16")]
+    cases = [
+        ([sub, "--variants", str(key)], "needs --student"),
+        ([sub, "--student", "alice"], "use it with --variants"),
+        ([sub, "--variants", str(key), "--student", "a", "--seed", "3"], "exclude each other"),
+        (
+            [sub, "--batch", "--out", str(tmp_path / "o"), "--variants", str(key), "--student", "a"],
+            "each student's name",
+        ),
+        ([sub, "--variants", str(tmp_path / "short.key"), "--student", "a"], "at least 16"),
+    ]
     for argv, said in cases:
         assert cli.main(argv) == cli.USAGE_ERROR, argv
         assert said in capsys.readouterr().err, argv
@@ -76,8 +82,13 @@ def _reference(dest: Path) -> Path:
 
 
 def _grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "grader.cli", *args, *[a for t in TASKS for a in ("--task", t)]],
-                          capture_output=True, text=True, timeout=900, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "grader.cli", *args, *[a for t in TASKS for a in ("--task", t)]],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=cwd,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +118,10 @@ def test_reference_full_marks_on_every_variant(keyed_class):
     seeds = set()
     for student, data in refs.items():
         full = sum(BY_NAME[t].points for t in TASKS)
-        assert data["score"] == data["max_score"] == full, (student, [t["output"] for t in data["tests"] if t["output"]][:2])
+        assert data["score"] == data["max_score"] == full, (
+            student,
+            [t["output"] for t in data["tests"] if t["output"]][:2],
+        )
         variant = data["extra_data"]["variant"]
         assert variant == runner.variant_for(KEY, student).record() and data["extra_data"]["seed"] == variant["seed"]
         assert data["extra_data"]["batch"]["variant"] == variant["id"]
@@ -133,10 +147,15 @@ def test_planted_mistakes_lose_points_and_are_named_alike_on_every_variant(keyed
 
 def test_same_buggy_code_shows_different_expected_values(keyed_class):
     """Two students with the same mistake: the hidden checks name other expected values for each."""
+
     def expected_values(student):
         data = keyed_class["results"][student]
-        return {t["name"]: re.findall(r"expected (-?[\d.]+(?:e[-+]?\d+)?)", t["output"]) for t in data["tests"]
-                if t["status"] != "passed" and t["visibility"] != "visible" and "seeded" in t["name"]}
+        return {
+            t["name"]: re.findall(r"expected (-?[\d.]+(?:e[-+]?\d+)?)", t["output"])
+            for t in data["tests"]
+            if t["status"] != "passed" and t["visibility"] != "visible" and "seeded" in t["name"]
+        }
+
     for label in PLANTED:
         first, second = expected_values(f"{label}00"), expected_values(f"{label}01")
         assert first.keys() == second.keys() and first, (first, second)
@@ -149,14 +168,32 @@ def test_regrading_a_student_gives_identical_results(keyed_class):
     rerun of the batch finds every student already graded against the same key."""
     base, student = keyed_class["base"], "sigma_a01"
     again = base / "again.json"
-    proc = _grade(str(keyed_class["cls"] / student), "--variants", str(keyed_class["key"]), "--student", student,
-                  "--json", str(again), "--quiet", cwd=base)
+    proc = _grade(
+        str(keyed_class["cls"] / student),
+        "--variants",
+        str(keyed_class["key"]),
+        "--student",
+        student,
+        "--json",
+        str(again),
+        "--quiet",
+        cwd=base,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     single, batch = json.loads(again.read_text()), keyed_class["results"][student]
     assert single["tests"] == batch["tests"] and single["score"] == batch["score"]
     assert single["extra_data"]["variant"] == batch["extra_data"]["variant"]
-    rerun = _grade(str(keyed_class["cls"]), "--batch", "--out", str(keyed_class["out"]), "--workers", "2",
-                   "--variants", str(keyed_class["key"]), cwd=base)
+    rerun = _grade(
+        str(keyed_class["cls"]),
+        "--batch",
+        "--out",
+        str(keyed_class["out"]),
+        "--workers",
+        "2",
+        "--variants",
+        str(keyed_class["key"]),
+        cwd=base,
+    )
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     summary = json.loads((keyed_class["out"] / "summary.json").read_text())
     assert summary["graded_now"] == 0 and summary["already_graded"] == len(keyed_class["results"]), summary
@@ -168,6 +205,7 @@ def test_the_nbgrader_step_uses_the_same_variant_as_grade(tmp_path):
     ``grade --variants KEY --student ID`` uses for them."""
     from grader import runner
     from grader.course.nbgrader_preprocessors import IsolatedGrade
+
     key = tmp_path / "variants.key"
     key.write_text("0123456789abcdef0123456789abcdef")
     step = IsolatedGrade()

@@ -26,11 +26,24 @@ Processes: the batch runs ``--workers`` grading processes (default: the core cou
 own process group that dies with the batch; each grades one submission at a time with
 ``cores // workers`` lanes (``grader.runner``), so the machine is never oversubscribed.
 """
+
 from grader.batch.gradebook import gradebook_csv, limits_hit, row_for, status_of
 from grader.batch.grading import grade_one
 from grader.batch.intake import NBGRADER_EVIDENCE, Entry, discover
 from grader.batch.keys import fingerprint_files, reference_files
 from grader.batch.run import main, run
 
-__all__ = ["NBGRADER_EVIDENCE", "Entry", "discover", "fingerprint_files", "gradebook_csv", "grade_one",
-           "limits_hit", "main", "reference_files", "row_for", "run", "status_of"]
+__all__ = [
+    "NBGRADER_EVIDENCE",
+    "Entry",
+    "discover",
+    "fingerprint_files",
+    "gradebook_csv",
+    "grade_one",
+    "limits_hit",
+    "main",
+    "reference_files",
+    "row_for",
+    "run",
+    "status_of",
+]

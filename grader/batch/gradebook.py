@@ -1,4 +1,5 @@
 """The gradebook, the summary and what the terminal shows at the end of a batch."""
+
 from __future__ import annotations
 
 import csv
@@ -10,9 +11,8 @@ from pathlib import Path
 from rich.markup import escape
 
 from grader import text as _text
-from grader.results import Results, gradebook_row
 from grader.batch.intake import Entry
-
+from grader.results import Results, gradebook_row
 
 LIMIT_PATTERNS = (
     (re.compile(r"timed out after [\d.]+ s"), "timed out"),
@@ -44,6 +44,7 @@ def status_of(data: dict) -> str:
     if errors:
         first = _text.clean(errors[0], 1000).splitlines() or [""]
         return "grader error (rerun to retry): " + _text.clean_line(first[0], 200)
+
     def without_retry_notes(test: dict) -> dict:  # a retried crash is not the student's limit
         lines = str(test.get("output", "")).splitlines()
         return {**test, "output": "\n".join(ln for ln in lines if RETRIED not in ln)}
@@ -68,8 +69,13 @@ def gradebook_csv(rows: list[dict], tasks: list[str]) -> str:
     fields = ["student", *tasks, "total", "max", "status"]
     writer = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    safe = [{k: _text.csv_cell(v if isinstance(v, (int, float)) or v is None else _text.clean_line(v, 1000))
-             for k, v in row.items()} for row in rows]
+    safe = [
+        {
+            k: _text.csv_cell(v if isinstance(v, (int, float)) or v is None else _text.clean_line(v, 1000))
+            for k, v in row.items()
+        }
+        for row in rows
+    ]
     for row in sorted(safe, key=lambda r: str(r.get("student", ""))):
         writer.writerow(row)
     return buf.getvalue()
@@ -90,8 +96,11 @@ def row_for(entry: Entry, state: dict | None, tasks: list[str]) -> dict:
         results = Results.from_json(data)
         row = gradebook_row(entry.student, results)
     except Exception as exc:  # a stored result this grader cannot read: that student's row says so
-        return {"student": entry.student, "status": "grader error (rerun to retry): unreadable results.json "
-                                                    f"({type(exc).__name__}: {_one_line(exc)})"}
+        return {
+            "student": entry.student,
+            "status": "grader error (rerun to retry): unreadable results.json "
+            f"({type(exc).__name__}: {_one_line(exc)})",
+        }
     row = {k: v for k, v in row.items() if k in ("student", "total", "max") or k in tasks}
     if previous:  # an earlier run may have graded other tasks: the totals of the tasks shown here
         row["total"] = round(sum(t.score for t in results.tests if t.task in tasks), 4)
@@ -104,8 +113,11 @@ PREVIOUS = "from the previous run, not regraded yet (rerun to regrade): "
 
 
 def summarise(entries: list[Entry], states: dict[str, dict], tasks: list[str], skipped: int) -> dict:
-    graded = [(e.student, states[e.student]["data"]) for e in entries
-              if not e.error and states.get(e.student, {}).get("state") == "graded"]
+    graded = [
+        (e.student, states[e.student]["data"])
+        for e in entries
+        if not e.error and states.get(e.student, {}).get("state") == "graded"
+    ]
     totals = [d["score"] for _, d in graded]
     failures = {}
     for name in tasks:
@@ -123,16 +135,24 @@ def summarise(entries: list[Entry], states: dict[str, dict], tasks: list[str], s
         st = states.get(e.student)
         if not e.error and st and st["state"] not in ("graded", "previous"):
             errors[names[e.student]] = _text.clean(st["error"], 1000)
-    pending = [names[e.student] for e in entries
-               if not e.error and states.get(e.student, {}).get("state") in (None, "previous")]
-    return {"students": len(entries), "graded": len(graded), "already_graded": skipped,
-            "errors": errors, "pending": pending,
-            "max_score": max((d["max_score"] for _, d in graded), default=0.0),
-            "mean": round(statistics.fmean(totals), 3) if totals else None,
-            "median": statistics.median(totals) if totals else None,
-            "failures_by_task": failures,
-            "limits": {names[s]: limits_hit(d) for s, d in graded if limits_hit(d)},
-            "grader_errors": [names[s] for s, d in graded if d.get("extra_data", {}).get("grader_errors")]}
+    pending = [
+        names[e.student]
+        for e in entries
+        if not e.error and states.get(e.student, {}).get("state") in (None, "previous")
+    ]
+    return {
+        "students": len(entries),
+        "graded": len(graded),
+        "already_graded": skipped,
+        "errors": errors,
+        "pending": pending,
+        "max_score": max((d["max_score"] for _, d in graded), default=0.0),
+        "mean": round(statistics.fmean(totals), 3) if totals else None,
+        "median": statistics.median(totals) if totals else None,
+        "failures_by_task": failures,
+        "limits": {names[s]: limits_hit(d) for s, d in graded if limits_hit(d)},
+        "grader_errors": [names[s] for s, d in graded if d.get("extra_data", {}).get("grader_errors")],
+    }
 
 
 def mistake_counts(entries: list[Entry], states: dict[str, dict]) -> dict[str, int]:
@@ -163,24 +183,36 @@ def _display_names(students: list[str]) -> dict[str, str]:
 
 def print_summary(summary: dict, out: Path, seconds: float, graded_now: int, console) -> None:
     s = summary
-    console.print(f"[bold]{s['graded']} of {s['students']} students graded[/bold] "
-                  f"({graded_now} now in {seconds:.1f} s, {s['already_graded']} already graded), "
-                  f"{len(s['errors'])} not graded, {len(s['pending'])} pending")
+    console.print(
+        f"[bold]{s['graded']} of {s['students']} students graded[/bold] "
+        f"({graded_now} now in {seconds:.1f} s, {s['already_graded']} already graded), "
+        f"{len(s['errors'])} not graded, {len(s['pending'])} pending"
+    )
     if s["mean"] is not None:
         console.print(f"Total: mean {s['mean']:g}, median {s['median']:g} (of {s['max_score']:g})")
-    fails = [f"{t} {v['failed']}" + (f" ({v['zero']} at 0)" if v["zero"] else "")
-             for t, v in s["failures_by_task"].items() if v["failed"]]
+    fails = [
+        f"{t} {v['failed']}" + (f" ({v['zero']} at 0)" if v["zero"] else "")
+        for t, v in s["failures_by_task"].items()
+        if v["failed"]
+    ]
     console.print("Failures by task: " + (", ".join(fails) if fails else "none"))
     if s["limits"]:
-        console.print("Hit a limit: " + escape(_text.clean_line("; ".join(f"{st} ({', '.join(h)})"
-                                                                          for st, h in s["limits"].items()), 4000)))
+        console.print(
+            "Hit a limit: "
+            + escape(_text.clean_line("; ".join(f"{st} ({', '.join(h)})" for st, h in s["limits"].items()), 4000))
+        )
     for student, error in s["errors"].items():
-        console.print(f"[red]not graded[/red] {escape(_text.clean_line(student))}: {escape(_one_line(error))}",
-                      highlight=False)
+        console.print(
+            f"[red]not graded[/red] {escape(_text.clean_line(student))}: {escape(_one_line(error))}", highlight=False
+        )
     if s["pending"]:
-        console.print("[yellow]pending[/yellow] (rerun to continue): "
-                      + escape(_text.clean_line(", ".join(s["pending"]), 4000)))
-    console.print(escape(_text.clean_line(f"Results: {out}/<student>/results.json, feedback.md; "
-                                          f"gradebook: {out / 'gradebook.csv'}", 4000)))
-
-
+        console.print(
+            "[yellow]pending[/yellow] (rerun to continue): " + escape(_text.clean_line(", ".join(s["pending"]), 4000))
+        )
+    console.print(
+        escape(
+            _text.clean_line(
+                f"Results: {out}/<student>/results.json, feedback.md; gradebook: {out / 'gradebook.csv'}", 4000
+            )
+        )
+    )

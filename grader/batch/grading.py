@@ -1,4 +1,5 @@
 """The grading processes: each grades one student at a time and commits that student's files."""
+
 from __future__ import annotations
 
 import json
@@ -9,13 +10,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-
 from grader import runner, submission
 from grader import text as _text
+from grader.batch.keys import content_hash, make_key
 from grader.options import GradeOptions
 from grader.results import write_atomic
-from grader.batch.keys import content_hash, make_key
-
 
 # ---------------------------------------------------------------------------------------------
 # the grading processes
@@ -39,6 +38,7 @@ def init_worker(parent: int) -> None:
     signal.signal(signal.SIGTERM, _kill_my_group)
     try:
         import ctypes
+
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the batch
     except Exception:
         pass
@@ -79,19 +79,26 @@ def grade_one(job: dict) -> dict:
         results.variant = job.get("variant")
         data = results.to_json()
         data["extra_data"]["batch"] = {
-            "student": _text.clean_line(student), "source": _text.clean_line(str(path), 4096), "key": key,
+            "student": _text.clean_line(student),
+            "source": _text.clean_line(str(path), 4096),
+            "key": key,
             "content_sha256": content,
-            "grader": job["fingerprint"], "run_id": job["run_id"], "graded_at": time.time(),
+            "grader": job["fingerprint"],
+            "run_id": job["run_id"],
+            "graded_at": time.time(),
             "seconds": round(time.monotonic() - start, 2),
             "variant": (job.get("variant") or {}).get("id"),
-            "mistakes": sorted({m["id"] for t in results.tests for m in t.mistakes})}
+            "mistakes": sorted({m["id"] for t in results.tests for m in t.mistakes}),
+        }
         _commit(Path(job["out"]) / student, data, results.feedback_markdown(student))
         return {"student": student, "state": "graded", "data": data}
     except submission.SubmissionError as exc:
         return {"student": student, "state": "error", "error": _text.clean(exc, 1000)}
     except Exception as exc:  # costs only this student: an error row, graded again on the next run
         tail = _text.clean(traceback.format_exc()[-1200:], 1200)
-        return {"student": student, "state": "grader_error",
-                "error": f"{_text.type_name(type(exc).__name__)}: {_text.clean(exc, 1000)}", "trace": tail}
-
-
+        return {
+            "student": student,
+            "state": "grader_error",
+            "error": f"{_text.type_name(type(exc).__name__)}: {_text.clean(exc, 1000)}",
+            "trace": tail,
+        }

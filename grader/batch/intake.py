@@ -1,12 +1,11 @@
 """Which students, from which paths: the entries of a class (folders, .zip files, an nbgrader tree)."""
+
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-
 from grader import submission
-
 
 RESERVED = {"gradebook.csv", "summary.json"}
 SKIP_NAMES = {"__MACOSX", "__pycache__", "Thumbs.db", "desktop.ini"}
@@ -58,8 +57,9 @@ def _nbgrader_entry(student_dir: Path, wanted: str | None) -> Path:
     return student_dir  # submission.load finds the single assignment folder one level down
 
 
-def discover(paths: list[Path], batch: bool, out: Path, nbgrader: bool = False,
-             assignment: str | None = None) -> tuple[list[Entry], list[str]]:
+def discover(
+    paths: list[Path], batch: bool, out: Path, nbgrader: bool = False, assignment: str | None = None
+) -> tuple[list[Entry], list[str]]:
     """The class: one Entry per student (with an error for entries that cannot be graded); every
     top-level entry is a student, except hidden files, ``SKIP_NAMES`` and the results folder
     (listed in the notes). ``nbgrader``: the folders are nbgrader course folders (else recognised
@@ -72,16 +72,19 @@ def discover(paths: list[Path], batch: bool, out: Path, nbgrader: bool = False,
             found.append((_student_name(path), path, None))
             continue
         if not path.is_dir():
-            found.append((_student_name(path), path,
-                          "--batch expects a folder of submissions (one folder or .zip per student)"))
+            found.append(
+                (_student_name(path), path, "--batch expects a folder of submissions (one folder or .zip per student)")
+            )
             continue
         root, nb = path, _nbgrader_root(path, nbgrader)
         if nb is not None:
             root = nb
             notes.append(f"{path}: nbgrader course folder, grading {nb}/<student>/<assignment>/")
         elif (path / "submitted").is_dir():
-            notes.append(f"{path}: 'submitted' is graded as a student: this is no nbgrader course folder "
-                         f"(no {' or '.join(NBGRADER_EVIDENCE)}); pass --nbgrader if it is one")
+            notes.append(
+                f"{path}: 'submitted' is graded as a student: this is no nbgrader course folder "
+                f"(no {' or '.join(NBGRADER_EVIDENCE)}); pass --nbgrader if it is one"
+            )
         ignored = []
         for child in sorted(root.iterdir()):
             if child.name.startswith(".") or child.name in SKIP_NAMES:
@@ -104,8 +107,11 @@ def discover(paths: list[Path], batch: bool, out: Path, nbgrader: bool = False,
             else:
                 found.append((child.name, child, "not a submission (expected a folder or a .zip per student)"))
         if ignored:
-            notes.append(f"{root}: ignored {len(ignored)} hidden or system entr{'y' if len(ignored) == 1 else 'ies'}: "
-                         + ", ".join(sorted(ignored)[:10]) + (", ..." if len(ignored) > 10 else ""))
+            notes.append(
+                f"{root}: ignored {len(ignored)} hidden or system entr{'y' if len(ignored) == 1 else 'ies'}: "
+                + ", ".join(sorted(ignored)[:10])
+                + (", ..." if len(ignored) > 10 else "")
+            )
     by_student: dict[str, list[tuple[Path, str | None]]] = {}
     for student, path, error in found:
         by_student.setdefault(student, []).append((path, error))
@@ -113,12 +119,11 @@ def discover(paths: list[Path], batch: bool, out: Path, nbgrader: bool = False,
     for student, items in sorted(by_student.items()):
         if len(items) > 1:
             names = ", ".join(p.name + ("/" if p.is_dir() else "") for p, _ in items)
-            entries.append(Entry(student, None, f"{len(items)} entries map to this student ({names}): "
-                                                f"keep one and rerun"))
+            entries.append(
+                Entry(student, None, f"{len(items)} entries map to this student ({names}): keep one and rerun")
+            )
         elif student in RESERVED or not student or student.startswith("."):
             entries.append(Entry(student or "?", items[0][0], f"the name {student!r} is reserved: rename the entry"))
         else:
             entries.append(Entry(student, items[0][0], items[0][1]))
     return entries, notes
-
-

@@ -1,4 +1,5 @@
 """What a stored result was graded against: the resume key of one student's results."""
+
 from __future__ import annotations
 
 import ast
@@ -6,14 +7,14 @@ import hashlib
 import json
 from pathlib import Path
 
-
 from grader.options import GradeOptions
 from grader.results import GRADER_VERSION
 from grader.rubric import BY_NAME
 from grader.sandbox.isolation import isolation
 
-
 GRADER = Path(__file__).resolve().parents[1]
+
+
 # ---------------------------------------------------------------------------------------------
 # keys: what a result was graded against
 # ---------------------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def _imports(path: Path, package: str) -> tuple[set[str], bool]:
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
-                parent = parts[:len(parts) - node.level + 1] if node.level <= len(parts) else []
+                parent = parts[: len(parts) - node.level + 1] if node.level <= len(parts) else []
                 base = ".".join(parent + ([base] if base else []))
             if base:
                 names.add(base)
@@ -64,8 +65,12 @@ def _imports(path: Path, package: str) -> tuple[set[str], bool]:
                     whole = whole or base.split(".")[0] == "solutions"
                 else:
                     names.add(f"{base}.{alias.name}" if base else alias.name)
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             func = node.func
             called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if called in ("import_module", "__import__"):
@@ -79,11 +84,20 @@ def _imports(path: Path, package: str) -> tuple[set[str], bool]:
             if isinstance(value, ast.Name) and value.id in aliases:
                 names.add("solutions." + chain[-1])
                 attribute_values.add(id(value))
-    bound = any(a.name == "solutions" or a.name.startswith("solutions.")
-                for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names)
+    bound = any(
+        a.name == "solutions" or a.name.startswith("solutions.")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for a in node.names
+    )
     if bound:  # the package used other than as ``solutions.<module>`` (getattr, passed on): all of it
-        whole = whole or any(isinstance(node, ast.Name) and node.id in aliases and isinstance(node.ctx, ast.Load)
-                             and id(node) not in attribute_values for node in ast.walk(tree))
+        whole = whole or any(
+            isinstance(node, ast.Name)
+            and node.id in aliases
+            and isinstance(node.ctx, ast.Load)
+            and id(node) not in attribute_values
+            for node in ast.walk(tree)
+        )
     return names, whole
 
 
@@ -140,8 +154,11 @@ def fingerprint_files(tasks: list[str]) -> list[Path]:
     reference module those checks import (plus each task's own reference and ``data.py``, which
     the expected values and the workers use)."""
     skip = {GRADER / "cli.py"}  # neither the command line nor the batch machinery changes a grade
-    files = [p for p in GRADER.rglob("*.py")
-             if p not in skip and not {"course", "checks", "batch", "__pycache__"} & set(p.relative_to(GRADER).parts[:-1])]
+    files = [
+        p
+        for p in GRADER.rglob("*.py")
+        if p not in skip and not {"course", "checks", "batch", "__pycache__"} & set(p.relative_to(GRADER).parts[:-1])
+    ]
     files += list((GRADER / "checks").glob("*.py"))
     checks = []
     for name in tasks:
@@ -168,19 +185,24 @@ def grader_fingerprint(tasks: list[str], options: GradeOptions) -> str:
 def _environment(options: GradeOptions) -> dict[str, str]:
     """What else changes a grade: library versions, the time-limit scale, the isolation in force."""
     from importlib import metadata
+
     versions = {}
     for dist in ("numpy", "torch", "tensorflow-cpu", "tensorflow", "keras", "hypothesis", "pytest"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             pass
-    return {**versions, "timeout_scale": repr(float(options.timeout_scale)),
-            "isolation": isolation(options.sandbox).kind, "expected": options.expected}
+    return {
+        **versions,
+        "timeout_scale": repr(float(options.timeout_scale)),
+        "isolation": isolation(options.sandbox).kind,
+        "expected": options.expected,
+    }
 
 
 def make_key(content: str, fingerprint: str, seed: int, tasks: list[str], public_only: bool) -> str:
-    doc = json.dumps({"content": content, "grader": fingerprint, "seed": seed, "tasks": tasks,
-                      "public_only": public_only}, sort_keys=True)
+    doc = json.dumps(
+        {"content": content, "grader": fingerprint, "seed": seed, "tasks": tasks, "public_only": public_only},
+        sort_keys=True,
+    )
     return hashlib.sha256(doc.encode()).hexdigest()
-
-

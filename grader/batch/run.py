@@ -1,9 +1,10 @@
 """The batch itself: discover, skip what is graded, grade the rest in parallel, rebuild the files."""
+
 from __future__ import annotations
 
-import dataclasses
 import argparse
 import concurrent.futures as cf
+import dataclasses
 import fcntl
 import json
 import multiprocessing
@@ -21,15 +22,14 @@ from rich.markup import escape
 
 from grader import runner, submission
 from grader import text as _text
-from grader.options import GradeOptions
-from grader.results import Results, write_atomic
-from grader.rubric import BY_NAME, TASKS
-from grader.sandbox.isolation import isolation
 from grader.batch.gradebook import gradebook_csv, mistake_counts, print_summary, row_for, summarise
 from grader.batch.grading import grade_one, init_worker
 from grader.batch.intake import Entry, discover
 from grader.batch.keys import PROJECT, content_hash, grader_fingerprint, make_key
-
+from grader.options import GradeOptions
+from grader.results import Results, write_atomic
+from grader.rubric import BY_NAME, TASKS
+from grader.sandbox.isolation import isolation
 
 USAGE_ERROR = 2
 LOCK_NAME = ".batch.lock"
@@ -85,8 +85,15 @@ class _Progress:
         if quiet or total == 0:
             return
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         from rich.text import Text
 
         class Rate(ProgressColumn):
@@ -96,11 +103,20 @@ class _Progress:
                     return Text("-- /min", style="progress.data.speed")
                 return Text(f"{task.completed / elapsed * 60:.1f}/min", style="progress.data.speed")
 
-        self.bar = Progress(TextColumn("[bold]grading[/bold]"), BarColumn(), MofNCompleteColumn(), Rate(),
-                            TextColumn("left"), TimeRemainingColumn(), TextColumn("elapsed"), TimeElapsedColumn(),
-                            TextColumn("{task.fields[last]}"), console=Console(stderr=True), transient=False)
-        self.task = self.bar.add_task("grading", total=total,
-                                      last=f"({skipped} already graded)" if skipped else "")
+        self.bar = Progress(
+            TextColumn("[bold]grading[/bold]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            Rate(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            TextColumn("elapsed"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=Console(stderr=True),
+            transient=False,
+        )
+        self.task = self.bar.add_task("grading", total=total, last=f"({skipped} already graded)" if skipped else "")
         self.bar.start()
 
     def advance(self, last: str) -> None:
@@ -124,15 +140,27 @@ def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
     return workers, lanes
 
 
-def run(paths: list[Path], out: Path, options: GradeOptions | None = None, *, batch: bool = True,
-        workers: int | None = None, force: bool = False, quiet: bool = False, summary_json: Path | None = None,
-        nbgrader: bool = False, variant_key: bytes | None = None, assignment: str | None = None,
-        report: bool = True) -> int:
+def run(
+    paths: list[Path],
+    out: Path,
+    options: GradeOptions | None = None,
+    *,
+    batch: bool = True,
+    workers: int | None = None,
+    force: bool = False,
+    quiet: bool = False,
+    summary_json: Path | None = None,
+    nbgrader: bool = False,
+    variant_key: bytes | None = None,
+    assignment: str | None = None,
+    report: bool = True,
+) -> int:
     """Grade a class: every entry of ``paths`` (a folder of students with ``batch``) with ``options``
     (each student's own seed with ``variant_key``), results under ``out``; see the module doc.
     ``report=False`` skips the class report (report.html; ``course report`` builds it later)."""
     options = options or GradeOptions()
     from rich.console import Console
+
     console = Console(quiet=quiet, highlight=False)
     err = Console(stderr=True, highlight=False)
     tasks = sorted(options.tasks or [t.name for t in TASKS], key=lambda n: BY_NAME[n].number)
@@ -149,14 +177,42 @@ def run(paths: list[Path], out: Path, options: GradeOptions | None = None, *, ba
         err.print(f"grade: another batch is writing to {out}; wait for it or use another --out")
         return USAGE_ERROR
     try:
-        return _run_locked(paths, out, batch, options, workers, force, quiet, summary_json, console, err,
-                           nbgrader, variant_key, assignment, report)
+        return _run_locked(
+            paths,
+            out,
+            batch,
+            options,
+            workers,
+            force,
+            quiet,
+            summary_json,
+            console,
+            err,
+            nbgrader,
+            variant_key,
+            assignment,
+            report,
+        )
     finally:
         lock.close()
 
 
-def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet, summary_json,
-                console, err, nbgrader=False, variant_key=None, assignment=None, report=True) -> int:
+def _run_locked(
+    paths,
+    out,
+    batch,
+    options: GradeOptions,
+    workers,
+    force,
+    quiet,
+    summary_json,
+    console,
+    err,
+    nbgrader=False,
+    variant_key=None,
+    assignment=None,
+    report=True,
+) -> int:
     started = time.monotonic()
     seed, tasks, public_only = options.seed, list(options.tasks), options.public_only
     removed = _clean_stale_temps(out)
@@ -177,6 +233,7 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
 
     def seed_of(student: str) -> int:
         return variants[student].seed if student in variants else seed
+
     for entry in entries:
         if entry.error:
             continue
@@ -212,25 +269,39 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
     graded_now = 0
     interrupted = False
     last_book = time.monotonic()
-    jobs = {e.student: {"student": e.student, "path": str(e.path), "out": str(out),
-                        "options": dataclasses.asdict(options.replace(seed=seed_of(e.student))), "lanes": lanes,
-                        "fingerprint": fingerprint, "run_id": run_id, "attempt": 0,
-                        "variant": variants[e.student].record() if e.student in variants else None} for e in todo}
+    jobs = {
+        e.student: {
+            "student": e.student,
+            "path": str(e.path),
+            "out": str(out),
+            "options": dataclasses.asdict(options.replace(seed=seed_of(e.student))),
+            "lanes": lanes,
+            "fingerprint": fingerprint,
+            "run_id": run_id,
+            "attempt": 0,
+            "variant": variants[e.student].record() if e.student in variants else None,
+        }
+        for e in todo
+    }
     previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGTERM, _interrupt)
     pool = None
     # the grading processes run their lane in-process: they get what a lane process gets, from this
     # process's environment at spawn time (thread counts must be set before numpy loads); restored after
-    handed = {k: v for k, v in runner.lane_env(isolation(options.sandbox)).items()
-              if k.startswith(("BPLAB_ISOLATION", "OMP_", "MKL_", "OPENBLAS_", "TF_CPP", "PYTHONHASHSEED"))}
+    handed = {
+        k: v
+        for k, v in runner.lane_env(isolation(options.sandbox)).items()
+        if k.startswith(("BPLAB_ISOLATION", "OMP_", "MKL_", "OPENBLAS_", "TF_CPP", "PYTHONHASHSEED"))
+    }
     saved_env = {k: os.environ.get(k) for k in handed}
     os.environ.update(handed)
     try:
         pending = list(jobs)
         while pending:
             ctx = multiprocessing.get_context("spawn")
-            pool = cf.ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx,
-                                          initializer=init_worker, initargs=(os.getpid(),))
+            pool = cf.ProcessPoolExecutor(
+                max_workers=n_workers, mp_context=ctx, initializer=init_worker, initargs=(os.getpid(),)
+            )
             futures = {pool.submit(grade_one, jobs[s]): s for s in pending}
             pending = []
             for fut in cf.as_completed(futures):
@@ -242,19 +313,30 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
                     if jobs[student]["attempt"] < 2:
                         pending.append(student)  # the pool broke (killed from outside?): retry once
                         continue
-                    state = {"student": student, "state": "grader_error",
-                             "error": "the grading process died (killed from outside?)"}
+                    state = {
+                        "student": student,
+                        "state": "grader_error",
+                        "error": "the grading process died (killed from outside?)",
+                    }
                 states[student] = state
                 if state["state"] == "graded":
                     graded_now += 1
                     if not quiet and state["data"].get("extra_data", {}).get("grader_errors"):
-                        err.print(escape(_text.clean_line(f"grader error for {student}: "
-                                                          f"{state['data']['extra_data']['grader_errors'][0]}", 300)))
+                        err.print(
+                            escape(
+                                _text.clean_line(
+                                    f"grader error for {student}: {state['data']['extra_data']['grader_errors'][0]}",
+                                    300,
+                                )
+                            )
+                        )
                 elif state["state"] == "error":
                     by_student[student].error = state["error"]
                 else:
-                    err.print(f"[red]grader error[/red] for {escape(_text.clean_line(student))}: "
-                              f"{escape(_text.clean(state['error']))}\n{escape(_text.clean(state.get('trace', '')))}")
+                    err.print(
+                        f"[red]grader error[/red] for {escape(_text.clean_line(student))}: "
+                        f"{escape(_text.clean(state['error']))}\n{escape(_text.clean(state.get('trace', '')))}"
+                    )
                 label = f"{student}: {state['data']['score']:g}" if state["state"] == "graded" else f"{student}: error"
                 progress.advance(label)
                 if time.monotonic() - last_book > 1.0:
@@ -289,11 +371,19 @@ def _run_locked(paths, out, batch, options: GradeOptions, workers, force, quiet,
                 states.pop(entry.student)
     write_gradebook()
     summary = summarise(entries, states, tasks, skipped)
-    summary.update(seconds=round(time.monotonic() - started, 2), workers=n_workers, lanes_per_submission=lanes,
-                   graded_now=graded_now, seed=seed, tasks=tasks, public_only=public_only,
-                   grader=fingerprint, interrupted=interrupted,
-                   variants={"assignment": runner.VARIANT_ASSIGNMENT} if variant_key else None,
-                   mistakes=mistake_counts(entries, states))
+    summary.update(
+        seconds=round(time.monotonic() - started, 2),
+        workers=n_workers,
+        lanes_per_submission=lanes,
+        graded_now=graded_now,
+        seed=seed,
+        tasks=tasks,
+        public_only=public_only,
+        grader=fingerprint,
+        interrupted=interrupted,
+        variants={"assignment": runner.VARIANT_ASSIGNMENT} if variant_key else None,
+        mistakes=mistake_counts(entries, states),
+    )
     text = json.dumps(summary, indent=2) + "\n"
     write_atomic(out / "summary.json", text)
     if summary_json:
@@ -318,8 +408,14 @@ def _write_report(out: Path, console, err) -> None:
     here = str(PROJECT)  # this very copy of the grader
     env["PYTHONPATH"] = here + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        proc = subprocess.run([sys.executable, "-m", "grader.course.cli", "report", str(out)], capture_output=True,
-                              text=True, errors="replace", timeout=REPORT_TIMEOUT, env=env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "grader.course.cli", "report", str(out)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=REPORT_TIMEOUT,
+            env=env,
+        )
     except KeyboardInterrupt:  # every result is written already
         err.print("note: report.html not written (interrupted); `course report` builds it from the results")
         return
@@ -335,9 +431,20 @@ def _write_report(out: Path, console, err) -> None:
 def main(args: argparse.Namespace, options: GradeOptions) -> int:
     """Entry point from ``grade`` (``grader.cli``): batch mode with the parsed arguments."""
     if getattr(args, "feedback", None):
-        print("note: --feedback is ignored in batch mode (each student gets RESULTS_DIR/<student>/feedback.md)",
-              file=sys.stderr)
-    return run(list(args.paths), args.out, options, batch=bool(args.batch), workers=args.workers,
-               force=bool(args.force), quiet=bool(args.quiet), summary_json=getattr(args, "json", None),
-               nbgrader=bool(getattr(args, "nbgrader", False)), variant_key=getattr(args, "variant_key", None),
-               assignment=getattr(args, "assignment", None))
+        print(
+            "note: --feedback is ignored in batch mode (each student gets RESULTS_DIR/<student>/feedback.md)",
+            file=sys.stderr,
+        )
+    return run(
+        list(args.paths),
+        args.out,
+        options,
+        batch=bool(args.batch),
+        workers=args.workers,
+        force=bool(args.force),
+        quiet=bool(args.quiet),
+        summary_json=getattr(args, "json", None),
+        nbgrader=bool(getattr(args, "nbgrader", False)),
+        variant_key=getattr(args, "variant_key", None),
+        assignment=getattr(args, "assignment", None),
+    )

@@ -3,6 +3,7 @@
 Read straight from scikit-learn's data file (importing sklearn costs ~1.5 s); the sandbox does
 not even mount that folder, so a worker never sees these labels.
 """
+
 from __future__ import annotations
 
 import functools
@@ -21,6 +22,7 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
         data = np.loadtxt(path, delimiter=",")
         return data[:, :-1], data[:, -1].astype(np.int64)
     from sklearn.datasets import load_digits  # pragma: no cover
+
     bunch = load_digits()  # pragma: no cover
     return bunch.data.astype(np.float64), bunch.target.astype(np.int64)  # pragma: no cover
 

@@ -6,14 +6,17 @@ in the worker on inputs drawn here, gives the outputs that the described layers 
 computed here in numpy. A duck-typed stand-in must then compute exactly what the layers it
 claims compute, which is being the model.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from grader.gradients import CheckFailure, assert_close
 
-TORCH_FORWARD = ("lambda m, X: (lambda torch: m(torch.as_tensor(X, dtype=next(m.parameters()).dtype))"
-                 ".detach().cpu().double().numpy())(__import__('torch'))")
+TORCH_FORWARD = (
+    "lambda m, X: (lambda torch: m(torch.as_tensor(X, dtype=next(m.parameters()).dtype))"
+    ".detach().cpu().double().numpy())(__import__('torch'))"
+)
 KERAS_FORWARD = "lambda m, X: np.asarray(m(X), dtype=np.float64)"
 
 
@@ -22,9 +25,16 @@ def _softmax(Z: np.ndarray) -> np.ndarray:
     return E / E.sum(axis=1, keepdims=True)
 
 
-_ACTIVATIONS = {"relu": lambda A: np.maximum(A, 0.0), "sigmoid": lambda A: 1.0 / (1.0 + np.exp(-A)),
-                "tanh": np.tanh, "softmax": _softmax, "logsoftmax": lambda A: np.log(_softmax(A)),
-                "linear": lambda A: A, "identity": lambda A: A, "none": lambda A: A}
+_ACTIVATIONS = {
+    "relu": lambda A: np.maximum(A, 0.0),
+    "sigmoid": lambda A: 1.0 / (1.0 + np.exp(-A)),
+    "tanh": np.tanh,
+    "softmax": _softmax,
+    "logsoftmax": lambda A: np.log(_softmax(A)),
+    "linear": lambda A: A,
+    "identity": lambda A: A,
+    "none": lambda A: A,
+}
 
 
 def exported_forward(exported: dict, X: np.ndarray) -> np.ndarray:
@@ -67,7 +77,9 @@ def _check_shapes(params: dict, kind: str, width: int, number: int) -> None:
     if bias is not None and (not isinstance(bias, np.ndarray) or bias.shape != (outputs,)):
         raise CheckFailure(f"layer {number} ({kind}): its bias has shape {np.shape(bias)}, expected ({outputs},)")
     if set(params) - {"weight", "kernel", "bias"}:
-        raise CheckFailure(f"layer {number} ({kind}) has unexpected parameters {sorted(set(params) - {'weight', 'kernel', 'bias'})}")
+        raise CheckFailure(
+            f"layer {number} ({kind}) has unexpected parameters {sorted(set(params) - {'weight', 'kernel', 'bias'})}"
+        )
 
 
 def verified_export(student, model, what: str = "the model", rows: int = 4) -> dict:
@@ -84,7 +96,11 @@ def verified_export(student, model, what: str = "the model", rows: int = 4) -> d
     X = np.random.default_rng(inputs).normal(size=(rows, inputs))
     forward = TORCH_FORWARD if exported.get("framework") == "torch" else KERAS_FORWARD
     got = student.source(forward)(model, X)
-    assert_close(got, exported_forward(exported, X),
-                 f"{what}(X) on {rows} random inputs, against its own layers and weights computed in numpy",
-                 rtol=1e-4, atol=1e-5)
+    assert_close(
+        got,
+        exported_forward(exported, X),
+        f"{what}(X) on {rows} random inputs, against its own layers and weights computed in numpy",
+        rtol=1e-4,
+        atol=1e-5,
+    )
     return exported

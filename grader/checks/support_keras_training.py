@@ -4,6 +4,7 @@ messages both files give.
 
 Nothing here imports Keras: the one-liners are evaluated in the worker (``student.source``).
 """
+
 from __future__ import annotations
 
 from grader.gradients import Mistake
@@ -18,14 +19,20 @@ WEIGHT_DTYPES = "lambda m: [str(w.dtype) for w in m.get_weights()]"
 PREDICT = "lambda m, X: np.asarray(m(X), dtype=np.float64)"
 STORED_LR = "lambda m: float(m.optimizer.learning_rate)"
 ITERATIONS = "lambda m: int(m.optimizer.iterations)"
-MODEL = (f"lambda D, H, C: (lambda k: k.Sequential([k.Input((D,)), k.layers.Dense(H, activation='relu'), "
-         f"k.layers.Dense(C, activation='softmax')]))({KERAS})")
+MODEL = (
+    f"lambda D, H, C: (lambda k: k.Sequential([k.Input((D,)), k.layers.Dense(H, activation='relu'), "
+    f"k.layers.Dense(C, activation='softmax')]))({KERAS})"
+)
 # keras.utils.set_random_seed(s), then the lecture's model: what build_model(D, H, C, seed=s) documents
 SEEDED_MODEL = f"lambda D, H, C, s: ({KERAS}.utils.set_random_seed(s), ({MODEL})(D, H, C))[-1]"
 RESEED = f"lambda s: {KERAS}.utils.set_random_seed(s)"
-COMPILE = (f"lambda m, lr: m.compile(optimizer={KERAS}.optimizers.Adam(learning_rate=lr), "
-           f"loss={KERAS}.losses.SparseCategoricalCrossentropy(from_logits=False), metrics=['accuracy'])")
+COMPILE = (
+    f"lambda m, lr: m.compile(optimizer={KERAS}.optimizers.Adam(learning_rate=lr), "
+    f"loss={KERAS}.losses.SparseCategoricalCrossentropy(from_logits=False), metrics=['accuracy'])"
+)
 
-LINEAR_OUTPUT = Mistake("linear_output_layer",
-                        "the output layer is linear: with from_logits=False the model must end in "
-                        "Dense(num_classes, activation=\"softmax\") and output probabilities")
+LINEAR_OUTPUT = Mistake(
+    "linear_output_layer",
+    "the output layer is linear: with from_logits=False the model must end in "
+    'Dense(num_classes, activation="softmax") and output probabilities',
+)

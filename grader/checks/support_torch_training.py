@@ -4,6 +4,7 @@ cross-entropy, and the reading of dtype errors raised inside the student's code.
 
 Nothing here imports torch: the one-liners are evaluated in the worker (``student.source``).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,36 +23,50 @@ CROSS_ENTROPY = f"lambda: {TORCH}.nn.CrossEntropyLoss()"
 MODEL = f"lambda D, H, C: (lambda nn: nn.Sequential(nn.Linear(D, H), nn.ReLU(), nn.Linear(H, C)))({TORCH}.nn)"
 # torch.manual_seed(s), then the lecture's model: what build_model(D, H, C, seed=s) documents
 SEEDED_MODEL = f"lambda D, H, C, s: ({TORCH}.manual_seed(s), ({MODEL})(D, H, C))[-1]"
-LOAD = (f"lambda m, ps: (lambda torch: (m.double(), [p.data.copy_(torch.as_tensor(v)) "
-        f"for p, v in zip(m.parameters(), ps)], m)[-1])({TORCH})")
-LOGITS = (f"lambda m, X: (lambda torch: m(torch.as_tensor(X, dtype=next(m.parameters()).dtype))"
-          f".detach().double().numpy())({TORCH})")
+LOAD = (
+    f"lambda m, ps: (lambda torch: (m.double(), [p.data.copy_(torch.as_tensor(v)) "
+    f"for p, v in zip(m.parameters(), ps)], m)[-1])({TORCH})"
+)
+LOGITS = (
+    f"lambda m, X: (lambda torch: m(torch.as_tensor(X, dtype=next(m.parameters()).dtype))"
+    f".detach().double().numpy())({TORCH})"
+)
 PARAM_DTYPES = "lambda m: [str(p.dtype).replace('torch.', '') for p in m.parameters()]"
 TRAINING = "lambda m: bool(m.training)"
 SET_MODE = "lambda m, training: m.train(training) and None"
 
-SOFTMAX = Mistake("softmax_before_cross_entropy",
-                  "a softmax before nn.CrossEntropyLoss (in build_model or in train_step): the loss applies "
-                  "log-softmax itself, so pass it the raw logits")
-AFTER_STEP = Mistake("loss_after_step", "returned the loss AFTER optimizer.step(): keep L = loss_fn(model(X), y) "
-                                        "from before the step")
+SOFTMAX = Mistake(
+    "softmax_before_cross_entropy",
+    "a softmax before nn.CrossEntropyLoss (in build_model or in train_step): the loss applies "
+    "log-softmax itself, so pass it the raw logits",
+)
+AFTER_STEP = Mistake(
+    "loss_after_step", "returned the loss AFTER optimizer.step(): keep L = loss_fn(model(X), y) from before the step"
+)
 RETURNED_Y = Mistake("returned_y_not_derivative", "returned y = x^2 + 2x instead of dy/dx")
-SOFTMAX_LAYER = ("there is a softmax layer in the model: build_model must end with the last Linear (raw logits), "
-                 "because nn.CrossEntropyLoss applies log-softmax itself")
+SOFTMAX_LAYER = (
+    "there is a softmax layer in the model: build_model must end with the last Linear (raw logits), "
+    "because nn.CrossEntropyLoss applies log-softmax itself"
+)
 
 # dtype errors raised by torch inside the student's code, and what they mean here
-X_DTYPE = Diagnosis("x_not_in_model_dtype",
-                    "X reached the model in another float dtype than its parameters: convert X with "
-                    "to_tensors(model, X, y), which uses model_dtype(model) (float64 after model.double()), "
-                    "not a fixed torch.float32 / torch.tensor(X)")
-Y_DTYPE = Diagnosis("y_not_int64",
-                    "the labels reached the loss in another integer dtype than int64: convert y with "
-                    "to_tensors(model, X, y) (torch.int64), the class indices CrossEntropyLoss needs")
+X_DTYPE = Diagnosis(
+    "x_not_in_model_dtype",
+    "X reached the model in another float dtype than its parameters: convert X with "
+    "to_tensors(model, X, y), which uses model_dtype(model) (float64 after model.double()), "
+    "not a fixed torch.float32 / torch.tensor(X)",
+)
+Y_DTYPE = Diagnosis(
+    "y_not_int64",
+    "the labels reached the loss in another integer dtype than int64: convert y with "
+    "to_tensors(model, X, y) (torch.int64), the class indices CrossEntropyLoss needs",
+)
 STEPPED_BEFORE_BACKWARD = Diagnosis(
     "step_between_forward_and_backward",
     "the weights were changed in place between the forward pass and loss.backward() (torch saved them "
     "for the backward pass): that is optimizer.step() called before loss.backward(); the order is "
-    "zero_grad(), forward, loss, backward(), step()")
+    "zero_grad(), forward, loss, backward(), step()",
+)
 
 
 def softmax(Z: np.ndarray) -> np.ndarray:

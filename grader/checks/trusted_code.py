@@ -3,6 +3,7 @@
 Used when a check's helper must live beside the student's code, e.g. a model that records which
 batches it was asked for: the same text runs in both places, so both sides compute alike.
 """
+
 import numpy as np
 
 

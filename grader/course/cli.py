@@ -1,4 +1,5 @@
 """``course``: instructor tooling (stubs, rubric, handout, figures, nbgrader, gradescope, bench, report)."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,6 +9,7 @@ from pathlib import Path
 
 def _stubs(args: argparse.Namespace) -> int:
     from grader.course import stubs
+
     if args.check:
         stale = stubs.check()
         for name in stale:
@@ -22,6 +24,7 @@ def _stubs(args: argparse.Namespace) -> int:
 
 def _rubric(args: argparse.Namespace) -> int:
     from grader.course import rubric_table
+
     rows = rubric_table.collect()
     print("## Points per task\n")
     print(rubric_table.markdown(rows))
@@ -32,6 +35,7 @@ def _rubric(args: argparse.Namespace) -> int:
 
 def _handout(args: argparse.Namespace) -> int:
     from grader.course import handout
+
     if args.check:
         stale = handout.stale_notes()
         for name in stale:
@@ -44,6 +48,7 @@ def _handout(args: argparse.Namespace) -> int:
 
 def _figures(args: argparse.Namespace) -> int:
     from grader.course import handout
+
     for path in handout.write_figures():
         print(f"wrote {path.relative_to(handout.ROOT)}")
     return 0
@@ -53,8 +58,11 @@ def _demo(args: argparse.Namespace) -> int:
     """The main job: grade the reference solutions and the blank stubs, show both scores."""
     from grader import runner
     from grader.course import stubs
-    for label, folder in (("reference solutions (solutions/)", stubs.SOLUTIONS),
-                          ("blank student stubs (assignments/)", stubs.ASSIGNMENTS)):
+
+    for label, folder in (
+        ("reference solutions (solutions/)", stubs.SOLUTIONS),
+        ("blank student stubs (assignments/)", stubs.ASSIGNMENTS),
+    ):
         print(f"\n=== {label} ===")
         results = runner.grade(folder, runner.GradeOptions(tasks=tuple(args.task or ())))
         results.print_table()
@@ -66,17 +74,21 @@ BENCH_ELSEWHERE = "course bench runs from a source checkout of backprop-lab"
 
 def _bench(args: argparse.Namespace) -> int:
     import importlib.util
+
     if importlib.util.find_spec("grader.course.bench") is None:  # left out of the wheel
         print(BENCH_ELSEWHERE, file=sys.stderr)
         return 2
     from grader.course.bench import report
+
     return report.main(args)
 
 
 def _delegate(module: str):
     def run(args: argparse.Namespace) -> int:
         import importlib
+
         return importlib.import_module(f"grader.course.{module}").main(args)
+
     return run
 
 
@@ -107,26 +119,58 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_delegate("release"))
     s = sub.add_parser("gradescope", help="build the Gradescope autograder.zip")
     s.add_argument("out", type=Path)
-    s.add_argument("--variants", type=Path, default=None, metavar="KEYFILE",
-                   help="grade each submitter on their own hidden inputs (key + their Gradescope id)")
+    s.add_argument(
+        "--variants",
+        type=Path,
+        default=None,
+        metavar="KEYFILE",
+        help="grade each submitter on their own hidden inputs (key + their Gradescope id)",
+    )
     s.set_defaults(func=_delegate("gradescope"))
-    s = sub.add_parser("report", help="rebuild RESULTS/report.html, the class report of a `grade --batch` results folder")
+    s = sub.add_parser(
+        "report", help="rebuild RESULTS/report.html, the class report of a `grade --batch` results folder"
+    )
     s.add_argument("results", type=Path, help="the results folder of grade --batch")
     s.add_argument("--out", type=Path, default=None, help="write the report here instead of RESULTS/report.html")
-    s.add_argument("--threshold", type=float, default=0.6,
-                   help="code similarity: list pairs where one side shares at least this fraction of its code (0.6)")
+    s.add_argument(
+        "--threshold",
+        type=float,
+        default=0.6,
+        help="code similarity: list pairs where one side shares at least this fraction of its code (0.6)",
+    )
     s.set_defaults(func=_delegate("report"))
-    s = sub.add_parser("bench", help="benchmarks, printed side by side and written to reference/benchmarks.md "
-                                     "(runs from a source checkout)")
+    s = sub.add_parser(
+        "bench",
+        help="benchmarks, printed side by side and written to reference/benchmarks.md (runs from a source checkout)",
+    )
     s.add_argument("--quick", action="store_true", help="a short run: two small tasks, a class of 2, no nbgrader")
-    s.add_argument("--reps", type=int, default=None, metavar="N",
-                   help="rounds of each comparison after its warm-up (default 3; --quick 2)")
-    s.add_argument("--class-size", type=int, default=None, metavar="N",
-                   help="students in the class comparison (default 6; --quick 2)")
-    s.add_argument("--tasks", default=None, metavar="a,b",
-                   help="comma-separated tasks to grade (default: every task; --quick: losses,chain_rule)")
-    s.add_argument("--out", type=Path, default=None, metavar="PATH",
-                   help="where to write the report (default: reference/benchmarks.md)")
+    s.add_argument(
+        "--reps",
+        type=int,
+        default=None,
+        metavar="N",
+        help="rounds of each comparison after its warm-up (default 3; --quick 2)",
+    )
+    s.add_argument(
+        "--class-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="students in the class comparison (default 6; --quick 2)",
+    )
+    s.add_argument(
+        "--tasks",
+        default=None,
+        metavar="a,b",
+        help="comma-separated tasks to grade (default: every task; --quick: losses,chain_rule)",
+    )
+    s.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="where to write the report (default: reference/benchmarks.md)",
+    )
     s.set_defaults(func=_bench)
     return p
 

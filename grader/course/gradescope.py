@@ -24,6 +24,7 @@ passes one ``GradeOptions`` down, as ``grade`` does with its flags.
 
 Run ``python -m grader.course.gradescope run [--root DIR]`` to grade like ``run_autograder``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -125,6 +126,7 @@ def _visibility(value: str | None) -> str:
 
 def _tasks(value: Any) -> list[str] | None:
     from grader.rubric import BY_NAME
+
     if not value:
         return None
     names = value.split(",") if isinstance(value, str) else list(value)
@@ -138,22 +140,32 @@ def _tasks(value: Any) -> list[str] | None:
 def options(config: dict | None = None) -> dict:
     """The run-time options: environment variables over the bundle's ``bplab.json``."""
     from grader import runner
+
     config = config or {}
     seed = os.environ.get("BPLAB_SEED") or config.get("seed")
-    return {"hidden_visibility": _visibility(os.environ.get("BPLAB_HIDDEN_VISIBILITY") or config.get("hidden_visibility")),
-            "tasks": _tasks(os.environ.get("BPLAB_TASKS") or config.get("tasks")),
-            "seed": int(seed) if seed not in (None, "") else runner.DEFAULT_SEED,
-            "allow_unsandboxed": (os.environ.get("BPLAB_ALLOW_UNSANDBOXED") or
-                                  str(config.get("allow_unsandboxed", ""))).lower() in ("1", "true", "yes"),
-            "sandbox": (os.environ.get("BPLAB_SANDBOX") or str(config.get("sandbox", "on"))).lower()
-                       not in ("0", "off", "false", "no")}
+    return {
+        "hidden_visibility": _visibility(os.environ.get("BPLAB_HIDDEN_VISIBILITY") or config.get("hidden_visibility")),
+        "tasks": _tasks(os.environ.get("BPLAB_TASKS") or config.get("tasks")),
+        "seed": int(seed) if seed not in (None, "") else runner.DEFAULT_SEED,
+        "allow_unsandboxed": (
+            os.environ.get("BPLAB_ALLOW_UNSANDBOXED") or str(config.get("allow_unsandboxed", ""))
+        ).lower()
+        in ("1", "true", "yes"),
+        "sandbox": (os.environ.get("BPLAB_SANDBOX") or str(config.get("sandbox", "on"))).lower()
+        not in ("0", "off", "false", "no"),
+    }
 
 
 def grade_options(opts: dict, seed: int | None = None):
     """The GradeOptions of this run (``seed``: a variant's own seed)."""
     from grader.options import GradeOptions
-    return GradeOptions(tasks=tuple(opts["tasks"] or ()), seed=opts["seed"] if seed is None else seed,
-                        allow_unsandboxed=opts["allow_unsandboxed"], sandbox=opts["sandbox"])
+
+    return GradeOptions(
+        tasks=tuple(opts["tasks"] or ()),
+        seed=opts["seed"] if seed is None else seed,
+        allow_unsandboxed=opts["allow_unsandboxed"],
+        sandbox=opts["sandbox"],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,12 +173,20 @@ def grade_options(opts: dict, seed: int | None = None):
 # ---------------------------------------------------------------------------------------------
 def error_json(message: str, hint: str = "") -> dict:
     from grader.text import clean
+
     message = clean(message, 2000)  # quotes the upload's file names
     output = f"Your submission could not be graded: {message}"
     if hint:
         output += "\n" + clean(hint, 2000)
-    return {"score": 0.0, "execution_time": 0.0, "output": output, "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": [], "extra_data": {"error": message}}
+    return {
+        "score": 0.0,
+        "execution_time": 0.0,
+        "output": output,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+        "extra_data": {"error": message},
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,6 +195,7 @@ def error_json(message: str, hint: str = "") -> dict:
 def _load_submission(folder: Path):
     """The student's files: the folder (or its one nested folder), else the single .zip in it."""
     from grader import submission
+
     try:
         return submission.load(folder)
     except submission.SubmissionError as first:
@@ -191,6 +212,7 @@ def _variant(root: Path):
     """The student's variant when the bundle carries a key: whose it is comes from Gradescope's
     submission_metadata.json (the submitters' ids, or e-mails, sorted: a group shares one)."""
     from grader import runner, submission
+
     key_file = root / "source" / VARIANTS_KEY
     if not key_file.is_file():
         return None
@@ -201,8 +223,9 @@ def _variant(root: Path):
     except (OSError, ValueError, AttributeError):
         who = []
     if not [w for w in who if w]:
-        raise submission.SubmissionError("the bundle grades per-student variants, but submission_metadata.json "
-                                         "names no submitter")
+        raise submission.SubmissionError(
+            "the bundle grades per-student variants, but submission_metadata.json names no submitter"
+        )
     return runner.variant_for(runner.read_variant_key(key_file), ",".join(who))
 
 
@@ -210,8 +233,9 @@ def run_autograder(root: Path) -> int:
     """Grade ``root/submission`` and write ``root/results/results.json``; 0 unless the grader broke."""
     os.environ.pop("BPLAB_ISOLATION_PROBED", None)  # a hand-over between the grader's own processes only
     from grader import runner, submission
-    from grader.rubric import TASKS
     from grader.results import write_atomic
+    from grader.rubric import TASKS
+
     root = Path(root)
     results_dir = root / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -223,6 +247,7 @@ def run_autograder(root: Path) -> int:
         config = {}
     opts = options(config)
     from grader.sandbox import SandboxUnavailable
+
     expected = ", ".join(t.file for t in TASKS if not opts["tasks"] or t.name in opts["tasks"])
     start = time.monotonic()
     try:
@@ -236,10 +261,13 @@ def run_autograder(root: Path) -> int:
         data["extra_data"]["gradescope"] = {"options": opts, "grader_file": str(Path(__file__).resolve())}
         write_atomic(out, json.dumps(data, indent=2) + "\n")
     except submission.SubmissionError as exc:
-        data = error_json(str(exc).replace(str(root / "submission"), "submission"),
-                          f"Upload the module files ({expected}) directly, in one folder, or as one .zip.")
+        data = error_json(
+            str(exc).replace(str(root / "submission"), "submission"),
+            f"Upload the module files ({expected}) directly, in one folder, or as one .zip.",
+        )
         write_atomic(out, json.dumps(data, indent=2) + "\n")
         from grader.text import clean_line
+
         print(f"not a submission: {clean_line(exc, 2000)}; wrote {out}")
         return 0
     except SandboxUnavailable as exc:  # refused, loudly: never grade untrusted code unsandboxed silently
@@ -252,6 +280,7 @@ def run_autograder(root: Path) -> int:
         data = error_json("the autograder itself failed (not your fault); the course staff will regrade.")
         data["execution_time"] = round(time.monotonic() - start, 2)
         from grader.text import clean, type_name
+
         data["extra_data"]["grader_exception"] = f"{type_name(type(exc).__name__)}: {clean(exc)}"
         write_atomic(out, json.dumps(data, indent=2) + "\n")
         return 1
@@ -265,8 +294,9 @@ def run_autograder(root: Path) -> int:
 
 def selftest() -> int:
     """Grade the installed reference solutions: the bundle is usable only if they score full marks."""
-    from grader import runner, submission
     import solutions
+    from grader import runner, submission
+
     folder = Path(solutions.__file__).resolve().parent
     opts = options(_bundle_config())
     with submission.load(folder) as sub:
@@ -335,23 +365,32 @@ def _checks_in(names: list[str]) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in found.items()}
 
 
-def build(out: Path, hidden_visibility: str | None = None, tasks: list[str] | None = None,
-          seed: int | None = None, variants: Path | None = None) -> dict:
+def build(
+    out: Path,
+    hidden_visibility: str | None = None,
+    tasks: list[str] | None = None,
+    seed: int | None = None,
+    variants: Path | None = None,
+) -> dict:
     """Write the bundle to ``out``; return what went in (files, checks, options). ``variants``: a key
     file; the bundle then grades each submitter on their own hidden inputs."""
     from grader import runner
     from grader.results import GRADER_VERSION
+
     out = Path(out)
     try:
         key = runner.read_variant_key(variants) if variants is not None else None
     except runner.VariantKeyError as exc:
         raise SystemExit(str(exc)) from None
-    config = {"hidden_visibility": _visibility(hidden_visibility or os.environ.get("BPLAB_HIDDEN_VISIBILITY")),
-              "tasks": _tasks(tasks or os.environ.get("BPLAB_TASKS")),
-              "seed": seed if seed is not None else (int(os.environ["BPLAB_SEED"]) if os.environ.get("BPLAB_SEED") else None),
-              "allow_unsandboxed": os.environ.get("BPLAB_ALLOW_UNSANDBOXED", "").lower() in ("1", "true", "yes"),
-              "sandbox": os.environ.get("BPLAB_SANDBOX", "on").lower() not in ("0", "off", "false", "no"),
-              "variants": key is not None, "grader_version": GRADER_VERSION}
+    config = {
+        "hidden_visibility": _visibility(hidden_visibility or os.environ.get("BPLAB_HIDDEN_VISIBILITY")),
+        "tasks": _tasks(tasks or os.environ.get("BPLAB_TASKS")),
+        "seed": seed if seed is not None else (int(os.environ["BPLAB_SEED"]) if os.environ.get("BPLAB_SEED") else None),
+        "allow_unsandboxed": os.environ.get("BPLAB_ALLOW_UNSANDBOXED", "").lower() in ("1", "true", "yes"),
+        "sandbox": os.environ.get("BPLAB_SANDBOX", "on").lower() not in ("0", "off", "false", "no"),
+        "variants": key is not None,
+        "grader_version": GRADER_VERSION,
+    }
     constraints = ROOT / ".ci" / "constraints.txt"
     if not constraints.is_file():
         raise SystemExit(f"missing {constraints}: the bundle pins its dependencies with it")
@@ -395,12 +434,19 @@ def main(args: argparse.Namespace) -> int:
     """``course gradescope OUT.zip`` (options: attributes if the CLI has them, else BPLAB_* variables)."""
     task = getattr(args, "task", None)
     variants = getattr(args, "variants", None) or os.environ.get("BPLAB_VARIANTS_KEY") or None
-    info = build(args.out, hidden_visibility=getattr(args, "hidden_visibility", None),
-                 tasks=task, seed=getattr(args, "seed", None), variants=Path(variants) if variants else None)
+    info = build(
+        args.out,
+        hidden_visibility=getattr(args, "hidden_visibility", None),
+        tasks=task,
+        seed=getattr(args, "seed", None),
+        variants=Path(variants) if variants else None,
+    )
     cfg = info["config"]
     print(f"wrote {info['out']} (setup.sh, run_autograder, {info['package']}, constraints.txt, bplab.json)")
-    print(f"checks: public {', '.join(cfg['checks'].get('public', [])) or 'none'}; "
-          f"hidden {', '.join(cfg['checks'].get('hidden', [])) or 'none'}")
+    print(
+        f"checks: public {', '.join(cfg['checks'].get('public', [])) or 'none'}; "
+        f"hidden {', '.join(cfg['checks'].get('hidden', [])) or 'none'}"
+    )
     print(f"hidden checks visibility: {cfg['hidden_visibility']}; tasks: {', '.join(cfg['tasks'] or ['all'])}")
     if info["package"].endswith("/"):
         print("note: no wheel could be built here (pip / setuptools missing); the bundle ships the source tree")
@@ -418,8 +464,13 @@ def _cli(argv: list[str] | None = None) -> int:
     b.add_argument("--hidden-visibility", choices=VISIBILITIES, default=None)
     b.add_argument("--task", action="append", default=None)
     b.add_argument("--seed", type=int, default=None)
-    b.add_argument("--variants", type=Path, default=None, metavar="KEYFILE",
-                   help="per-student hidden inputs from this key and each submitter's Gradescope id")
+    b.add_argument(
+        "--variants",
+        type=Path,
+        default=None,
+        metavar="KEYFILE",
+        help="per-student hidden inputs from this key and each submitter's Gradescope id",
+    )
     r = sub.add_parser("run", help="grade ROOT/submission into ROOT/results/results.json")
     r.add_argument("--root", type=Path, default=Path(os.environ.get("AUTOGRADER_ROOT", "/autograder")))
     sub.add_parser("selftest", help="grade the installed reference (must score full marks)")

@@ -4,20 +4,23 @@ A note marks a block with ``<!-- BEGIN GENERATED: name -->`` ... ``<!-- END GENE
 ``grader/course/worked/<topic>.py`` defines ``BLOCKS = {name: fn}`` (markdown computed from
 ``solutions/``) and optionally ``FIGURES = {"file.png": fn(path)}``.
 """
+
 from __future__ import annotations
 
 import importlib
 import pkgutil
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from grader.course import worked
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "reference"
 FIGURES = REFERENCE / "figures"
-_BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S)
+_BLOCK = re.compile(
+    r"(<!-- BEGIN GENERATED: (?P<name>[\w.-]+) -->\n)(?P<body>.*?)(<!-- END GENERATED: (?P=name) -->)", re.S
+)
 
 
 def _registry(attr: str) -> dict[str, Callable]:
@@ -34,6 +37,7 @@ def render(text: str, blocks: dict[str, Callable[[], str]]) -> str:
         if name not in blocks:
             raise KeyError(f"no generator for block {name!r}")
         return match.group(1) + blocks[name]().rstrip("\n") + "\n" + match.group(4)
+
     return _BLOCK.sub(fill, text)
 
 

@@ -1,4 +1,5 @@
 """Number and table formatting shared by the worked-number blocks of reference/*.md."""
+
 from __future__ import annotations
 
 import numpy as np

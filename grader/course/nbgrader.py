@@ -6,6 +6,7 @@ notebook per task (``grader.course.notebooks``) and the given ``data.py``. Runni
 refreshes both; the instructor's own settings belong in ``nbgrader_config_local.py``, which the
 generated config loads last. The standard nbgrader commands then run unchanged in COURSE_DIR.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,14 +62,21 @@ def _existing(config: Path, key: str) -> str | None:
 
 
 def config_text(course_id: str, exchange: str, seed: int, execute: bool = False) -> str:
-    return CONFIG_TEMPLATE.format(course_id=course_id, exchange=exchange, seed=seed, execute=execute,
-                                  local=LOCAL_CONFIG)
+    return CONFIG_TEMPLATE.format(
+        course_id=course_id, exchange=exchange, seed=seed, execute=execute, local=LOCAL_CONFIG
+    )
 
 
-def create(course_dir: Path, course_id: str = "backprop-lab", exchange: Path | str | None = None,
-           assignment: str = "backprop", tasks: list[str] | None = None) -> dict:
+def create(
+    course_dir: Path,
+    course_id: str = "backprop-lab",
+    exchange: Path | str | None = None,
+    assignment: str = "backprop",
+    tasks: list[str] | None = None,
+) -> dict:
     """Create or refresh the course directory; return what was written and what was skipped."""
     from grader.runner import DEFAULT_SEED
+
     course_dir = Path(course_dir).resolve()
     course_dir.mkdir(parents=True, exist_ok=True)
     config = course_dir / CONFIG
@@ -86,10 +94,16 @@ def create(course_dir: Path, course_id: str = "backprop-lab", exchange: Path | s
     changed, skipped = notebooks.write(source, tasks)
     written += changed
     released = course_dir / "release" / assignment
-    return {"course_dir": course_dir, "config": config, "source": source, "exchange": exchange,
-            "written": written, "skipped": skipped,
-            "notebooks": sorted(p.name for p in source.glob("*.ipynb")),
-            "rerelease": bool(changed) and released.exists()}
+    return {
+        "course_dir": course_dir,
+        "config": config,
+        "source": source,
+        "exchange": exchange,
+        "written": written,
+        "skipped": skipped,
+        "notebooks": sorted(p.name for p in source.glob("*.ipynb")),
+        "rerelease": bool(changed) and released.exists(),
+    }
 
 
 def main(args: argparse.Namespace) -> int:
@@ -101,14 +115,22 @@ def main(args: argparse.Namespace) -> int:
         print(f"skipped {task}: {reason}")
     if not info["written"]:
         print("up to date")
-    print(f"course {args.course_id!r}: {len(info['notebooks'])} notebooks in {info['source'].relative_to(root)}, "
-          f"exchange {info['exchange']}")
+    print(
+        f"course {args.course_id!r}: {len(info['notebooks'])} notebooks in {info['source'].relative_to(root)}, "
+        f"exchange {info['exchange']}"
+    )
     if not Path(info["exchange"]).is_dir():
-        print(f"note: create the exchange root, writable by students: mkdir -p {info['exchange']} && "
-              f"chmod 1777 {info['exchange']}")
+        print(
+            f"note: create the exchange root, writable by students: mkdir -p {info['exchange']} && "
+            f"chmod 1777 {info['exchange']}"
+        )
     if info["rerelease"]:
-        print(f"note: the source changed after a release: nbgrader generate_assignment {args.assignment} --force "
-              f"(and release_assignment --force before students fetch)")
-    print(f"next, in {root}: nbgrader generate_assignment {args.assignment} && "
-          f"nbgrader release_assignment {args.assignment}")
+        print(
+            f"note: the source changed after a release: nbgrader generate_assignment {args.assignment} --force "
+            f"(and release_assignment --force before students fetch)"
+        )
+    print(
+        f"next, in {root}: nbgrader generate_assignment {args.assignment} && "
+        f"nbgrader release_assignment {args.assignment}"
+    )
     return 0

@@ -6,6 +6,7 @@ is repaired, and what was wrong is recorded for ``IsolatedGrade`` (which scores 
 reading and the repair; ``PROBLEMS`` holds, per (gradebook, assignment, student, notebook), the
 problems found.
 """
+
 from __future__ import annotations
 
 import copy
@@ -16,9 +17,7 @@ import nbformat
 from nbconvert.exporters import NotebookExporter
 from nbformat import v4
 
-
 from grader import text as _text
-
 
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema (nbgrader 0.9)
 
@@ -40,12 +39,23 @@ def problems_key(info: dict) -> tuple:
 def expected_cells(db_url: str, assignment: str, notebook: str) -> dict[str, dict] | None:
     """{grade_id: what the course's cell is} for a notebook of the gradebook; None if it is not there."""
     from nbgrader.api import Gradebook, MissingEntry
+
     try:
         with Gradebook(db_url) as gb:
             nb = gb.find_notebook(notebook, assignment)
-            spec = {c.name: {"cell_type": c.cell_type, "locked": bool(c.locked), "grade": False, "solution": False,
-                             "task": False, "points": None, "checksum": c.checksum, "source": c.source}
-                    for c in nb.source_cells}
+            spec = {
+                c.name: {
+                    "cell_type": c.cell_type,
+                    "locked": bool(c.locked),
+                    "grade": False,
+                    "solution": False,
+                    "task": False,
+                    "points": None,
+                    "checksum": c.checksum,
+                    "source": c.source,
+                }
+                for c in nb.source_cells
+            }
             for c in nb.grade_cells:
                 spec.setdefault(c.name, {}).update(grade=True, points=float(c.max_score))
             for c in nb.solution_cells:
@@ -58,8 +68,14 @@ def expected_cells(db_url: str, assignment: str, notebook: str) -> dict[str, dic
 
 
 def _canonical(grade_id: str, spec: dict) -> dict:
-    meta = {"grade": spec["grade"], "grade_id": grade_id, "locked": spec["locked"],
-            "schema_version": SCHEMA_VERSION, "solution": spec["solution"], "task": spec["task"]}
+    meta = {
+        "grade": spec["grade"],
+        "grade_id": grade_id,
+        "locked": spec["locked"],
+        "schema_version": SCHEMA_VERSION,
+        "solution": spec["solution"],
+        "task": spec["task"],
+    }
     if spec["grade"] or spec["task"]:
         meta["points"] = spec["points"]
     if spec.get("checksum"):
@@ -81,6 +97,7 @@ def _set_cell_type(cell, cell_type: str) -> None:
 def _metadata_valid(cell) -> bool:
     """nbgrader's own check of one cell's metadata (schema version, types, required keys)."""
     from nbgrader.nbgraderformat import MetadataValidator
+
     try:
         MetadataValidator().validate_cell(copy.deepcopy(cell))
         return True
@@ -133,15 +150,23 @@ def guard_metadata(nb, expected: dict[str, dict]) -> list[str]:
                 _set_cell_type(cell, expected[gid]["cell_type"])
                 meta["nbgrader"] = nbformat.from_dict(_canonical(gid, expected[gid]))
             continue
-        if isinstance(nbm, dict) and not any(nbm.get(f) for f in _FLAGS) and (gid is None or gid == "") \
-                and _metadata_valid(cell):
+        if (
+            isinstance(nbm, dict)
+            and not any(nbm.get(f) for f in _FLAGS)
+            and (gid is None or gid == "")
+            and _metadata_valid(cell)
+        ):
             continue  # nbgrader metadata that claims nothing: harmless, nbgrader ignores it
         if isinstance(gid, str) and gid in seen:
-            problems.append(f"cells {seen[gid]} and {index} carry the same grade_id {_text.clean_line(repr(gid), 80)} "
-                            f"(cell {index} is no longer graded)")
+            problems.append(
+                f"cells {seen[gid]} and {index} carry the same grade_id {_text.clean_line(repr(gid), 80)} "
+                f"(cell {index} is no longer graded)"
+            )
         elif isinstance(gid, str) and gid:
-            problems.append(f"{where}: nbgrader metadata with a grade_id of its own "
-                            f"({_text.clean_line(repr(gid), 80)}), not a cell of the assignment")
+            problems.append(
+                f"{where}: nbgrader metadata with a grade_id of its own "
+                f"({_text.clean_line(repr(gid), 80)}), not a cell of the assignment"
+            )
         else:
             problems.append(f"{where}: malformed nbgrader metadata")
         del meta["nbgrader"]
@@ -192,14 +217,21 @@ def _repair_dict(raw) -> tuple[dict | None, list[str]]:
     raw["cells"] = cells
     if not isinstance(raw.get("metadata"), dict):
         raw["metadata"] = {}
-    raw["nbformat"], raw["nbformat_minor"] = 4, raw.get("nbformat_minor", 5) if isinstance(raw.get("nbformat_minor"), int) else 5
+    raw["nbformat"], raw["nbformat_minor"] = (
+        4,
+        raw.get("nbformat_minor", 5) if isinstance(raw.get("nbformat_minor"), int) else 5,
+    )
     return raw, problems
 
 
 def _well_formed(cell) -> bool:
-    return (isinstance(cell, dict) and cell.get("cell_type") in ("code", "markdown", "raw")
-            and isinstance(cell.get("metadata"), dict) and isinstance(cell.get("source"), str)
-            and (cell["cell_type"] != "code" or isinstance(cell.get("outputs"), list)))
+    return (
+        isinstance(cell, dict)
+        and cell.get("cell_type") in ("code", "markdown", "raw")
+        and isinstance(cell.get("metadata"), dict)
+        and isinstance(cell.get("source"), str)
+        and (cell["cell_type"] != "code" or isinstance(cell.get("outputs"), list))
+    )
 
 
 def read_guarded(data: bytes, expected: dict[str, dict] | None):
@@ -207,6 +239,7 @@ def read_guarded(data: bytes, expected: dict[str, dict] | None):
     metadata guarded (``guard_metadata``) when ``expected`` is known. Never raises: what cannot be
     read becomes the course's cells with empty solutions (``_placeholder``)."""
     import warnings
+
     problems: list[str] = []
     try:
         text = data.decode("utf-8")
@@ -269,8 +302,10 @@ class GuardedNotebookExporter(NotebookExporter):
         elif info and problems:
             PROBLEMS.setdefault(problems_key(info), []).extend(problems)
         if problems:
-            self.log.warning("%s of %s: %s (the task scores 0)", info.get("notebook"),
-                             _text.clean_line(info.get("student"), 100), _text.clean_line("; ".join(problems), 1000))
+            self.log.warning(
+                "%s of %s: %s (the task scores 0)",
+                info.get("notebook"),
+                _text.clean_line(info.get("student"), 100),
+                _text.clean_line("; ".join(problems), 1000),
+            )
         return self.from_notebook_node(nb, resources=resources, **kw)
-
-

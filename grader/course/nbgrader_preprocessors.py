@@ -35,6 +35,7 @@ The generated ``nbgrader_config.py`` calls ``configure(c)``, which sets:
   student's own cells are shown as written (a student's stray ``BEGIN HIDDEN TESTS`` line would
   otherwise make the feedback of that notebook fail).
 """
+
 from __future__ import annotations
 
 import json
@@ -43,18 +44,34 @@ import tempfile
 from pathlib import Path
 
 from nbformat import v4
-
-from grader.options import DEFAULT_SEED
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
 from grader import text as _text
-from grader.course.nbgrader_guard import (PROBLEMS, GuardedNotebookExporter, expected_cells, guard_metadata,
-                                          problems_key, read_guarded)
+from grader.course.nbgrader_guard import (
+    PROBLEMS,
+    GuardedNotebookExporter,
+    expected_cells,
+    guard_metadata,
+    problems_key,
+    read_guarded,
+)
+from grader.options import DEFAULT_SEED
 
-__all__ = ["TaskStubs", "FeedbackClearHiddenTests", "IsolatedGrade", "GuardedNotebookExporter", "configure",
-           "grade_sources", "module_source", "cell_timeout", "guard_metadata", "read_guarded", "expected_cells"]
+__all__ = [
+    "TaskStubs",
+    "FeedbackClearHiddenTests",
+    "IsolatedGrade",
+    "GuardedNotebookExporter",
+    "configure",
+    "grade_sources",
+    "module_source",
+    "cell_timeout",
+    "guard_metadata",
+    "read_guarded",
+    "expected_cells",
+]
 
 DEFAULT_TIMEOUT = 300
 MAX_OUTPUT = 1500  # characters of one check's message in a cell output
@@ -65,6 +82,7 @@ class TaskStubs(ClearSolutions):
 
     def preprocess(self, nb, resources):
         from grader.rubric import BY_NAME
+
         self._task = BY_NAME.get(resources.get("nbgrader", {}).get("notebook", ""))
         return super().preprocess(nb, resources)
 
@@ -73,6 +91,7 @@ class TaskStubs(ClearSolutions):
         if cell.cell_type != "code" or task is None or self.begin_solution_delimeter not in cell.source:
             return super()._replace_solution_region(cell, language)
         from grader.course import stubs
+
         try:  # the one producer of stubs: the cell becomes exactly what `course stubs` writes
             stub = stubs.make_stub(cell.source, task.number, task.file, header=False)
         except (SyntaxError, stubs.MarkerError) as exc:
@@ -105,6 +124,7 @@ def _score_text(score: float) -> str:
 def module_source(nb) -> str:
     """The module source of a task notebook (nbformat node or dict), as ``grade`` reads it."""
     from grader import submission
+
     with tempfile.TemporaryDirectory(prefix="bplab-nb-") as tmp:
         path = Path(tmp) / "task.ipynb"
         path.write_text(json.dumps(nb), encoding="utf-8")
@@ -115,13 +135,20 @@ def grade_sources(sources: dict[str, str], seed: int | None = None, allow_unsand
     """Grade {task: module source} with the isolated grader (parallel lanes); return Results. Refuses
     (SandboxUnavailable) where bubblewrap cannot run, unless ``allow_unsandboxed``."""
     from grader import runner
+
     with tempfile.TemporaryDirectory(prefix="bplab-nbgrader-") as tmp:
         folder = Path(tmp) / "submission"
         folder.mkdir()
         for task, source in sources.items():
             (folder / f"{task}.py").write_text(source, encoding="utf-8")
-        return runner.grade(folder, runner.GradeOptions(tasks=tuple(sorted(sources)), allow_unsandboxed=allow_unsandboxed,
-                                                        seed=DEFAULT_SEED if seed is None else seed))
+        return runner.grade(
+            folder,
+            runner.GradeOptions(
+                tasks=tuple(sorted(sources)),
+                allow_unsandboxed=allow_unsandboxed,
+                seed=DEFAULT_SEED if seed is None else seed,
+            ),
+        )
 
 
 # One student's results, graded all tasks at once at that student's first notebook (parallel lanes
@@ -148,28 +175,42 @@ class IsolatedGrade(NbGraderPreprocessor):
     """Scores a task notebook's graded cells with the isolated grader (``grader.runner.grade``)."""
 
     seed = Integer(None, allow_none=True, help="seed of the hidden inputs (default: grade's)").tag(config=True)
-    allow_unsandboxed = Bool(False, help="grade even where bubblewrap cannot run (student code then runs "
-                                         "with nbgrader's rights; every result says so)").tag(config=True)
-    variants_key_file = Unicode("", help="a key file: each student is graded on their own hidden inputs "
-                                         "(HMAC of the key and the student id), as `grade --variants`").tag(config=True)
+    allow_unsandboxed = Bool(
+        False,
+        help="grade even where bubblewrap cannot run (student code then runs "
+        "with nbgrader's rights; every result says so)",
+    ).tag(config=True)
+    variants_key_file = Unicode(
+        "",
+        help="a key file: each student is graded on their own hidden inputs "
+        "(HMAC of the key and the student id), as `grade --variants`",
+    ).tag(config=True)
 
     def seed_for(self, student: str | None):
         """(seed, variant record or None) of ``student``: their variant when a key is configured."""
         if not self.variants_key_file:
             return self.seed, None
         from grader import runner
+
         variant = runner.variant_for(runner.read_variant_key(Path(self.variants_key_file)), str(student or ""))
         return variant.seed, variant.record()
 
     def preprocess(self, nb, resources):
         from grader.rubric import BY_NAME
+
         task = resources.get("nbgrader", {}).get("notebook", "")
         if task not in BY_NAME:
             self.log.warning("IsolatedGrade: %s is not a task notebook of backprop-lab; left as it is", task)
             return nb, resources
-        cells = {kind: c for c in nb.cells for kind in ("public", "hidden")
-                 if c.cell_type == "code" and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
-                 and c.metadata.nbgrader.get("grade") and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"}
+        cells = {
+            kind: c
+            for c in nb.cells
+            for kind in ("public", "hidden")
+            if c.cell_type == "code"
+            and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+            and c.metadata.nbgrader.get("grade")
+            and c.metadata.nbgrader.get("grade_id") == f"{task}_{kind}"
+        }
         student = _text.clean_line(resources.get("nbgrader", {}).get("student", "?"), 100)
         problems = PROBLEMS.get(problems_key(resources.get("nbgrader", {})))
         if problems:  # the student's notebook was not what nbgrader handed out: 0, and why
@@ -178,10 +219,14 @@ class IsolatedGrade(NbGraderPreprocessor):
         rows = [t for t in results.tests if t.task == task]
         unfinished = [t for t in rows if t.name == f"{task}: grading did not finish"]
         if unfinished or not rows:  # the grader itself failed: no score rather than a wrong one
-            raise RuntimeError(f"IsolatedGrade: the grader failed on {task} of {student}: "
-                               + ("; ".join(_text.clean_line(e, 300) for e in results.grader_errors) or "no results"))
-        groups = {"public": [t for t in rows if t.visibility == "visible"],
-                  "hidden": [t for t in rows if t.visibility != "visible"]}
+            raise RuntimeError(
+                f"IsolatedGrade: the grader failed on {task} of {student}: "
+                + ("; ".join(_text.clean_line(e, 300) for e in results.grader_errors) or "no results")
+            )
+        groups = {
+            "public": [t for t in rows if t.visibility == "visible"],
+            "hidden": [t for t in rows if t.visibility != "visible"],
+        }
         import_failed = [t for t in rows if t.status == "import_failed" or t.name.endswith(f"import {task}.py")]
         for kind, cell in cells.items():
             tests = groups[kind]
@@ -191,8 +236,13 @@ class IsolatedGrade(NbGraderPreprocessor):
             if import_failed and kind == "hidden" and not tests:
                 notes.append(f"Not run: {import_failed[0].name} failed (see the public checks).")
             if top and abs(top - points) > 1e-9 and not import_failed:
-                self.log.warning("IsolatedGrade: %s %s checks are worth %g, the cell %g: scaled "
-                                 "(regenerate the assignment)", task, kind, top, points)
+                self.log.warning(
+                    "IsolatedGrade: %s %s checks are worth %g, the cell %g: scaled (regenerate the assignment)",
+                    task,
+                    kind,
+                    top,
+                    points,
+                )
             score = min(points, max(0.0, round(got * points / top, 4))) if top else 0.0
             title = f"{'Public' if kind == 'public' else 'Hidden'} checks of {task}"
             cell.outputs = [
@@ -200,8 +250,13 @@ class IsolatedGrade(NbGraderPreprocessor):
                 v4.new_output("execute_result", data={"text/plain": _score_text(score)}, execution_count=None),
             ]
             cell.execution_count = None
-            cell.metadata["bplab"] = {**cell.metadata.get("bplab", {}), "score": score, "max_score": points,
-                                      "seed": results.seed, "isolation": results.isolation}
+            cell.metadata["bplab"] = {
+                **cell.metadata.get("bplab", {}),
+                "score": score,
+                "max_score": points,
+                "seed": results.seed,
+                "isolation": results.isolation,
+            }
         missing = {"public", "hidden"} - set(cells)
         if missing:
             self.log.warning("IsolatedGrade: %s has no %s cell", task, " or ".join(sorted(missing)))
@@ -211,13 +266,20 @@ class IsolatedGrade(NbGraderPreprocessor):
         """Score 0 in the task's graded cells, with what was wrong with the submitted notebook."""
         said = _text.bound_total([_text.clean(p, 300) for p in problems[:20]], 3000)
         more = [f"... and {len(problems) - 20} more"] if len(problems) > 20 else []
-        notes = ([f"Not graded: {task}.ipynb is not the notebook that was handed out. Its nbgrader "
-                  f"metadata is malformed, duplicated or was changed, so this task scores 0:"]
-                 + [f"  - {p}" for p in said + more]
-                 + ["Fetch the assignment again, copy your code into the new notebook without changing "
-                    "its graded cells, and submit again (or ask the course staff)."])
-        self.log.warning("IsolatedGrade: %s of %s scores 0: its nbgrader metadata was malformed or changed",
-                         task, student)
+        notes = (
+            [
+                f"Not graded: {task}.ipynb is not the notebook that was handed out. Its nbgrader "
+                f"metadata is malformed, duplicated or was changed, so this task scores 0:"
+            ]
+            + [f"  - {p}" for p in said + more]
+            + [
+                "Fetch the assignment again, copy your code into the new notebook without changing "
+                "its graded cells, and submit again (or ask the course staff)."
+            ]
+        )
+        self.log.warning(
+            "IsolatedGrade: %s of %s scores 0: its nbgrader metadata was malformed or changed", task, student
+        )
         for kind, cell in cells.items():
             points = float(cell.metadata.nbgrader.get("points") or 0)
             title = f"{'Public' if kind == 'public' else 'Hidden'} checks of {task}"
@@ -226,13 +288,17 @@ class IsolatedGrade(NbGraderPreprocessor):
                 v4.new_output("execute_result", data={"text/plain": _score_text(0.0)}, execution_count=None),
             ]
             cell.execution_count = None
-            cell.metadata["bplab"] = {**cell.metadata.get("bplab", {}), "score": 0.0, "max_score": points,
-                                      "not_graded": "nbgrader metadata malformed or changed"}
+            cell.metadata["bplab"] = {
+                **cell.metadata.get("bplab", {}),
+                "score": 0.0,
+                "max_score": points,
+                "not_graded": "nbgrader metadata malformed or changed",
+            }
         return nb
-
 
     def _submitted_folder(self, resources) -> Path:
         from nbgrader.coursedir import CourseDirectory
+
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         return Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
@@ -241,9 +307,12 @@ class IsolatedGrade(NbGraderPreprocessor):
         """{task: source} of the task notebooks in the student's submitted folder that this run grades
         (not those that will score 0 for their nbgrader metadata: they are not graded)."""
         import fnmatch
+
         from nbgrader.coursedir import CourseDirectory
+
         from grader import submission
         from grader.rubric import BY_NAME
+
         pattern = CourseDirectory(config=self.config).notebook_id
         sources = {}
         for p in sorted(folder.glob("*.ipynb")):
@@ -261,6 +330,7 @@ class IsolatedGrade(NbGraderPreprocessor):
 
     def _results(self, nb, task: str, resources):
         import time
+
         info = resources.get("nbgrader", {})
         source = module_source(nb)
         try:
@@ -280,10 +350,15 @@ class IsolatedGrade(NbGraderPreprocessor):
                 except Exception as exc:  # an unreadable notebook: the others are graded one by one
                     self.log.warning("IsolatedGrade: grading %s alone (%s)", task, exc)
             sources[task] = source
-            self.log.info("IsolatedGrade: grading %s of %s out of the kernel", ", ".join(sorted(sources)),
-                          info.get("student"))
-            _BATCH.update(key=key, sources=sources, results=grade_sources(sources, seed, self.allow_unsandboxed),
-                          at=time.monotonic())
+            self.log.info(
+                "IsolatedGrade: grading %s of %s out of the kernel", ", ".join(sorted(sources)), info.get("student")
+            )
+            _BATCH.update(
+                key=key,
+                sources=sources,
+                results=grade_sources(sources, seed, self.allow_unsandboxed),
+                at=time.monotonic(),
+            )
             _BATCH["results"].variant = variant
         if _BATCH["sources"].get(task) == source:
             return _BATCH["results"]
@@ -309,8 +384,9 @@ def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> No
     def default(cls, name):
         return list(cls.class_traits()[name].default())
 
-    c.GenerateAssignment.preprocessors = [TaskStubs if p is ClearSolutions else p
-                                          for p in default(GenerateAssignment, "preprocessors")]
+    c.GenerateAssignment.preprocessors = [
+        TaskStubs if p is ClearSolutions else p for p in default(GenerateAssignment, "preprocessors")
+    ]
     c.ClearSolutions.code_stub = {"python": 'raise NotImplementedError("write your code here")'}
 
     c.Autograde.exporter_class = GuardedNotebookExporter  # before any of nbgrader's own steps
@@ -321,7 +397,8 @@ def configure(c, *, execute_kernel: bool = False, seed: int | None = None) -> No
         c.IsolatedGrade.seed = seed
 
     c.GenerateFeedback.preprocessors = [FeedbackClearHiddenTests] + [
-        p for p in default(GenerateFeedback, "preprocessors") if not issubclass(p, ClearHiddenTests)]
+        p for p in default(GenerateFeedback, "preprocessors") if not issubclass(p, ClearHiddenTests)
+    ]
 
     # only matters where a kernel runs: execute_kernel=True, and `nbgrader validate`
     c.Execute.timeout_func = cell_timeout

@@ -24,6 +24,7 @@ A task gets a notebook when its solution, its handout note and both check files 
 checks' points add up to the rubric's; otherwise it is skipped with a reason (``plan``). The
 notebooks are derived files: ``write`` (re)writes a folder, ``check`` lists what is stale.
 """
+
 from __future__ import annotations
 
 import ast
@@ -82,9 +83,13 @@ class TaskMaterial:
 # -- what exists -------------------------------------------------------------------------------
 def _points(decorator: ast.expr) -> float | None:
     """n of a ``@pytest.mark.points(n)`` decorator, else None."""
-    if (isinstance(decorator, ast.Call) and isinstance(decorator.func, ast.Attribute)
-            and decorator.func.attr == "points" and decorator.args
-            and isinstance(decorator.args[0], ast.Constant)):
+    if (
+        isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Attribute)
+        and decorator.func.attr == "points"
+        and decorator.args
+        and isinstance(decorator.args[0], ast.Constant)
+    ):
         return float(decorator.args[0].value)
     return None
 
@@ -123,16 +128,22 @@ def plan(tasks: list[str] | None = None) -> tuple[list[TaskMaterial], dict[str, 
         if total != task.points:
             skipped[task.name] = f"its checks declare {total:g} points, the rubric {task.points}"
             continue
-        ready.append(TaskMaterial(task, solution, note, public, hidden,
-                                  kinds["hidden"].read_text(encoding="utf-8")))
+        ready.append(TaskMaterial(task, solution, note, public, hidden, kinds["hidden"].read_text(encoding="utf-8")))
     return ready, skipped
 
 
 # -- cells -------------------------------------------------------------------------------------
-def _meta(grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True,
-          points: float | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
+def _meta(
+    grade_id: str, *, grade: bool = False, solution: bool = False, locked: bool = True, points: float | None = None
+) -> dict:
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         meta["points"] = points
     return {"nbgrader": meta}
@@ -146,7 +157,9 @@ def _no_delimiters(text: str, where: str) -> None:
 
 def _sections(note: str) -> list[str]:
     """The note without generated-block comments, split before each ``## `` heading."""
-    text = "\n".join(ln for ln in note.splitlines() if not re.fullmatch(r"\s*<!-- (BEGIN|END) GENERATED: .* -->\s*", ln))
+    text = "\n".join(
+        ln for ln in note.splitlines() if not re.fullmatch(r"\s*<!-- (BEGIN|END) GENERATED: .* -->\s*", ln)
+    )
     parts = re.split(r"(?m)^(?=## )", text.strip() + "\n")
     return [p.strip() + "\n" for p in parts if p.strip()]
 
@@ -162,6 +175,7 @@ def _with_figures(text: str) -> tuple[str, dict]:
             attachments[name] = {"image/png": base64.b64encode(path.read_bytes()).decode("ascii")}
             return f"![{alt}](attachment:{name})"
         return f"*(Figure: {alt}. Drawn by `course figures` into reference/figures/{name}.)*"
+
     return re.sub(r"!\[([^\]]*)\]\(figures/([\w.-]+\.png)\)", embed, text), attachments
 
 
@@ -199,53 +213,59 @@ def _howto(m: TaskMaterial) -> str:
 
 def _public_cell(m: TaskMaterial) -> str:
     t = m.task
-    lines = [f"# Public checks of Task {t.number} ({t.file}): {_points_text(m.public_points)} of {t.points}.",
-             f"# grader/checks/public/test_{t.name}.py:"]
+    lines = [
+        f"# Public checks of Task {t.number} ({t.file}): {_points_text(m.public_points)} of {t.points}.",
+        f"# grader/checks/public/test_{t.name}.py:",
+    ]
     lines += [f"#   - {c.name} ({_points_text(c.points)}): {c.title}" for c in m.public]
-    lines += ["# At grading time the course's isolated grader runs these checks and the hidden ones on the",
-              "# code of this notebook and writes its score here. Running this cell runs the public checks",
-              "# on the SAVED notebook (save first), where the course's `grade` command is installed.",
-              "import os as _os",
-              "import warnings as _warnings",
-              "",
-              "_os.environ[\"TF_CPP_MIN_LOG_LEVEL\"] = \"3\"",
-              "_warnings.filterwarnings(\"ignore\")",
-              "",
-              "",
-              "def _bplab_public_checks(task):",
-              "    import re, shutil, subprocess",
-              "    if _os.environ.get(\"NBGRADER_EXECUTION\") == \"autograde\":",
-              "        raise RuntimeError(\"backprop-lab: this cell is scored by the isolated grader; autograde with the \"",
-              "                           \"course's nbgrader_config.py (IsolatedGrade preprocessor)\")",
-              "    grade = shutil.which(\"grade\")",
-              "    if grade is None:",
-              "        print(\"The course's grader (command `grade`) is not installed here: the checks run when you are graded.\")",
-              "        return",
-              "    env = dict(_os.environ, NO_COLOR=\"1\", TERM=\"dumb\", COLUMNS=\"110\", TF_CPP_MIN_LOG_LEVEL=\"3\")",
-              "    env.pop(\"FORCE_COLOR\", None)",
-              "    done = subprocess.run([grade, \"--public\", \"--task\", task, \".\"], capture_output=True, text=True, env=env)",
-              "    text = re.sub(r\"\\x1b\\[[0-9;]*m\", \"\", done.stdout + done.stderr)",
-              "    print(text)",
-              "    score = re.search(r\"Score: ([0-9.]+) / ([0-9.]+)\", text)",
-              "    if done.returncode != 0 or score is None or float(score[1]) < float(score[2]):",
-              "        raise AssertionError(f\"public checks of {task}: not all passed (see above)\")",
-              "",
-              "",
-              f"_bplab_public_checks({t.name!r})"]
+    lines += [
+        "# At grading time the course's isolated grader runs these checks and the hidden ones on the",
+        "# code of this notebook and writes its score here. Running this cell runs the public checks",
+        "# on the SAVED notebook (save first), where the course's `grade` command is installed.",
+        "import os as _os",
+        "import warnings as _warnings",
+        "",
+        '_os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"',
+        '_warnings.filterwarnings("ignore")',
+        "",
+        "",
+        "def _bplab_public_checks(task):",
+        "    import re, shutil, subprocess",
+        '    if _os.environ.get("NBGRADER_EXECUTION") == "autograde":',
+        '        raise RuntimeError("backprop-lab: this cell is scored by the isolated grader; autograde with the "',
+        '                           "course\'s nbgrader_config.py (IsolatedGrade preprocessor)")',
+        '    grade = shutil.which("grade")',
+        "    if grade is None:",
+        '        print("The course\'s grader (command `grade`) is not installed here: the checks run when you are graded.")',
+        "        return",
+        '    env = dict(_os.environ, NO_COLOR="1", TERM="dumb", COLUMNS="110", TF_CPP_MIN_LOG_LEVEL="3")',
+        '    env.pop("FORCE_COLOR", None)',
+        '    done = subprocess.run([grade, "--public", "--task", task, "."], capture_output=True, text=True, env=env)',
+        '    text = re.sub(r"\\x1b\\[[0-9;]*m", "", done.stdout + done.stderr)',
+        "    print(text)",
+        '    score = re.search(r"Score: ([0-9.]+) / ([0-9.]+)", text)',
+        "    if done.returncode != 0 or score is None or float(score[1]) < float(score[2]):",
+        '        raise AssertionError(f"public checks of {task}: not all passed (see above)")',
+        "",
+        "",
+        f"_bplab_public_checks({t.name!r})",
+    ]
     return "\n".join(lines)
 
 
 def _hidden_cell(m: TaskMaterial) -> str:
     t = m.task
-    lines = [f"# Hidden checks of Task {t.number} ({t.file}): {_points_text(m.hidden_points)} of {t.points}, run only by",
-             "# the course's isolated grader at grading time; your feedback shows their titles and results.",
-             "import os as _os",
-             "",
-             "if _os.environ.get(\"NBGRADER_EXECUTION\") == \"autograde\":",
-             "    raise RuntimeError(\"backprop-lab: this cell is scored by the isolated grader; autograde with the \"",
-             "                       \"course's nbgrader_config.py (IsolatedGrade preprocessor)\")",
-             BEGIN_HIDDEN,
-             f"# grader/checks/hidden/test_{t.name}.py (for the instructor; never executed here):"]
+    lines = [
+        f"# Hidden checks of Task {t.number} ({t.file}): {_points_text(m.hidden_points)} of {t.points}, run only by",
+        "# the course's isolated grader at grading time; your feedback shows their titles and results.",
+        "import os as _os",
+        "",
+        'if _os.environ.get("NBGRADER_EXECUTION") == "autograde":',
+        '    raise RuntimeError("backprop-lab: this cell is scored by the isolated grader; autograde with the "',
+        '                       "course\'s nbgrader_config.py (IsolatedGrade preprocessor)")',
+        BEGIN_HIDDEN,
+        f"# grader/checks/hidden/test_{t.name}.py (for the instructor; never executed here):",
+    ]
     lines += [f"# | {ln}".rstrip() for ln in m.hidden_source.splitlines()]
     lines.append(END_HIDDEN)
     return "\n".join(lines)
@@ -263,22 +283,37 @@ def build(m: TaskMaterial) -> nbformat.NotebookNode:
     sections = _sections(note)
     cells = [_markdown(f"{t.name}_note_0", sections[0]), _markdown(f"{t.name}_howto", _howto(m))]
     cells += [_markdown(f"{t.name}_note_{i}", s) for i, s in enumerate(sections[1:], start=1)]
-    cells.append(_markdown(f"{t.name}_code_intro", f"## Your code: `{t.file}`\n\nReplace each "
-                           f"`raise NotImplementedError(...)` by your implementation."))
+    cells.append(
+        _markdown(
+            f"{t.name}_code_intro",
+            f"## Your code: `{t.file}`\n\nReplace each `raise NotImplementedError(...)` by your implementation.",
+        )
+    )
     run_meta = {"bplab": {"task": t.name, "timeout": budget(t)}}
-    solution = v4.new_code_cell(code.rstrip("\n"), id=f"{t.name}_code",
-                                metadata={**_meta(f"{t.name}_code", solution=True, locked=False), **run_meta})
+    solution = v4.new_code_cell(
+        code.rstrip("\n"),
+        id=f"{t.name}_code",
+        metadata={**_meta(f"{t.name}_code", solution=True, locked=False), **run_meta},
+    )
     cells.append(solution)
     cells.append(_markdown(f"{t.name}_checks_intro", f"## Checks ({_points_text(t.points)})"))
-    for kind, source, points in (("public", _public_cell(m), m.public_points),
-                                 ("hidden", _hidden_cell(m), m.hidden_points)):
+    for kind, source, points in (
+        ("public", _public_cell(m), m.public_points),
+        ("hidden", _hidden_cell(m), m.hidden_points),
+    ):
         if points:
             gid = f"{t.name}_{kind}"
-            cells.append(v4.new_code_cell(source, id=gid, metadata={**_meta(gid, grade=True, points=points),
-                                                                     **run_meta}))
-    nb = v4.new_notebook(cells=cells, metadata={
-        "kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"},
-        "bplab": {"task": t.name, "number": t.number, "points": t.points, "generated_by": "course nbgrader"}})
+            cells.append(
+                v4.new_code_cell(source, id=gid, metadata={**_meta(gid, grade=True, points=points), **run_meta})
+            )
+    nb = v4.new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": {"name": "python"},
+            "bplab": {"task": t.name, "number": t.number, "points": t.points, "generated_by": "course nbgrader"},
+        },
+    )
     nbformat.validate(nb)
     return nb
 
@@ -330,8 +365,11 @@ def check(dest: Path, tasks: list[str] | None = None, assignment: str = "backpro
         elif target.read_text(encoding="utf-8") != text:
             problems.append(f"stale: {name}")
     task_notebooks = {f"{t.name}.ipynb" for t in TASKS if tasks is None or t.name in tasks}
-    problems += [f"unexpected: {p.name}" for p in sorted(dest.glob("*.ipynb"))
-                 if p.name in task_notebooks and p.name not in files]
+    problems += [
+        f"unexpected: {p.name}"
+        for p in sorted(dest.glob("*.ipynb"))
+        if p.name in task_notebooks and p.name not in files
+    ]
     return problems
 
 

@@ -10,6 +10,7 @@ The notes in ``reference/`` are copied as students need them: blocks between
 ``<!-- BEGIN INSTRUCTOR -->`` and ``<!-- END INSTRUCTOR -->`` are dropped, and the build stops if
 a note still names something students do not have (``solutions/``, a ``course`` command).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,11 +30,13 @@ TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 # PyTorch's CPU builds (2.13.0+cpu sorts above PyPI's CUDA 2.13.0, so pip takes it).
 INSTALL_ARGS = ["-c", "constraints.txt", "--extra-index-url", TORCH_CPU_INDEX, ".[torch,tensorflow]"]
 INSTALL = "pip install " + " ".join(f'"{a}"' if "[" in a else a for a in INSTALL_ARGS)  # quotes for every shell
-INSTALL_NUMPY_ONLY = 'pip install -c constraints.txt .'
+INSTALL_NUMPY_ONLY = "pip install -c constraints.txt ."
 _INSTRUCTOR = re.compile(r"[ \t\n]*<!-- BEGIN INSTRUCTOR -->.*?<!-- END INSTRUCTOR -->", re.S)
 # What a student's copy must not name: files and commands only the instructor has.
-NOT_FOR_STUDENTS = re.compile(r"\bsolutions\b|`course\b|\bcourse (?:stubs|rubric|release|handout|figures|nbgrader|"
-                              r"gradescope|bench|demo)\b")
+NOT_FOR_STUDENTS = re.compile(
+    r"\bsolutions\b|`course\b|\bcourse (?:stubs|rubric|release|handout|figures|nbgrader|"
+    r"gradescope|bench|demo)\b"
+)
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=64"]
@@ -130,8 +133,13 @@ def pins() -> dict[str, str]:
 
 def readme() -> str:
     versions = pins()
-    return README.format(install=INSTALL, install_numpy_only=INSTALL_NUMPY_ONLY, numpy=versions["numpy"],
-                         torch=versions["torch"], tensorflow=versions["tensorflow-cpu"])
+    return README.format(
+        install=INSTALL,
+        install_numpy_only=INSTALL_NUMPY_ONLY,
+        numpy=versions["numpy"],
+        torch=versions["torch"],
+        tensorflow=versions["tensorflow-cpu"],
+    )
 
 
 def student_note(text: str, name: object = "note") -> str:
@@ -141,15 +149,19 @@ def student_note(text: str, name: object = "note") -> str:
     found = NOT_FOR_STUDENTS.search(text)
     if found:
         line = text.count("\n", 0, found.start()) + 1
-        raise SystemExit(f"course release: {name}:{line} names {found.group(0)!r}, which students do not have; "
-                         f"reword it or put it between <!-- BEGIN INSTRUCTOR --> and <!-- END INSTRUCTOR -->")
+        raise SystemExit(
+            f"course release: {name}:{line} names {found.group(0)!r}, which students do not have; "
+            f"reword it or put it between <!-- BEGIN INSTRUCTOR --> and <!-- END INSTRUCTOR -->"
+        )
     return text
 
 
 def constraints() -> str:
     """The grader's pins (.ci/constraints.txt) with a header saying how to use them."""
-    return ("# The versions the grader runs (a copy of the course's CI pins). Install with, in this folder:\n"
-            f"#   {INSTALL}\n" + CONSTRAINTS.read_text())
+    return (
+        "# The versions the grader runs (a copy of the course's CI pins). Install with, in this folder:\n"
+        f"#   {INSTALL}\n" + CONSTRAINTS.read_text()
+    )
 
 
 def _copy_engine(dest: Path) -> None:
@@ -173,8 +185,9 @@ def build(out: Path) -> Path:
     out = Path(out)
     if out.exists():
         if not (out / MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
-            raise SystemExit(f"course release: {out} exists and is not a bundle written by this command; "
-                             f"choose a new folder")
+            raise SystemExit(
+                f"course release: {out} exists and is not a bundle written by this command; choose a new folder"
+            )
         shutil.rmtree(out)
     (out / "assignments").mkdir(parents=True)
     (out / MARKER).write_text("written by `course release`; the folder is replaced when it runs again\n")

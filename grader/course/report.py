@@ -16,6 +16,7 @@ cleaned by ``grader.text.clean`` before it is escaped: student names, messages a
 never markup. The page loads nothing: images are data URIs, the CSS and the sorting script are
 inline, and its Content-Security-Policy allows exactly that script (by hash) and no network.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,14 +34,14 @@ from typing import Any
 
 from grader import text as _text
 from grader.results import Results, write_atomic
-from grader.rubric import BY_NAME, TASKS
+from grader.rubric import BY_NAME
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "report.html"
-SIMILARITY_THRESHOLD = 0.6   # a pair is listed when one side shares this much of its own code with the other
-MIN_OVERLAP = 60             # ... and at least this many characters of normalised code (not counting the stub)
-MAX_PAIRS = 25               # per task, the most similar first
-MAX_CODE = 200_000           # characters of one file compared
+SIMILARITY_THRESHOLD = 0.6  # a pair is listed when one side shares this much of its own code with the other
+MIN_OVERLAP = 60  # ... and at least this many characters of normalised code (not counting the stub)
+MAX_PAIRS = 25  # per task, the most similar first
+MAX_CODE = 200_000  # characters of one file compared
 
 
 def _read_json(path: Path) -> Any:
@@ -70,6 +71,7 @@ def _task_order(name: str) -> tuple[int, str]:
 def collect(out: Path) -> dict[str, Any]:
     """Everything the page shows, from the files of a results folder."""
     from grader import batch
+
     out = Path(out)
     summary = _read_json(out / "summary.json")
     summary = summary if isinstance(summary, dict) else {}
@@ -88,8 +90,10 @@ def collect(out: Path) -> dict[str, Any]:
         extra = data.get("extra_data") or {}
         record = extra.get("batch") or {}
         name = _text.clean_line(record.get("student") or folder.name)
-        row = next((book[k] for k in (_text.csv_cell(name), _text.csv_cell(_text.clean_line(folder.name, 1000)))
-                    if k in book), None)
+        row = next(
+            (book[k] for k in (_text.csv_cell(name), _text.csv_cell(_text.clean_line(folder.name, 1000))) if k in book),
+            None,
+        )
         stored = batch.status_of(data)
         status = str(row.get("status", "")) if row else stored
         final = status.startswith("graded") or (status.startswith("grader error") and stored.startswith("grader error"))
@@ -102,24 +106,38 @@ def collect(out: Path) -> dict[str, Any]:
         except Exception:  # an unreadable result: its gradebook row says so
             continue
         per_task = results.by_task()
-        graded.append({
-            "folder": folder.name, "name": name,
-            "href": urllib.parse.quote(folder.name, safe="") + "/feedback.md",
-            "scores": {t: row_["score"] for t, row_ in per_task.items()},
-            "max": {t: row_["max_score"] for t, row_ in per_task.items()},
-            "total": results.score, "max_total": results.max_score,
-            "status": _text.clean_line(status, 300),
-            "variant": _text.clean_line((extra.get("variant") or {}).get("id", ""), 40),
-            "limits": batch.limits_hit(data), "tests": results.tests,
-            "source": record.get("source") or "", "grader_errors": results.grader_errors})
-    not_graded = [{"name": _text.clean_line(row.get("student", ""), 300),
-                   "status": _text.clean_line(row.get("status", ""), 1000)}
-                  for row in book_rows if row.get("student", "") not in matched]
+        graded.append(
+            {
+                "folder": folder.name,
+                "name": name,
+                "href": urllib.parse.quote(folder.name, safe="") + "/feedback.md",
+                "scores": {t: row_["score"] for t, row_ in per_task.items()},
+                "max": {t: row_["max_score"] for t, row_ in per_task.items()},
+                "total": results.score,
+                "max_total": results.max_score,
+                "status": _text.clean_line(status, 300),
+                "variant": _text.clean_line((extra.get("variant") or {}).get("id", ""), 40),
+                "limits": batch.limits_hit(data),
+                "tests": results.tests,
+                "source": record.get("source") or "",
+                "grader_errors": results.grader_errors,
+            }
+        )
+    not_graded = [
+        {"name": _text.clean_line(row.get("student", ""), 300), "status": _text.clean_line(row.get("status", ""), 1000)}
+        for row in book_rows
+        if row.get("student", "") not in matched
+    ]
     tasks = [t for t in (summary.get("tasks") or []) if t in BY_NAME]
     if not tasks:
         tasks = sorted({t for s in graded for t in s["scores"] if t in BY_NAME}, key=_task_order)
-    return {"summary": summary, "graded": graded, "not_graded": not_graded, "tasks": tasks,
-            "students": len(book_rows) if book_rows else len(graded)}
+    return {
+        "summary": summary,
+        "graded": graded,
+        "not_graded": not_graded,
+        "tasks": tasks,
+        "students": len(book_rows) if book_rows else len(graded),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,6 +147,7 @@ def _histogram(values: list[float], top: float, title: str) -> str:
     """A histogram of scores from 0 to ``top`` as a PNG data URI (matplotlib, no pyplot state)."""
     import numpy as np
     from matplotlib.figure import Figure
+
     top = max([float(top), 1.0] + [float(v) for v in values])
     step = 0.5 if top <= 10 else 1.0 if top <= 20 else 5.0 if top <= 100 else top / 20
     edges = np.arange(0.0, top + 1.5 * step, step)
@@ -158,14 +177,30 @@ def distributions(cls: dict[str, Any]) -> dict[str, Any]:
     for task in tasks:
         values = [s["scores"][task] for s in graded if task in s["scores"]]
         top = max([s["max"][task] for s in graded if task in s["max"]] or [BY_NAME[task].points])
-        rows.append({"task": task, "number": BY_NAME[task].number, "title": BY_NAME[task].title,
-                     "max": _num(top), "n": len(values), **_stats(values),
-                     "full": sum(v >= top for v in values), "zero": sum(v == 0 for v in values),
-                     "plot": _histogram(values, top, f"{BY_NAME[task].number}. {task} (of {top:g})")})
+        rows.append(
+            {
+                "task": task,
+                "number": BY_NAME[task].number,
+                "title": BY_NAME[task].title,
+                "max": _num(top),
+                "n": len(values),
+                **_stats(values),
+                "full": sum(v >= top for v in values),
+                "zero": sum(v == 0 for v in values),
+                "plot": _histogram(values, top, f"{BY_NAME[task].number}. {task} (of {top:g})"),
+            }
+        )
     totals = [s["total"] for s in graded]
     top = max([s["max_total"] for s in graded] or [0.0])
-    return {"tasks": rows, "total": {"max": _num(top), "n": len(totals), **_stats(totals),
-                                     "plot": _histogram(totals, top, f"total (of {top:g})")}}
+    return {
+        "tasks": rows,
+        "total": {
+            "max": _num(top),
+            "n": len(totals),
+            **_stats(totals),
+            "plot": _histogram(totals, top, f"total (of {top:g})"),
+        },
+    }
 
 
 def _correlation(xs: list[float], ys: list[float]) -> float | None:
@@ -184,21 +219,43 @@ def item_analysis(cls: dict[str, Any]) -> list[dict[str, Any]]:
     items: dict[tuple[str, str], dict[str, Any]] = {}
     for student in cls["graded"]:
         for test in student["tests"]:
-            item = items.setdefault((test.task, test.name), {
-                "task": test.task, "name": test.name, "order": len(items),
-                "kind": "public" if test.visibility == "visible" else "hidden", "rows": []})
-            item["rows"].append((1.0 if test.passed else 0.0, test.max_score - test.score,
-                                 student["total"] - test.score, test.max_score))
+            item = items.setdefault(
+                (test.task, test.name),
+                {
+                    "task": test.task,
+                    "name": test.name,
+                    "order": len(items),
+                    "kind": "public" if test.visibility == "visible" else "hidden",
+                    "rows": [],
+                },
+            )
+            item["rows"].append(
+                (
+                    1.0 if test.passed else 0.0,
+                    test.max_score - test.score,
+                    student["total"] - test.score,
+                    test.max_score,
+                )
+            )
     out = []
     for item in sorted(items.values(), key=lambda i: (_task_order(i["task"]), i["order"])):
         passed = [r[0] for r in item["rows"]]
         lost = sum(r[1] for r in item["rows"])
         disc = _correlation(passed, [r[2] for r in item["rows"]])
-        out.append({"task": item["task"], "name": item["name"], "kind": item["kind"],
-                    "points": _num(max(r[3] for r in item["rows"])), "n": len(passed),
-                    "passed": int(sum(passed)), "pass_rate": _num(round(100 * sum(passed) / len(passed), 1)),
-                    "lost": _num(round(lost, 4)), "mean_lost": _num(round(lost / len(passed), 3)),
-                    "discrimination": _num(round(disc, 2)) if disc is not None else "–"})
+        out.append(
+            {
+                "task": item["task"],
+                "name": item["name"],
+                "kind": item["kind"],
+                "points": _num(max(r[3] for r in item["rows"])),
+                "n": len(passed),
+                "passed": int(sum(passed)),
+                "pass_rate": _num(round(100 * sum(passed) / len(passed), 1)),
+                "lost": _num(round(lost, 4)),
+                "mean_lost": _num(round(lost / len(passed), 3)),
+                "discrimination": _num(round(disc, 2)) if disc is not None else "–",
+            }
+        )
     return out
 
 
@@ -208,9 +265,17 @@ def misconceptions(cls: dict[str, Any]) -> list[dict[str, Any]]:
     for student in cls["graded"]:
         for test in student["tests"]:
             for mistake in test.mistakes:
-                entry = found.setdefault(mistake["id"], {"id": mistake["id"], "message": mistake["message"],
-                                                         "task": mistake["id"].split(".", 1)[0],
-                                                         "students": {}, "checks": [], "occurrences": 0})
+                entry = found.setdefault(
+                    mistake["id"],
+                    {
+                        "id": mistake["id"],
+                        "message": mistake["message"],
+                        "task": mistake["id"].split(".", 1)[0],
+                        "students": {},
+                        "checks": [],
+                        "occurrences": 0,
+                    },
+                )
                 entry["students"][student["folder"]] = student
                 entry["occurrences"] += 1
                 if test.name not in entry["checks"]:
@@ -229,6 +294,7 @@ def misconceptions(cls: dict[str, Any]) -> list[dict[str, Any]]:
 def _highlight(code: str, slices: Any) -> str:
     """The code as HTML, the copied slices in <mark>; every piece escaped by ``grader.text.html``."""
     from markupsafe import Markup
+
     spans = sorted((int(a), int(b)) for a, b in zip(*slices)) if len(slices) == 2 and len(slices[0]) else []
     parts, cursor = [], 0
     for start, end in spans:
@@ -249,10 +315,15 @@ def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> 
         import numpy as np
         from copydetect import CodeFingerprint, compare_files, defaults
     except ImportError:
-        return {"available": False, "tasks": [], "threshold": _num(threshold),
-                "note": "copydetect is not installed (pip install 'backprop-lab[report]'): no code similarity"}
+        return {
+            "available": False,
+            "tasks": [],
+            "threshold": _num(threshold),
+            "note": "copydetect is not installed (pip install 'backprop-lab[report]'): no code similarity",
+        }
     from grader import submission
     from grader.course import stubs
+
     stub_files = stubs.expected_files()
     codes: dict[str, dict[str, str]] = {t: {} for t in cls["tasks"]}
     unreadable = []
@@ -287,16 +358,38 @@ def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> 
         for a, b in itertools.combinations(sorted(prints), 2):
             overlap, (sim_a, sim_b), slices = compare_files(prints[a][0], prints[b][0])
             if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
-                pairs.append({"a": names[a], "b": names[b], "sim_a": _num(round(100 * float(sim_a), 1)),
-                              "sim_b": _num(round(100 * float(sim_b), 1)), "overlap": int(overlap),
-                              "key": max(float(sim_a), float(sim_b)),
-                              "code_a": _highlight(prints[a][1], slices[0]),
-                              "code_b": _highlight(prints[b][1], slices[1])})
+                pairs.append(
+                    {
+                        "a": names[a],
+                        "b": names[b],
+                        "sim_a": _num(round(100 * float(sim_a), 1)),
+                        "sim_b": _num(round(100 * float(sim_b), 1)),
+                        "overlap": int(overlap),
+                        "key": max(float(sim_a), float(sim_b)),
+                        "code_a": _highlight(prints[a][1], slices[0]),
+                        "code_b": _highlight(prints[b][1], slices[1]),
+                    }
+                )
         pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
-        sections.append({"task": task, "file": filename, "compared": len(prints), "untouched": untouched,
-                         "pairs": pairs[:MAX_PAIRS], "more": max(0, len(pairs) - MAX_PAIRS)})
-    note = ("submissions not found (moved since grading?): " + ", ".join(unreadable[:20])
-            + (" ..." if len(unreadable) > 20 else "")) if unreadable else ""
+        sections.append(
+            {
+                "task": task,
+                "file": filename,
+                "compared": len(prints),
+                "untouched": untouched,
+                "pairs": pairs[:MAX_PAIRS],
+                "more": max(0, len(pairs) - MAX_PAIRS),
+            }
+        )
+    note = (
+        (
+            "submissions not found (moved since grading?): "
+            + ", ".join(unreadable[:20])
+            + (" ..." if len(unreadable) > 20 else "")
+        )
+        if unreadable
+        else ""
+    )
     return {"available": True, "tasks": sections, "threshold": _num(round(100 * threshold, 1)), "note": note}
 
 
@@ -307,6 +400,7 @@ def _finalize(value: Any) -> Any:
     """Every value printed by the template: text is cleaned (``grader.text.clean``) before Jinja2
     escapes it; Markup (the highlighted code, built with ``grader.text.html``) is left as is."""
     from markupsafe import Markup
+
     if isinstance(value, Markup) or value is None or isinstance(value, (int, float)):
         return "" if value is None else value
     return _text.clean(value, None)
@@ -315,21 +409,31 @@ def _finalize(value: Any) -> Any:
 def render(out: Path, threshold: float = SIMILARITY_THRESHOLD) -> str:
     import jinja2
     from markupsafe import Markup
+
     cls = collect(Path(out))
     summary = cls["summary"]
     script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
     script_hash = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
-                             undefined=jinja2.StrictUndefined, finalize=_finalize,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        finalize=_finalize,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     graded = cls["graded"]
     model = {
         "tasks": [{"name": t, "number": BY_NAME[t].number} for t in cls["tasks"]],
         "students": sorted(graded, key=lambda s: s["name"]),
-        "overview": {"students": cls["students"], "graded": len(graded), "not_graded": len(cls["not_graded"]),
-                     "limits": sum(bool(s["limits"]) for s in graded),
-                     "variants": sum(bool(s["variant"]) for s in graded),
-                     "public_only": bool(summary.get("public_only"))},
+        "overview": {
+            "students": cls["students"],
+            "graded": len(graded),
+            "not_graded": len(cls["not_graded"]),
+            "limits": sum(bool(s["limits"]) for s in graded),
+            "variants": sum(bool(s["variant"]) for s in graded),
+            "public_only": bool(summary.get("public_only")),
+        },
         "dist": distributions(cls),
         "items": item_analysis(cls),
         "mistakes": misconceptions(cls),
@@ -339,7 +443,8 @@ def render(out: Path, threshold: float = SIMILARITY_THRESHOLD) -> str:
         "similarity": similarity(cls, threshold),
         "num": _num,
         "css": Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-        "script": Markup(script), "script_hash": script_hash,
+        "script": Markup(script),
+        "script_hash": script_hash,
     }
     return env.get_template("report.html.j2").render(**model)
 

@@ -3,6 +3,7 @@
 Read from the check files' source (``@pytest.mark.points(n)`` on each ``test_*`` function, times
 the number of cases of a literal ``@pytest.mark.parametrize``), so printing it imports nothing.
 """
+
 from __future__ import annotations
 
 import ast
@@ -44,9 +45,16 @@ def collect() -> list[dict]:
                     if call is not None and call.args and isinstance(call.args[0], ast.Constant):
                         points = float(call.args[0].value)
                 n = _cases(node)
-                rows.append({"task": task.name, "test": node.name, "kind": Path(path).parent.name,
-                             "points": None if points is None else points * n, "cases": n,
-                             "title": (ast.get_docstring(node) or "").strip().split("\n")[0]})
+                rows.append(
+                    {
+                        "task": task.name,
+                        "test": node.name,
+                        "kind": Path(path).parent.name,
+                        "points": None if points is None else points * n,
+                        "cases": n,
+                        "title": (ast.get_docstring(node) or "").strip().split("\n")[0],
+                    }
+                )
     return rows
 
 
@@ -56,8 +64,10 @@ def markdown(rows: list[dict]) -> str:
         mine = [r for r in rows if r["task"] == task.name]
         pub = [r for r in mine if r["kind"] == "public"]
         hid = [r for r in mine if r["kind"] == "hidden"]
-        lines.append(f"| {task.number}. {task.title} | `{task.file}` | {len(pub)} ({sum(r['points'] or 0 for r in pub):g} pts) "
-                     f"| {len(hid)} ({sum(r['points'] or 0 for r in hid):g} pts) | {task.points} |")
+        lines.append(
+            f"| {task.number}. {task.title} | `{task.file}` | {len(pub)} ({sum(r['points'] or 0 for r in pub):g} pts) "
+            f"| {len(hid)} ({sum(r['points'] or 0 for r in hid):g} pts) | {task.points} |"
+        )
     lines.append(f"| **Total** | | | | **{sum(t.points for t in TASKS)}** |")
     return "\n".join(lines)
 
@@ -85,8 +95,10 @@ def checks_markdown(rows: list[dict]) -> str:
                 lines.append(f"| {task.number}. {task.name} | `{row['test']}`{cases} | {kind} | {points} | {title} |")
         pub = sum(r["points"] or 0 for r in mine if r["kind"] == "public")
         hid = sum(r["points"] or 0 for r in mine if r["kind"] == "hidden")
-        lines.append(f"| **{task.number}. {task.name}** | **{len(mine)} checks** | public {pub:g}, hidden {hid:g} "
-                     f"| **{pub + hid:g} / {task.points}** | |")
+        lines.append(
+            f"| **{task.number}. {task.name}** | **{len(mine)} checks** | public {pub:g}, hidden {hid:g} "
+            f"| **{pub + hid:g} / {task.points}** | |"
+        )
     total = sum(r["points"] or 0 for r in rows)
     lines.append(f"| **Total** | **{len(rows)} checks** | | **{total:g} / {sum(t.points for t in TASKS)}** | |")
     return "\n".join(lines)

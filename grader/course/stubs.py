@@ -6,6 +6,7 @@ the first sentence of its docstring. Line 1 tells the student the file is theirs
 Everything outside the markers is copied unchanged. ``check`` lists the files that differ from
 what ``write`` would produce.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,8 +19,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
-HEADER = ("# Your work for Task {number} ({title}): fill in every place that raises\n"
-          "# NotImplementedError(\"Task {number}.M: ...\"). Keep the names and signatures of the functions.\n")
+HEADER = (
+    "# Your work for Task {number} ({title}): fill in every place that raises\n"
+    '# NotImplementedError("Task {number}.M: ..."). Keep the names and signatures of the functions.\n'
+)
 MAX_DOC = 160  # characters of the docstring in a stub's message
 
 
@@ -78,8 +81,13 @@ def first_sentence(text: str, limit: int = MAX_DOC) -> str:
             depth = max(0, depth - 1)
         elif depth == 0 and ch == " ":
             cuts.append(i)
-        elif (depth == 0 and ch == "." and i > 0 and text[i - 1] not in " ."
-              and (i + 1 == len(text) or re.match(r" [A-Z]", text[i + 1:i + 3]))):
+        elif (
+            depth == 0
+            and ch == "."
+            and i > 0
+            and text[i - 1] not in " ."
+            and (i + 1 == len(text) or re.match(r" [A-Z]", text[i + 1 : i + 3]))
+        ):
             end = i
             break
     sentence = text[:end].rstrip(" .")
@@ -104,7 +112,7 @@ def make_stub(source: str, task_number: int | None, filename: str, header: bool 
     out: list[str] = [HEADER.format(number=task_number or 0, title=title)] if header else []
     cursor = 0
     for index, (begin, end, function, doc) in enumerate(regions(source), start=1):
-        out.extend(lines[cursor:begin - 1])
+        out.extend(lines[cursor : begin - 1])
         indent = lines[begin - 1][: len(lines[begin - 1]) - len(lines[begin - 1].lstrip())]
         label = task_label(task_number or 0, index, function, doc)
         out.append(f"{indent}raise NotImplementedError({label!r})\n")
@@ -146,7 +154,9 @@ def record_public_expected(dest: Path | None = None) -> list[Path]:
     public checks replay (grader/checks/public/expected/<task>.json)."""
     import os
     import tempfile
+
     from grader import expected, runner
+
     target = Path(dest) if dest else expected.DEFAULT_DIR
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".expected-") as fresh:
@@ -167,7 +177,8 @@ def record_public_expected(dest: Path | None = None) -> list[Path]:
 def check(dest: Path = ASSIGNMENTS) -> list[str]:
     """Names of files in ``dest`` that are missing, stale or extra."""
     expected = expected_files()
-    problems = [n for n, t in expected.items()
-                if not (dest / n).exists() or (dest / n).read_text(encoding="utf-8") != t]
+    problems = [
+        n for n, t in expected.items() if not (dest / n).exists() or (dest / n).read_text(encoding="utf-8") != t
+    ]
     problems += [p.name for p in dest.glob("*.py") if p.name not in expected]
     return sorted(problems)

@@ -9,8 +9,17 @@
 - ``proxy``     trusted side: what checks hold, ``Student``, ``Remote`` handles whose methods are
                 round trips, and the mutation and time bookkeeping of a task.
 """
+
 from grader.sandbox.isolation import Isolation, SandboxUnavailable
 from grader.sandbox.process import Callback, ImportFailed, Limits, StudentError, Worker, WorkerDied
 
-__all__ = ["Callback", "ImportFailed", "Isolation", "Limits", "SandboxUnavailable", "StudentError",
-           "Worker", "WorkerDied"]
+__all__ = [
+    "Callback",
+    "ImportFailed",
+    "Isolation",
+    "Limits",
+    "SandboxUnavailable",
+    "StudentError",
+    "Worker",
+    "WorkerDied",
+]

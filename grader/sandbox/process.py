@@ -11,6 +11,7 @@ limit per call, a CPU limit, a memory limit (the worker's cgroup where there is 
 resident set of its process tree, polled), a file-size limit that also caps captured output, a
 bound on open files, parent-death kill.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -24,15 +25,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from grader.sandbox import protocol
+from grader.sandbox.isolation import OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation, worker_home
 from grader.text import clean, clean_line, type_name
-from grader.sandbox.isolation import (OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation,
-                                      worker_home)
 
 HERE = Path(__file__).resolve().parent
 MAX_CALLBACKS = 100_000  # per request: a student loop calling back forever still ends at the deadline
@@ -45,19 +46,23 @@ class Limits:
 
     call_timeout: float = 10.0
     start_timeout: float = 60.0
-    task_budget: float = 120.0    # all calls of one task's checks together
+    task_budget: float = 120.0  # all calls of one task's checks together
     cpu_seconds: int = 300
     memory_bytes: int = 2 * 1024**3
     file_bytes: int = 64 * 1024**2
-    max_processes: int = 1024     # per worker (its own uid and cgroup), threads included
-    time_scale: float = 1.0       # applies to a check's own per-call time limits too
+    max_processes: int = 1024  # per worker (its own uid and cgroup), threads included
+    time_scale: float = 1.0  # applies to a check's own per-call time limits too
 
-    def scaled(self, factor: float) -> "Limits":
+    def scaled(self, factor: float) -> Limits:
         """Time limits multiplied by ``factor`` (slow machines, fast tests), including the limits
         checks give single calls (``options(timeout=...)``)."""
-        return dataclasses.replace(self, call_timeout=self.call_timeout * factor,
-                                   start_timeout=self.start_timeout * factor,
-                                   task_budget=self.task_budget * factor, time_scale=self.time_scale * factor)
+        return dataclasses.replace(
+            self,
+            call_timeout=self.call_timeout * factor,
+            start_timeout=self.start_timeout * factor,
+            task_budget=self.task_budget * factor,
+            time_scale=self.time_scale * factor,
+        )
 
 
 class WorkerDied(Exception):
@@ -127,7 +132,7 @@ def _arrays(value: Any, out: list) -> None:
 
 
 def _unlike(got: Any, want: Any, where: str) -> str:
-    """"" when ``got`` has the structure and shapes of ``want``, else what differs."""
+    """ "" when ``got`` has the structure and shapes of ``want``, else what differs."""
     if isinstance(want, np.ndarray) or isinstance(got, np.ndarray):
         if not (isinstance(got, np.ndarray) and isinstance(want, np.ndarray)) or got.shape != want.shape:
             return f"{where} should have shape {np.shape(want)}, got {np.shape(got) if isinstance(got, np.ndarray) else type(got).__name__}"
@@ -158,7 +163,6 @@ def _size(value: Any) -> int:
 
 
 def _tree_rss(root: int) -> int:
-
     """Resident memory of ``root`` and all its descendants (a setsid() child is still counted)."""
     parent, rss = {}, {}
     for entry in os.listdir("/proc"):
@@ -184,8 +188,9 @@ def _tree_rss(root: int) -> int:
 class Worker:
     """One untrusted worker process for one module of one submission."""
 
-    def __init__(self, submission: Path, module: str, limits: Limits = Limits(),
-                 given_files: dict[str, Path] | None = None):
+    def __init__(
+        self, submission: Path, module: str, limits: Limits = Limits(), given_files: dict[str, Path] | None = None
+    ):
         self.submission = Path(submission)
         self.module = module
         self.limits = limits
@@ -220,12 +225,23 @@ class Worker:
             self.cgroup = Cgroup(self.iso.cgroups, self.limits.memory_bytes, self.limits.max_processes)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": worker_home(self.iso.kind, self.box),
-               "USER": "student", "LOGNAME": "student", "LANG": "C.UTF-8",
-               "BPLAB_FDS": f"{to_child_r},{from_child_w}", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "TF_NUM_INTRAOP_THREADS": "1",
-               "TF_NUM_INTEROP_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow",
-               "CUDA_VISIBLE_DEVICES": "", "MPLBACKEND": "Agg"}
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": worker_home(self.iso.kind, self.box),
+            "USER": "student",
+            "LOGNAME": "student",
+            "LANG": "C.UTF-8",
+            "BPLAB_FDS": f"{to_child_r},{from_child_w}",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "TF_NUM_INTRAOP_THREADS": "1",
+            "TF_NUM_INTEROP_THREADS": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "KERAS_BACKEND": "tensorflow",
+            "CUDA_VISIBLE_DEVICES": "",
+            "MPLBACKEND": "Agg",
+        }
         env["MPLCONFIGDIR"] = env["HOME"]
         if self.uid is not None:
             env["BPLAB_UID"] = str(self.uid.uid)
@@ -248,8 +264,16 @@ class Worker:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with this process
 
         self.proc = subprocess.Popen(
-            cmd, cwd=sub, env=env, stdin=subprocess.DEVNULL, stdout=self.output, stderr=self.output,
-            pass_fds=(to_child_r, from_child_w), start_new_session=True, preexec_fn=in_child)
+            cmd,
+            cwd=sub,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self.output,
+            stderr=self.output,
+            pass_fds=(to_child_r, from_child_w),
+            start_new_session=True,
+            preexec_fn=in_child,
+        )
         os.close(to_child_r)
         os.close(from_child_w)
         os.set_blocking(to_child_w, False)
@@ -320,12 +344,18 @@ class Worker:
         self._callback_bytes += _size(args)
         if self._callback_bytes > CALLBACK_BYTES:
             self.close()
-            raise WorkerDied(f"the student's code passed more than {CALLBACK_BYTES >> 20} MiB to the function it "
-                             f"was given in one call (killed)")
+            raise WorkerDied(
+                f"the student's code passed more than {CALLBACK_BYTES >> 20} MiB to the function it "
+                f"was given in one call (killed)"
+            )
         refused = callback.refusal(args)
         if refused:
-            return {"error": {"type": "ValueError", "message": f"the function given by the grader refused the "
-                                                             f"call: {refused}"}}
+            return {
+                "error": {
+                    "type": "ValueError",
+                    "message": f"the function given by the grader refused the call: {refused}",
+                }
+            }
         callback.calls.append(tuple(args))
         try:
             return {"ok": callback.fn(*args)}
@@ -339,11 +369,12 @@ class Worker:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     self.close()
-                    raise WorkerDied(f"{what}: timed out after {timeout:g} s (killed; it stopped reading)",
-                                     timed_out=True)
+                    raise WorkerDied(
+                        f"{what}: timed out after {timeout:g} s (killed; it stopped reading)", timed_out=True
+                    )
                 _, ready, _ = select.select([], [self._send_fd], [], min(left, 0.5))
                 if ready:
-                    view = view[os.write(self._send_fd, view[: 1 << 16]):]
+                    view = view[os.write(self._send_fd, view[: 1 << 16]) :]
         except BlockingIOError:
             pass
         except OSError:
@@ -384,10 +415,12 @@ class Worker:
         if self.cgroup is not None and self.cgroup.out_of_memory():
             reason = f"exceeded the memory limit of {self.limits.memory_bytes / 1024**3:g} GiB (killed)"
         elif sig is not None:
-            names = {signal.SIGXCPU: f"CPU time limit of {self.limits.cpu_seconds} s exceeded",
-                     signal.SIGXFSZ: f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
-                     signal.SIGSEGV: "crashed with a segmentation fault",
-                     signal.SIGKILL: "was killed (SIGKILL)"}
+            names = {
+                signal.SIGXCPU: f"CPU time limit of {self.limits.cpu_seconds} s exceeded",
+                signal.SIGXFSZ: f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
+                signal.SIGSEGV: "crashed with a segmentation fault",
+                signal.SIGKILL: "was killed (SIGKILL)",
+            }
             try:
                 reason = names.get(sig, f"was killed by signal {signal.Signals(sig).name}")
             except ValueError:
@@ -421,8 +454,11 @@ class Worker:
         try:
             doc, arrays = protocol.read_frame(self._recv_fd, read, limits=protocol.UNTRUSTED)
             reply = protocol.loads(doc, arrays, resolve=lambda h: h, plain_arrays=True)
-            if not isinstance(reply, dict) or len({"ok", "error", "callback"} & set(reply)) != 1 or \
-                    ("error" in reply and not isinstance(reply["error"], dict)):
+            if (
+                not isinstance(reply, dict)
+                or len({"ok", "error", "callback"} & set(reply)) != 1
+                or ("error" in reply and not isinstance(reply["error"], dict))
+            ):
                 raise protocol.ProtocolError("not a reply")
             return reply
         except TimeoutError:
@@ -430,11 +466,13 @@ class Worker:
             raise WorkerDied(f"{what}: timed out after {limit or timeout:g} s (killed)", timed_out=True) from None
         except MemoryError:
             self.close()
-            raise WorkerDied(f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB "
-                             f"exceeded (killed)") from None
+            raise WorkerDied(
+                f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB exceeded (killed)"
+            ) from None
         except EOFError:
             return self._died(what, "closed the connection")
         except Exception as exc:  # anything else the bytes made the decoder do: a malformed answer
             self.close()
-            raise WorkerDied(f"{what}: the worker sent a malformed answer ({type(exc).__name__}: "
-                             f"{str(exc)[:200]})") from None
+            raise WorkerDied(
+                f"{what}: the worker sent a malformed answer ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None

@@ -20,6 +20,7 @@ any other dtype.
 Standalone on purpose: this file is copied into the sandbox next to ``worker.py`` and imports
 nothing from the rest of the project.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,7 +28,8 @@ import io
 import json
 import os
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -160,8 +162,7 @@ def _nesting(text: bytes) -> int:
     return worst
 
 
-def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read,
-               limits: FrameLimits = TRUSTED) -> tuple[Any, list]:
+def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read, limits: FrameLimits = TRUSTED) -> tuple[Any, list]:
     """Read one frame from a file descriptor: (json value, list of raw arrays)."""
     json_len, n_arrays = _HEADER.unpack(_read_exact(fd, _HEADER.size, read))
     if json_len > limits.json_bytes or n_arrays > 100_000:
@@ -188,8 +189,7 @@ def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read,
     return doc, arrays
 
 
-def loads(doc: Any, arrays: list, resolve: Callable[[dict], Any] | None = None,
-          plain_arrays: bool = False) -> Any:
+def loads(doc: Any, arrays: list, resolve: Callable[[dict], Any] | None = None, plain_arrays: bool = False) -> Any:
     """Decode a frame read by ``read_frame``; see the module docstring for ``plain_arrays``."""
     if plain_arrays:
         arrays = [_plain_array(a) for a in arrays]

@@ -11,11 +11,13 @@ by one small check per task. A function that timed out once fails at once on lat
 import that failed is not tried again for the same task. A worker killed by a signal while
 starting (a library's abort, not an answer of the student's code) is started once more.
 """
+
 from __future__ import annotations
 
 import signal
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from grader.sandbox.process import Callback, ImportFailed, Limits, StudentError, Worker, WorkerDied
 
@@ -36,14 +38,14 @@ class Student:
     def __init__(self, make_worker: Callable[[], Worker], module: str, budget: float | None = None):
         self._make_worker = make_worker
         self._module = module
-        self._budget = budget          # seconds for all of this task's calls together (None: no limit)
+        self._budget = budget  # seconds for all of this task's calls together (None: no limit)
         self._started: float | None = None
         self._worker: Worker | None = None
         self.restarts = 0
         self.dead_reason: str | None = None  # set when the worker died during the current check
-        self.mutations: list[str] = []       # worker-reported in-place changes of inputs
-        self.checks_passed = 0               # of this task so far (counted by the plugin)
-        self.notes: list[str] = []           # e.g. a start-up crash that was retried
+        self.mutations: list[str] = []  # worker-reported in-place changes of inputs
+        self.checks_passed = 0  # of this task so far (counted by the plugin)
+        self.notes: list[str] = []  # e.g. a start-up crash that was retried
         self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
         self._start_failure: BaseException | None = None
         self.methods_by_type: dict[tuple, frozenset[str]] = {}  # (worker, type) -> its methods, as announced
@@ -67,8 +69,10 @@ class Student:
         except WorkerDied as exc:
             worker.close()
             if retry and exc.signal_number in CRASH_SIGNALS:
-                self.notes.append(f"the worker crashed while starting ({exc}); it was started once more "
-                                  f"and this did not cost you anything")
+                self.notes.append(
+                    f"the worker crashed while starting ({exc}); it was started once more "
+                    f"and this did not cost you anything"
+                )
                 return self._start(retry=False)
             self._start_failure = exc
             raise
@@ -83,8 +87,14 @@ class Student:
             self._worker.close()
             self._worker = None
 
-    def request(self, message: dict, what: str, timeout: float | None = None,
-                allow_mutation: bool = False, mutation_hint: str | None = None) -> Any:
+    def request(
+        self,
+        message: dict,
+        what: str,
+        timeout: float | None = None,
+        allow_mutation: bool = False,
+        mutation_hint: str | None = None,
+    ) -> Any:
         if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
             raise WorkerDied(self.dead_reason)
         if what in self._timed_out:
@@ -93,7 +103,9 @@ class Student:
             self._started = time.monotonic()
         budget = self._budget
         if budget and time.monotonic() - self._started > budget:
-            self.dead_reason = f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)"
+            self.dead_reason = (
+                f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)"
+            )
             raise WorkerDied(self.dead_reason)
         try:
             reply = self._live().request(message, timeout=timeout, what=what)
@@ -125,7 +137,7 @@ class Student:
         return value
 
     # -- what checks use --------------------------------------------------------------------
-    def __getattr__(self, name: str) -> "RemotePath":
+    def __getattr__(self, name: str) -> RemotePath:
         if name.startswith("_"):
             raise AttributeError(name)
         return RemotePath(self, name)
@@ -149,20 +161,22 @@ class Student:
         """Fail if the worker reported an in-place change of an input in any call so far, or if no
         check of the task passed (then no working function kept its inputs: nothing to credit)."""
         if not self.checks_passed:
-            raise InputMutated("no other check of this task passed, so no working function's inputs can be "
-                               "credited as left unmodified")
+            raise InputMutated(
+                "no other check of this task passed, so no working function's inputs can be credited as left unmodified"
+            )
         if self.mutations:
             more = f" (and {len(self.mutations) - 1} more)" if len(self.mutations) > 1 else ""
             raise InputMutated(self.mutations[0] + more)
 
-    def source(self, code: str) -> "Remote":
+    def source(self, code: str) -> Remote:
         """Evaluate trusted code (e.g. ``"lambda x: (x**3).sum()"``) in the worker; a handle back."""
         return self.request({"op": "eval", "source": code}, what="setting up the check")
 
-    def export_model(self, model: "Remote", timeout: float | None = None) -> dict:
+    def export_model(self, model: Remote, timeout: float | None = None) -> dict:
         """Layers and float64 weights of a torch or Keras Sequential model living in the worker."""
-        return self.request({"op": "export_model", "target": _target(model)}, timeout=timeout,
-                            what="reading the model's weights")
+        return self.request(
+            {"op": "export_model", "target": _target(model)}, timeout=timeout, what="reading the model's weights"
+        )
 
 
 def _target(obj: Any) -> dict:
@@ -176,19 +190,27 @@ def _target(obj: Any) -> dict:
 class RemotePath:
     """A dotted name in the student's module, e.g. ``losses.mse``; resolved when used."""
 
-    def __init__(self, student: Student, path: str, timeout: float | None = None,
-                 allow_mutation: bool = False, mutation_hint: str | None = None):
+    def __init__(
+        self,
+        student: Student,
+        path: str,
+        timeout: float | None = None,
+        allow_mutation: bool = False,
+        mutation_hint: str | None = None,
+    ):
         self._student, self._path = student, path
         self._timeout, self._allow_mutation, self._mutation_hint = timeout, allow_mutation, mutation_hint
 
-    def __getattr__(self, name: str) -> "RemotePath":
+    def __getattr__(self, name: str) -> RemotePath:
         if name.startswith("_"):
             raise AttributeError(name)
-        return RemotePath(self._student, f"{self._path}.{name}", self._timeout, self._allow_mutation,
-                          self._mutation_hint)
+        return RemotePath(
+            self._student, f"{self._path}.{name}", self._timeout, self._allow_mutation, self._mutation_hint
+        )
 
-    def options(self, timeout: float | None = None, allow_mutation: bool = False,
-                mutation_hint: str | None = None) -> "RemotePath":
+    def options(
+        self, timeout: float | None = None, allow_mutation: bool = False, mutation_hint: str | None = None
+    ) -> RemotePath:
         """The same name, called with a different time limit, allowing in-place changes, or with
         the advice to give when it changes an input (the default says: copy before changing)."""
         return RemotePath(self._student, self._path, timeout, allow_mutation, mutation_hint)
@@ -196,28 +218,58 @@ class RemotePath:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._student.request(
             {"op": "call", "target": {"path": self._path}, "args": list(args), "kwargs": kwargs},
-            what=f"{self._path}()", timeout=self._timeout, allow_mutation=self._allow_mutation,
-            mutation_hint=self._mutation_hint)
+            what=f"{self._path}()",
+            timeout=self._timeout,
+            allow_mutation=self._allow_mutation,
+            mutation_hint=self._mutation_hint,
+        )
 
     def get(self) -> Any:
         """The value of a module-level name (a constant, a class...)."""
         module, _, attr = self._path.rpartition(".")
-        return self._student.request({"op": "getattr", "target": {"path": module}, "name": attr},
-                                     what=f"reading {self._path}")
+        return self._student.request(
+            {"op": "getattr", "target": {"path": module}, "name": attr}, what=f"reading {self._path}"
+        )
 
     def __repr__(self) -> str:
         return f"<student {self._path}>"
 
 
-_BINARY = ["add", "radd", "sub", "rsub", "mul", "rmul", "truediv", "rtruediv", "pow", "rpow",
-           "matmul", "rmatmul", "neg", "getitem", "len", "lt", "le", "gt", "ge"]
+_BINARY = [
+    "add",
+    "radd",
+    "sub",
+    "rsub",
+    "mul",
+    "rmul",
+    "truediv",
+    "rtruediv",
+    "pow",
+    "rpow",
+    "matmul",
+    "rmatmul",
+    "neg",
+    "getitem",
+    "len",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+]
 
 
 class Remote:
     """A handle to an object that lives in the worker (a Tensor, a model, an iterator...)."""
 
-    __slots__ = ("_bplab_student", "_bplab_handle", "_bplab_type", "_bplab_repr", "_bplab_callable",
-                 "_bplab_worker", "_bplab_methods")
+    __slots__ = (
+        "_bplab_student",
+        "_bplab_handle",
+        "_bplab_type",
+        "_bplab_repr",
+        "_bplab_callable",
+        "_bplab_worker",
+        "_bplab_methods",
+    )
     __array_ufunc__ = None  # ndarray + remote defers to Remote.__radd__ instead of probing the worker
 
     def __init__(self, student: Student, info: dict, worker: Worker | None = None):
@@ -253,8 +305,8 @@ class Remote:
             return RemoteMethod(self, name)  # called at once: one request for obj.name(...)
         try:
             return self._bplab_student.request(
-                {"op": "getattr", "target": self._bplab_ref(), "name": name},
-                what=f"reading {self.type_name}.{name}")
+                {"op": "getattr", "target": self._bplab_ref(), "name": name}, what=f"reading {self.type_name}.{name}"
+            )
         except StudentError as exc:
             if exc.type == "AttributeError":
                 raise StudentAttributeError(str(exc)) from None  # so hasattr() works
@@ -263,26 +315,32 @@ class Remote:
     def __setattr__(self, name: str, value: Any) -> None:
         self._bplab_student.request(
             {"op": "setattr", "target": self._bplab_ref(), "name": name, "value": value},
-            what=f"setting {self.type_name}.{name}")
+            what=f"setting {self.type_name}.{name}",
+        )
 
-    def call_method(self, name: str, *args: Any, _timeout: float | None = None,
-                    _allow_mutation: bool = False, **kwargs: Any) -> Any:
+    def call_method(
+        self, name: str, *args: Any, _timeout: float | None = None, _allow_mutation: bool = False, **kwargs: Any
+    ) -> Any:
         """``obj.name(*args, **kwargs)`` in one round trip (what ``obj.name(...)`` does for a method
         of the object's class; this form also reaches dunder methods and takes a time limit)."""
         return self._bplab_student.request(
-            {"op": "call", "target": self._bplab_ref(), "method": name,
-             "args": list(args), "kwargs": kwargs},
-            what=f"{self.type_name}.{name}()", timeout=_timeout, allow_mutation=_allow_mutation)
+            {"op": "call", "target": self._bplab_ref(), "method": name, "args": list(args), "kwargs": kwargs},
+            what=f"{self.type_name}.{name}()",
+            timeout=_timeout,
+            allow_mutation=_allow_mutation,
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._bplab_student.request(
             {"op": "call", "target": self._bplab_ref(), "args": list(args), "kwargs": kwargs},
-            what=f"calling {self.type_name}", allow_mutation=True)
+            what=f"calling {self.type_name}",
+            allow_mutation=True,
+        )
 
     def __iter__(self):
         items = self._bplab_student.request(
-            {"op": "iter", "target": self._bplab_ref(), "limit": 1_000_000},
-            what=f"iterating over {self.type_name}")
+            {"op": "iter", "target": self._bplab_ref(), "limit": 1_000_000}, what=f"iterating over {self.type_name}"
+        )
         return iter(items)
 
     def __len__(self) -> int:
@@ -305,20 +363,23 @@ class RemoteMethod:
     def __init__(self, owner: Remote, name: str, timeout: float | None = None, allow_mutation: bool = False):
         self._owner, self._name, self._timeout, self._allow_mutation = owner, name, timeout, allow_mutation
 
-    def options(self, timeout: float | None = None, allow_mutation: bool = False) -> "RemoteMethod":
+    def options(self, timeout: float | None = None, allow_mutation: bool = False) -> RemoteMethod:
         """The same method, called with a different time limit or allowing in-place changes."""
         return RemoteMethod(self._owner, self._name, timeout, allow_mutation)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return self._owner.call_method(self._name, *args, _timeout=self._timeout,
-                                       _allow_mutation=self._allow_mutation, **kwargs)
+        return self._owner.call_method(
+            self._name, *args, _timeout=self._timeout, _allow_mutation=self._allow_mutation, **kwargs
+        )
 
     def __repr__(self) -> str:
         return f"<student method {self._owner.type_name}.{self._name}>"
 
     def __bool__(self) -> bool:
-        raise TypeError(f"{self._owner.type_name}.{self._name} is a method of the student's object: call it "
-                        f"(its truth value says nothing)")
+        raise TypeError(
+            f"{self._owner.type_name}.{self._name} is a method of the student's object: call it "
+            f"(its truth value says nothing)"
+        )
 
 
 def _make_dunder(name: str):
@@ -335,5 +396,15 @@ for _name in _BINARY:
     if _name != "len":
         setattr(Remote, f"__{_name}__", _make_dunder(_name))
 
-__all__ = ["Student", "Remote", "RemoteMethod", "RemotePath", "InputMutated", "StudentError", "WorkerDied",
-           "ImportFailed", "Limits", "Callback"]
+__all__ = [
+    "Student",
+    "Remote",
+    "RemoteMethod",
+    "RemotePath",
+    "InputMutated",
+    "StudentError",
+    "WorkerDied",
+    "ImportFailed",
+    "Limits",
+    "Callback",
+]

@@ -16,6 +16,7 @@ Requests (dicts):
 Answers: {"ok": value, "mutated": [...]} or {"error": {"type", "message", "where"}}; while a call
 runs, {"callback": id, "args": [...]} asks the trusted process to run a function it handed over.
 """
+
 from __future__ import annotations
 
 import errno
@@ -46,8 +47,12 @@ def _keep(obj: object) -> dict:
     except Exception:  # a student's __repr__ may raise
         text = "<unprintable>"
     kind = type(obj)
-    info = {"__handle__": handle, "type": f"{kind.__module__}.{kind.__qualname__}",
-            "callable": callable(obj), "repr": text}
+    info = {
+        "__handle__": handle,
+        "type": f"{kind.__module__}.{kind.__qualname__}",
+        "callable": callable(obj),
+        "repr": text,
+    }
     if kind not in _ANNOUNCED:  # once per type: the names of its methods
         _ANNOUNCED.add(kind)
         info["methods"] = _methods(kind)
@@ -57,8 +62,13 @@ def _keep(obj: object) -> dict:
 def _methods(kind: type) -> list[str]:
     """The public methods a class defines (so that ``obj.name(...)`` is one request, not two)."""
     try:
-        names = [n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n, None))
-                 and not isinstance(getattr(kind, n, None), type)]
+        names = [
+            n
+            for n in dir(kind)
+            if not n.startswith("_")
+            and callable(getattr(kind, n, None))
+            and not isinstance(getattr(kind, n, None), type)
+        ]
     except Exception:  # a student's metaclass may refuse dir()
         names = []
     return [str(n)[:100] for n in names[:2000]]
@@ -82,8 +92,12 @@ def _call_trusted(number: int, args: list) -> object:
     doc, arrays = protocol.read_frame(_FDS[0])
     reply = protocol.loads(doc, arrays, resolve=_resolve)
     if "error" in reply:  # the grader's function raised: the same kind of exception here
-        kind = {"ValueError": ValueError, "ArithmeticError": ArithmeticError, "RuntimeError": RuntimeError,
-                "FloatingPointError": FloatingPointError}.get(reply["error"].get("type"), TypeError)
+        kind = {
+            "ValueError": ValueError,
+            "ArithmeticError": ArithmeticError,
+            "RuntimeError": RuntimeError,
+            "FloatingPointError": FloatingPointError,
+        }.get(reply["error"].get("type"), TypeError)
         raise kind(reply["error"].get("message", ""))
     return reply["ok"]
 
@@ -104,8 +118,10 @@ def _target(spec: dict) -> object:
     obj = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(module_name)
     for name in filter(None, attr_path.split(".")):
         if not hasattr(obj, name):
-            raise AttributeError(f"{module_name}.py has no attribute {attr_path!r}"
-                                 f" (expected by the assignment: keep the names of the stub)")
+            raise AttributeError(
+                f"{module_name}.py has no attribute {attr_path!r}"
+                f" (expected by the assignment: keep the names of the stub)"
+            )
         obj = getattr(obj, name)
     return obj
 
@@ -124,16 +140,18 @@ def _arrays_in(value: object, path: str, out: list) -> None:
 def _positional_names(fn: object, count: int) -> list[str]:
     """Parameter names for positional arguments, so feedback says 'x', not 'args[1]'."""
     try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         params = []
     return [params[i] if i < len(params) else f"args[{i}]" for i in range(count)]
 
 
 def _mutated(snapshot: list) -> list[str]:
-    return [path for path, arr, data, shape in snapshot
-            if arr.shape != shape or arr.tobytes() != data]
+    return [path for path, arr, data, shape in snapshot if arr.shape != shape or arr.tobytes() != data]
 
 
 def _export_model(model: object) -> dict:
@@ -148,10 +166,18 @@ def _export_model(model: object) -> dict:
         for layer in model.layers:
             config = layer.get_config() if hasattr(layer, "get_config") else {}
             act = config.get("activation")
-            params = {w.path.rsplit("/", 1)[-1] if hasattr(w, "path") else str(i): np.asarray(w.numpy(), dtype=np.float64)
-                      for i, w in enumerate(layer.weights)}
-            layers.append({"name": layer.name, "class": type(layer).__name__,
-                           "activation": act if isinstance(act, str) else str(act), "params": params})
+            params = {
+                w.path.rsplit("/", 1)[-1] if hasattr(w, "path") else str(i): np.asarray(w.numpy(), dtype=np.float64)
+                for i, w in enumerate(layer.weights)
+            }
+            layers.append(
+                {
+                    "name": layer.name,
+                    "class": type(layer).__name__,
+                    "activation": act if isinstance(act, str) else str(act),
+                    "params": params,
+                }
+            )
         return {"framework": "keras", "layers": layers}
     raise TypeError(f"cannot export a {type(model).__name__}: expected a torch or Keras Sequential model")
 
@@ -189,8 +215,7 @@ def _handle(request: dict) -> dict:
 
 
 def _where(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith(_SUBMISSION + os.sep)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(_SUBMISSION + os.sep)]
     if not frames:
         return ""
     f = frames[-1]
@@ -209,7 +234,7 @@ def _notebook_cell(filename: str, lineno: int | None) -> str:
         return ""
     for i in range(len(lines) - 1, -1, -1):
         if lines[i].startswith(CELL_MARKER):
-            number, _, first = lines[i][len(CELL_MARKER):].partition("] ")
+            number, _, first = lines[i][len(CELL_MARKER) :].partition("] ")
             return f" (notebook cell {number}, line {len(lines) - 1 - i}: the cell starting {first[:60]!r})"
     return ""
 
@@ -236,8 +261,9 @@ def _send(fd: int, reply: dict) -> None:
     try:
         data = protocol.dumps(reply, keep=_keep)
     except Exception as exc:  # an unencodable result (e.g. object dtype array)
-        data = protocol.dumps({"error": {"type": "TypeError", "where": "",
-                                         "message": f"returned a value that is not plain data: {exc}"}})
+        data = protocol.dumps(
+            {"error": {"type": "TypeError", "where": "", "message": f"returned a value that is not plain data: {exc}"}}
+        )
     protocol.write_frame(fd, data)
 
 
@@ -250,6 +276,7 @@ def _drop_privileges() -> None:
         os.setuid(int(uid))
     try:  # die with the parent even after the uid change (which clears the setting)
         import ctypes
+
         ctypes.CDLL(None).prctl(1, 9)  # PR_SET_PDEATHSIG, SIGKILL
     except Exception:
         pass

@@ -10,8 +10,11 @@ example_221 is checked not to change the module's EXAMPLE_221.
 
 UNMODIFIED = ["hidden:test_inputs_left_unmodified"]
 HELPERS = ["hidden:test_defaults_and_given_helpers"]
-PAIRS = ["hidden:test_forward_matches_reference", "hidden:test_deltas_three_layers",
-         "hidden:test_backward_matches_reference"]
+PAIRS = [
+    "hidden:test_forward_matches_reference",
+    "hidden:test_deltas_three_layers",
+    "hidden:test_backward_matches_reference",
+]
 
 CONTRACTS = {
     # given helpers: the student's copies are called directly
@@ -54,8 +57,11 @@ CONTRACTS = {
         "effect:no_mutation": UNMODIFIED,
     },
     "backward": {
-        "call": ["public:test_backward_shapes", "hidden:test_backward_matches_reference",
-                 "hidden:test_backward_finite_differences"],
+        "call": [
+            "public:test_backward_shapes",
+            "hidden:test_backward_matches_reference",
+            "hidden:test_backward_finite_differences",
+        ],
         "option:hidden": ["hidden:test_backward_matches_reference", *HELPERS],
         "option:output": ["hidden:test_backward_matches_reference", *HELPERS],
         "effect:no_mutation": UNMODIFIED,
@@ -80,8 +86,12 @@ CONTRACTS = {
         "option:hidden": ["hidden:test_train_options_and_accuracy"],
         "option:output": ["hidden:test_train_options_and_accuracy"],
         "effect:no_mutation": UNMODIFIED,
-        "effect:shuffle": ["hidden:test_train_options_and_accuracy", "mistake:train_not_shuffled",
-                           "mistake:train_rng_every_epoch", "mistake:train_x_y_shuffled_apart"],
+        "effect:shuffle": [
+            "hidden:test_train_options_and_accuracy",
+            "mistake:train_not_shuffled",
+            "mistake:train_rng_every_epoch",
+            "mistake:train_x_y_shuffled_apart",
+        ],
     },
     "accuracy": {
         "call": ["hidden:test_train_options_and_accuracy"],

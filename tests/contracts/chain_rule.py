@@ -17,8 +17,11 @@ CONTRACTS = {
         "call": ["public:test_f_example_at_3"],
     },
     "f_example_grad": {
-        "call": ["public:test_f_example_at_3", "hidden:test_f_example_grad_property",
-                 "mistake:f_grad_forgot_inner_function"],
+        "call": [
+            "public:test_f_example_at_3",
+            "hidden:test_f_example_grad_property",
+            "mistake:f_grad_forgot_inner_function",
+        ],
     },
     # h = f o g and dh = f'(g(x)) g'(x), with trusted f, g living in the worker
     "compose": {

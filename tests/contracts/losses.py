@@ -27,15 +27,22 @@ CONTRACTS = {
         "raises:ValueError": ["public:test_mse_refuses_broadcast", *SHAPES, "mistake:mse_silent_broadcast"],
     },
     "mse_grad": {
-        "call": ["public:test_mse_handout", "hidden:test_mse_vs_reference", "hidden:test_gradients_vs_finite_differences"],
+        "call": [
+            "public:test_mse_handout",
+            "hidden:test_mse_vs_reference",
+            "hidden:test_gradients_vs_finite_differences",
+        ],
         "input:y_pred:array_like": [*LISTS, "mistake:mse_grad_lists_not_converted"],
         "input:y_true:array_like": [*LISTS, "mistake:mse_grad_lists_not_converted"],
         "effect:no_mutation": UNMODIFIED,
         "raises:ValueError": SHAPES,
     },
     "binary_cross_entropy": {
-        "call": ["public:test_bce_handout", "public:test_bce_extremes_handout",
-                 "hidden:test_binary_cross_entropy_vs_reference"],
+        "call": [
+            "public:test_bce_handout",
+            "public:test_bce_extremes_handout",
+            "hidden:test_binary_cross_entropy_vs_reference",
+        ],
         "input:p:array_like": LISTS,
         "input:y:array_like": LISTS,
         # p = 0 and 1 are clipped; np.clip(p, ..., out=p) would write into the caller's array
@@ -43,8 +50,11 @@ CONTRACTS = {
         "raises:ValueError": SHAPES,
     },
     "binary_cross_entropy_grad": {
-        "call": ["public:test_bce_handout", "hidden:test_binary_cross_entropy_vs_reference",
-                 "hidden:test_gradients_vs_finite_differences"],
+        "call": [
+            "public:test_bce_handout",
+            "hidden:test_binary_cross_entropy_vs_reference",
+            "hidden:test_gradients_vs_finite_differences",
+        ],
         "input:p:array_like": LISTS,
         "input:y:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,
@@ -60,8 +70,11 @@ CONTRACTS = {
         "raises:ValueError": SHAPES,
     },
     "binary_cross_entropy_with_logits_grad": {
-        "call": ["public:test_bce_handout", "hidden:test_binary_cross_entropy_vs_reference",
-                 "hidden:test_gradients_vs_finite_differences"],
+        "call": [
+            "public:test_bce_handout",
+            "hidden:test_binary_cross_entropy_vs_reference",
+            "hidden:test_gradients_vs_finite_differences",
+        ],
         "input:z:array_like": LISTS,
         "input:y:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,
@@ -75,21 +88,31 @@ CONTRACTS = {
         "raises:ValueError": SHAPES,
     },
     "categorical_cross_entropy_grad": {
-        "call": ["public:test_cce_handout", "hidden:test_categorical_vs_reference",
-                 "hidden:test_gradients_vs_finite_differences"],
+        "call": [
+            "public:test_cce_handout",
+            "hidden:test_categorical_vs_reference",
+            "hidden:test_gradients_vs_finite_differences",
+        ],
         "input:p:array_like": LISTS,
         "input:y_onehot:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,
         "raises:ValueError": SHAPES,
     },
     "softmax": {
-        "call": ["public:test_softmax_ce_handout", "hidden:test_softmax_properties", "hidden:test_categorical_vs_reference"],
+        "call": [
+            "public:test_softmax_ce_handout",
+            "hidden:test_softmax_properties",
+            "hidden:test_categorical_vs_reference",
+        ],
         "input:z:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,
     },
     "softmax_cross_entropy": {
-        "call": ["public:test_softmax_ce_handout", "hidden:test_softmax_cross_entropy_properties",
-                 "hidden:test_categorical_vs_reference"],
+        "call": [
+            "public:test_softmax_ce_handout",
+            "hidden:test_softmax_cross_entropy_properties",
+            "hidden:test_categorical_vs_reference",
+        ],
         "input:logits:array_like": LISTS,
         "input:labels:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,
@@ -97,8 +120,11 @@ CONTRACTS = {
         "raises:ValueError": ["hidden:test_bad_labels_refused", "mistake:softmax_ce_labels_indexed"],
     },
     "softmax_cross_entropy_grad": {
-        "call": ["public:test_softmax_ce_handout", "hidden:test_softmax_cross_entropy_properties",
-                 "hidden:test_gradients_vs_finite_differences"],
+        "call": [
+            "public:test_softmax_ce_handout",
+            "hidden:test_softmax_cross_entropy_properties",
+            "hidden:test_gradients_vs_finite_differences",
+        ],
         "input:logits:array_like": LISTS,
         "input:labels:array_like": LISTS,
         "effect:no_mutation": UNMODIFIED,

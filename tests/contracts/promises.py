@@ -14,6 +14,7 @@ A promise is a short key per public function (or class) of ``solutions/<task>.py
 ``tests/contracts/<task>.py`` maps each promise to the checks that exercise it; the test
 ``tests/test_contracts.py`` fails when a promise made here has no entry there.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -21,8 +22,11 @@ import inspect
 import re
 from types import ModuleType
 
-NO_MUTATION = re.compile(r"not (be )?(modified|mutated|changed)|unchanged|does not (modify|mutate)|"
-                         r"\bmutat|in[- ]place", re.I)
+NO_MUTATION = re.compile(
+    r"not (be )?(modified|mutated|changed)|unchanged|does not (modify|mutate)|"
+    r"\bmutat|in[- ]place",
+    re.I,
+)
 SHUFFLE = re.compile(r"shuffl", re.I)
 COPY = re.compile(r"\bcop(y|ies)\b", re.I)
 DTYPE = re.compile(r"float32|any (real|float)|\bdtype\b|integer labels|int labels", re.I)
@@ -31,14 +35,21 @@ RAISES = re.compile(r"\braises?:?\s*(?:\n\s*)?([A-Z]\w*(?:Error|Exception))", re
 
 def public_members(module: ModuleType) -> dict[str, object]:
     """Functions and classes defined in ``module`` whose names do not start with ``_``."""
-    return {name: obj for name, obj in vars(module).items()
-            if not name.startswith("_") and (inspect.isfunction(obj) or inspect.isclass(obj))
-            and getattr(obj, "__module__", None) == module.__name__}
+    return {
+        name: obj
+        for name, obj in vars(module).items()
+        if not name.startswith("_")
+        and (inspect.isfunction(obj) or inspect.isclass(obj))
+        and getattr(obj, "__module__", None) == module.__name__
+    }
 
 
 def _methods(cls: type) -> dict[str, object]:
-    return {name: fn for name, fn in vars(cls).items()
-            if inspect.isfunction(fn) and (not name.startswith("_") or name in ("__init__", "__call__"))}
+    return {
+        name: fn
+        for name, fn in vars(cls).items()
+        if inspect.isfunction(fn) and (not name.startswith("_") or name in ("__init__", "__call__"))
+    }
 
 
 def promises_of(obj: object) -> list[str]:

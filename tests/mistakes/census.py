@@ -5,6 +5,7 @@ each task's catalog as one class, with ``grade --batch``) and prints per task th
 failing check of the task carries a named mistake, i.e. a "Likely: ..." with an id), then the
 class-wide named rate. Slow (one grade per entry); the test suite asserts the same per entry.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,14 @@ def census(tasks: list[str]) -> dict:
             failing = [t for t in res.tests if t.task == task and not t.passed]
             ids = sorted({m["id"] for t in failing for m in t.mistakes})
             rows[f"{task}.{name}"] = {
-                "task": task, "score": res.score, "max": res.max_score, "caught": res.score < res.max_score,
-                "named": ids, "likely_without_id": any("Likely" in t.output and not t.mistakes for t in failing),
-                "seconds": seconds}
+                "task": task,
+                "score": res.score,
+                "max": res.max_score,
+                "caught": res.score < res.max_score,
+                "named": ids,
+                "likely_without_id": any("Likely" in t.output and not t.mistakes for t in failing),
+                "seconds": seconds,
+            }
             print(f"{task}.{name}: {res.score:g}/{res.max_score:g} named={ids}", flush=True)
     return rows
 
@@ -41,18 +47,22 @@ def main() -> None:
     if "--json" in args:
         i = args.index("--json")
         out = args[i + 1]
-        del args[i:i + 2]
+        del args[i : i + 2]
     tasks = args or [t.name for t in TASKS]
     rows = census(tasks)
     print()
     for task in tasks:
         mine = [r for r in rows.values() if r["task"] == task]
-        print(f"{task:16} entries {len(mine):3}  caught {sum(r['caught'] for r in mine):3}  "
-              f"named {sum(bool(r['named']) for r in mine):3}")
+        print(
+            f"{task:16} entries {len(mine):3}  caught {sum(r['caught'] for r in mine):3}  "
+            f"named {sum(bool(r['named']) for r in mine):3}"
+        )
     total = len(rows)
     named = sum(bool(r["named"]) for r in rows.values())
-    print(f"{'all':16} entries {total:3}  caught {sum(r['caught'] for r in rows.values()):3}  "
-          f"named {named:3}  named rate {named / max(total, 1):.0%}")
+    print(
+        f"{'all':16} entries {total:3}  caught {sum(r['caught'] for r in rows.values()):3}  "
+        f"named {named:3}  named rate {named / max(total, 1):.0%}"
+    )
     if out:
         Path(out).write_text(json.dumps(rows, indent=1))
 

@@ -65,7 +65,7 @@ MISTAKES = {
     "neuron_forward_broadcasts": {
         "find": "    w, x = _as_vectors(w, x)\n    z = float(np.dot(w, x) + b)\n    return float(sigmoid(z))",
         "replace": "    w, x = np.asarray(w, dtype=np.float64), np.asarray(x, dtype=np.float64)\n"
-                   "    z = float(np.sum(w * x) + b)\n    return float(sigmoid(z))",
+        "    z = float(np.sum(w * x) + b)\n    return float(sigmoid(z))",
         "expect": "x of length 1 was broadcast against w",
         "names": ["length_one_broadcast"],
     },
@@ -97,11 +97,11 @@ MISTAKES = {
     # the caller's x used as scratch space (np.asarray does not copy a float64 array)
     "neuron_backward_mutates_x": {
         "find": "    w, x = _as_vectors(w, x)\n    z = float(np.dot(w, x) + b)\n    y = float(sigmoid(z))\n"
-                "    dL_dy = float(dL_dy)\n    dy_dz = y * (1.0 - y)\n    dz_dw = x.copy()\n",
+        "    dL_dy = float(dL_dy)\n    dy_dz = y * (1.0 - y)\n    dz_dw = x.copy()\n",
         "replace": "    w, x = np.asarray(w, dtype=np.float64), np.asarray(x, dtype=np.float64)\n"
-                   "    z = float(np.dot(w, x) + b)\n    y = float(sigmoid(z))\n"
-                   "    dL_dy = float(dL_dy)\n    dy_dz = y * (1.0 - y)\n    dz_dw = x.copy()\n"
-                   "    x *= dL_dy * dy_dz\n",
+        "    z = float(np.dot(w, x) + b)\n    y = float(sigmoid(z))\n"
+        "    dL_dy = float(dL_dy)\n    dy_dz = y * (1.0 - y)\n    dz_dw = x.copy()\n"
+        "    x *= dL_dy * dy_dz\n",
         "expect": "in place",
         "names": [],
     },

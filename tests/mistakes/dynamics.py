@@ -6,8 +6,10 @@ the landscape, the cost of a gradient.
 """
 
 INIT_RETURN = "    return rng.normal(0.0, std, size=(fan_out, fan_in))\n"
-SWEEP_CHECK = ("                if not math.isfinite(loss) or loss > blowup * loss0:\n"
-               "                    diverged = True\n                    break\n")
+SWEEP_CHECK = (
+    "                if not math.isfinite(loss) or loss > blowup * loss0:\n"
+    "                    diverged = True\n                    break\n"
+)
 
 MISTAKES = {
     # -- 1. initialisation and depth --------------------------------------------------------------
@@ -44,7 +46,7 @@ MISTAKES = {
     "xavier_uniform": {
         "find": INIT_RETURN,
         "replace": '    if scheme == "xavier":\n        bound = math.sqrt(6.0 / (fan_in + fan_out))\n'
-                   "        return rng.uniform(-bound, bound, size=(fan_out, fan_in))\n" + INIT_RETURN,
+        "        return rng.uniform(-bound, bound, size=(fan_out, fan_in))\n" + INIT_RETURN,
         "expect": "drew Xavier's UNIFORM",
         "names": ["init_xavier_uniform"],
     },
@@ -86,7 +88,7 @@ MISTAKES = {
     },
     # -- 2. L2 ---------------------------------------------------------------------------------------
     "l2_penalises_biases": {
-        "find": "        if k.startswith(\"W\"):\n            W = np.asarray(params[k], dtype=np.float64)",
+        "find": '        if k.startswith("W"):\n            W = np.asarray(params[k], dtype=np.float64)',
         "replace": "        if True:\n            W = np.asarray(params[k], dtype=np.float64)",
         "expect": "the biases are penalised too",
         "names": ["l2_penalises_biases"],
@@ -154,9 +156,9 @@ MISTAKES = {
     },
     "sweep_runs_share_params": {
         "find": "    for lr in lrs:\n        lr = float(lr)\n"
-                "        params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params0.items()}\n",
+        "        params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params0.items()}\n",
         "replace": "    params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in params0.items()}\n"
-                   "    for lr in lrs:\n        lr = float(lr)\n",
+        "    for lr in lrs:\n        lr = float(lr)\n",
         "expect": None,
         "names": ["sweep_runs_share_params"],
     },
@@ -169,8 +171,8 @@ MISTAKES = {
     # -- 4. augmentation -----------------------------------------------------------------------------
     "shift_wraps_around": {
         "find": "        out[i, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[\n"
-                "            i, max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)\n"
-                "        ]\n",
+        "            i, max(-dy, 0) : h - max(dy, 0), max(-dx, 0) : w - max(dx, 0)\n"
+        "        ]\n",
         "replace": "        out[i] = np.roll(images[i], (dy, dx), axis=(0, 1))\n",
         "expect": "pixels wrap around to the other side (np.roll)",
         "names": ["shift_wraps_around"],
@@ -250,8 +252,8 @@ MISTAKES = {
     },
     # -- 6. the cost of a gradient -------------------------------------------------------------------
     "cost_by_formula": {
-        "find": "\"fd_loss_calls\": counts[\"loss\"],",
-        "replace": "\"fd_loss_calls\": 2 * int(sum(v.size for v in work.values())),",
+        "find": '"fd_loss_calls": counts["loss"],',
+        "replace": '"fd_loss_calls": 2 * int(sum(v.size for v in work.values())),',
         "expect": "count the calls of loss actually made",
         "names": ["cost_computed_not_counted"],
     },

@@ -76,8 +76,10 @@ MISTAKES = {
     # a shuffle by hand: two shuffles of one generator are two different permutations (and in place)
     "x_and_y_shuffled_separately_in_place": {
         "find": "\n    set_determinism(seed)\n",
-        "replace": ("\n    set_determinism(seed)\n    rng = np.random.default_rng(seed)\n    rng.shuffle(X_a)\n"
-                    "    rng.shuffle(y_a)\n"),
+        "replace": (
+            "\n    set_determinism(seed)\n    rng = np.random.default_rng(seed)\n    rng.shuffle(X_a)\n"
+            "    rng.shuffle(y_a)\n"
+        ),
         "expect": None,
         "names": [],
     },

@@ -130,7 +130,7 @@ MISTAKES = {
     },
     "softmax_ce_log_of_softmax": {
         "find": "    shifted = z - z.max(axis=1, keepdims=True)\n"
-                "    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))\n",
+        "    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))\n",
         "replace": "    log_probs = np.log(softmax(z))\n",
         "expect": "log-softmax",
         "names": ["naive_logsumexp"],
@@ -138,10 +138,10 @@ MISTAKES = {
     # labels used as indices without the range check: -1 silently picks the last class
     "softmax_ce_labels_indexed": {
         "find": "    z = np.asarray(logits, dtype=np.float64)\n    y = _target_rows(labels, z.shape)\n"
-                "    shifted = z - z.max(axis=1, keepdims=True)",
+        "    shifted = z - z.max(axis=1, keepdims=True)",
         "replace": "    z = np.asarray(logits, dtype=np.float64)\n    lab = np.asarray(labels)\n"
-                   "    y = np.eye(z.shape[1])[lab] if lab.ndim == 1 else lab.astype(np.float64)\n"
-                   "    shifted = z - z.max(axis=1, keepdims=True)",
+        "    y = np.eye(z.shape[1])[lab] if lab.ndim == 1 else lab.astype(np.float64)\n"
+        "    shifted = z - z.max(axis=1, keepdims=True)",
         "expect": "negative indexing",
         "names": ["negative_label_wrapped"],
     },
@@ -172,8 +172,8 @@ MISTAKES = {
     },
     # array-likes not converted: lists reach the arithmetic
     "mse_grad_lists_not_converted": {
-        "find": '    y_pred = np.asarray(y_pred, dtype=np.float64)\n    y_true = np.asarray(y_true, dtype=np.float64)\n'
-                '    _check_same_shape(y_pred, y_true, "y_pred", "y_true")\n    return 2.0',
+        "find": "    y_pred = np.asarray(y_pred, dtype=np.float64)\n    y_true = np.asarray(y_true, dtype=np.float64)\n"
+        '    _check_same_shape(y_pred, y_true, "y_pred", "y_true")\n    return 2.0',
         "replace": '    _check_same_shape(np.asarray(y_pred), np.asarray(y_true), "y_pred", "y_true")\n    return 2.0',
         "expect": "np.asarray(x, dtype=np.float64)",
         "names": ["array_like_not_converted"],

@@ -37,7 +37,7 @@ MISTAKES = {
     "x_and_y_different_permutations": {
         "find": "    return ((X[idx], y[idx]) for idx in batches)",
         "replace": "    y_batches = batch_indices(X.shape[0], batch_size, shuffle=shuffle, seed=seed)\n"
-                   "    return ((X[idx], y[jdx]) for idx, jdx in zip(batches, y_batches))",
+        "    return ((X[idx], y[jdx]) for idx, jdx in zip(batches, y_batches))",
         "expect": "X and y were indexed with different orders",
         "names": ["x_and_y_different_permutations"],
     },
@@ -50,8 +50,8 @@ MISTAKES = {
     "batches_are_views": {
         "find": "    return ((X[idx], y[idx]) for idx in batches)",
         "replace": "    if not shuffle:\n"
-                   "        return ((X[i[0]:i[-1] + 1], y[i[0]:i[-1] + 1]) for i in batches)\n"
-                   "    return ((X[idx], y[idx]) for idx in batches)",
+        "        return ((X[i[0]:i[-1] + 1], y[i[0]:i[-1] + 1]) for i in batches)\n"
+        "    return ((X[idx], y[idx]) for idx in batches)",
         "expect": "the batches must be copies",
         "names": [],
     },
@@ -76,11 +76,11 @@ MISTAKES = {
     },
     "order_drawn_once": {
         "find": "    for epoch in range(1, epochs + 1):\n        step = 0\n"
-                "        for step, (Xb, yb) in enumerate(iterate_minibatches(X, y, batch_size, shuffle=shuffle, "
-                "seed=rng), start=1):",
+        "        for step, (Xb, yb) in enumerate(iterate_minibatches(X, y, batch_size, shuffle=shuffle, "
+        "seed=rng), start=1):",
         "replace": "    fixed = batch_indices(X.shape[0], batch_size, shuffle=shuffle, seed=rng)\n"
-                   "    for epoch in range(1, epochs + 1):\n        step = 0\n"
-                   "        for step, (Xb, yb) in enumerate(((X[i], y[i]) for i in fixed), start=1):",
+        "    for epoch in range(1, epochs + 1):\n        step = 0\n"
+        "        for step, (Xb, yb) in enumerate(((X[i], y[i]) for i in fixed), start=1):",
         "expect": "or one order drawn before the epoch loop",
         "names": ["epoch_order_repeated"],
     },
@@ -103,14 +103,14 @@ MISTAKES = {
         "names": ["history_from_last_batch_loss"],
     },
     "initial_loss_missing": {
-        "find": "    train_loss = [checked(model.loss(X, y, params), \"initial training loss\", 0, 0)]\n",
-        "replace": "    checked(model.loss(X, y, params), \"initial training loss\", 0, 0)\n    train_loss = []\n",
+        "find": '    train_loss = [checked(model.loss(X, y, params), "initial training loss", 0, 0)]\n',
+        "replace": '    checked(model.loss(X, y, params), "initial training loss", 0, 0)\n    train_loss = []\n',
         "expect": "the loss before any update is missing",
         "names": ["initial_loss_missing"],
     },
     "initial_params_not_copied": {
         "find": "    params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in model.params.items()}\n"
-                "    rng = np.random.default_rng(seed)",
+        "    rng = np.random.default_rng(seed)",
         "replace": "    params = model.params\n    rng = np.random.default_rng(seed)",
         "expect": "wrote into the arrays of model.params",
         "names": [],
@@ -196,7 +196,7 @@ MISTAKES = {
     },
     "overfit_changes_model": {
         "find": "    params = {k: np.array(v, dtype=np.float64, copy=True) for k, v in model.params.items()}\n"
-                "    for _ in range(steps):",
+        "    for _ in range(steps):",
         "replace": "    params = model.params\n    for _ in range(steps):",
         "expect": "wrote into model.params",
         "names": [],

@@ -3,6 +3,7 @@
 ``python tests/mistakes/run_catalog.py TASK [NAME]`` prints, per mistake, the score and the first
 failure messages. The test ``tests/test_mistakes.py`` uses ``grade_mistake`` with assertions.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -49,18 +50,17 @@ def grade_catalog(task: str, names: list[str] | None = None, workers: int | None
     one class with ``grade --batch`` (its grading processes import the checks once, not per entry)."""
     from grader import batch
     from grader.results import Results
+
     entries = {n: m for n, m in catalog(task).items() if names is None or n in names}
     with tempfile.TemporaryDirectory() as tmp:
         cls, out = Path(tmp) / "class", Path(tmp) / "out"
         for name, mistake in entries.items():
             (cls / name).mkdir(parents=True)
             planted_submission(cls / name, task, mistake)
-        code = batch.run([cls], out, runner.GradeOptions(tasks=(task,)), quiet=True, workers=workers,
-                         report=False)
+        code = batch.run([cls], out, runner.GradeOptions(tasks=(task,)), quiet=True, workers=workers, report=False)
         if code != 0:
             raise RuntimeError(f"grading the {task} catalog failed (exit {code})")
-        return {name: Results.from_json(json.loads((out / name / "results.json").read_text()))
-                for name in entries}
+        return {name: Results.from_json(json.loads((out / name / "results.json").read_text())) for name in entries}
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ own checks; the held-out check runs the student's whole pipeline. The oracle kee
 W of shape (out, in); Keras kernels are K = W.T. Fits are few and small: each ``fit`` of a new
 model costs about a second of tracing.
 """
+
 import contextlib
 
 import numpy as np
@@ -42,24 +43,36 @@ from grader.gradients import CheckFailure, Diagnosis, Mistake, assert_close, ass
 
 D, H, C = 5, 6, 4
 EPS = 1e-7  # keras.backend.epsilon(): Adam's epsilon and the clip of the probabilities
-KEYS_SWAPPED = Mistake("evaluate_keys_swapped", "the keys are swapped: 'loss' must hold the loss and 'accuracy' "
-                                                "the accuracy")
+KEYS_SWAPPED = Mistake(
+    "evaluate_keys_swapped", "the keys are swapped: 'loss' must hold the loss and 'accuracy' the accuracy"
+)
 PERCENTAGE = Mistake("accuracy_as_percentage", "returned a percentage: return a fraction in [0, 1]")
 EPOCHS = Diagnosis("wrong_number_of_epochs", "fit must run exactly `epochs` epochs: pass epochs=epochs to fit")
-NOT_SHUFFLED = Diagnosis("not_shuffled", "fit visited the batches in the samples' given order, as with "
-                                         "shuffle=False: pass shuffle=True")
-BATCH_SIZE_IGNORED = Diagnosis("batch_size_ignored", "fit ran with another batch size than batch_size (Keras' "
-                                                     "default is 32): pass batch_size=batch_size")
-VALIDATION_IGNORED = Diagnosis("validation_split_ignored", "fit did not hold out the last validation_split of the "
-                                                           "samples: pass validation_split=validation_split")
-TRAIN_UNSEEDED = Diagnosis("train_not_reproducible", "two seeded runs from the same weights differ: call "
-                                                     "set_determinism(seed) before fit")
-BUILD_SEED = Diagnosis("build_seed_not_applied", "build_model(seed=...) does not reset the seeds: call "
-                                                 "keras.utils.set_random_seed(seed) BEFORE creating the model")
-SEED_ZERO = Diagnosis("seed_zero_ignored", "seed=0 was treated as no seed: test `if seed is not None:`, not "
-                                           "`if seed:` (0 is a seed)")
-NOT_FLOATX = Diagnosis("weights_not_floatx", "build_model must leave the weights in keras.config.floatx() "
-                                             "(float32 by default): no dtype argument")
+NOT_SHUFFLED = Diagnosis(
+    "not_shuffled", "fit visited the batches in the samples' given order, as with shuffle=False: pass shuffle=True"
+)
+BATCH_SIZE_IGNORED = Diagnosis(
+    "batch_size_ignored",
+    "fit ran with another batch size than batch_size (Keras' default is 32): pass batch_size=batch_size",
+)
+VALIDATION_IGNORED = Diagnosis(
+    "validation_split_ignored",
+    "fit did not hold out the last validation_split of the samples: pass validation_split=validation_split",
+)
+TRAIN_UNSEEDED = Diagnosis(
+    "train_not_reproducible", "two seeded runs from the same weights differ: call set_determinism(seed) before fit"
+)
+BUILD_SEED = Diagnosis(
+    "build_seed_not_applied",
+    "build_model(seed=...) does not reset the seeds: call keras.utils.set_random_seed(seed) BEFORE creating the model",
+)
+SEED_ZERO = Diagnosis(
+    "seed_zero_ignored", "seed=0 was treated as no seed: test `if seed is not None:`, not `if seed:` (0 is a seed)"
+)
+NOT_FLOATX = Diagnosis(
+    "weights_not_floatx",
+    "build_model must leave the weights in keras.config.floatx() (float32 by default): no dtype argument",
+)
 NAMES = ["kernel 1 (as W1 = K1.T)", "bias 1", "kernel 2 (as W2 = K2.T)", "bias 2"]
 
 
@@ -71,6 +84,7 @@ def fail(text, diagnosis=None):
 # ----------------------------------------------------------------------------------------------
 # numpy float64 oracle
 # ----------------------------------------------------------------------------------------------
+
 
 def forward(params, X):
     """(Z1, logits Z2, probabilities P) of Dense(relu), Dense(softmax) with W = K.T."""
@@ -128,8 +142,12 @@ def keras_adam(params, batches, lr, beta1=0.9, beta2=0.999, eps=EPS):
 def random_case(rng, n):
     """Seeded weights and data with every class present and ReLU inputs away from the kink."""
     for _ in range(1000):
-        params = [rng.normal(0.0, 0.7, (H, D)), rng.normal(0.0, 0.3, H),
-                  rng.normal(0.0, 0.7, (C, H)), rng.normal(0.0, 0.3, C)]
+        params = [
+            rng.normal(0.0, 0.7, (H, D)),
+            rng.normal(0.0, 0.3, H),
+            rng.normal(0.0, 0.7, (C, H)),
+            rng.normal(0.0, 0.3, C),
+        ]
         X = rng.normal(size=(n, D))
         if np.abs(X @ params[0].T + params[1]).min() > 1e-2:
             return params, X, rng.permutation(np.arange(n) % C)
@@ -139,6 +157,7 @@ def random_case(rng, n):
 # ----------------------------------------------------------------------------------------------
 # worker-side helpers
 # ----------------------------------------------------------------------------------------------
+
 
 @contextlib.contextmanager
 def float64(student):
@@ -157,9 +176,11 @@ def exported_params(student, model, what):
     """[W1, b1, W2, b2] in the lecture's layout (W = K.T) from the model's Dense layers."""
     layers = verified_export(student, model)["layers"]
     params = [v for layer in layers for v in layer["params"].values()]
-    assert_true(len(params) == 4 and params[0].ndim == 2 and params[2].ndim == 2,
-                f"{what}: the model has weights of shapes {[p.shape for p in params]}, expected "
-                f"[kernel (in, hidden), bias (hidden,), kernel (hidden, classes), bias (classes,)]")
+    assert_true(
+        len(params) == 4 and params[0].ndim == 2 and params[2].ndim == 2,
+        f"{what}: the model has weights of shapes {[p.shape for p in params]}, expected "
+        f"[kernel (in, hidden), bias (hidden,), kernel (hidden, classes), bias (classes,)]",
+    )
     K1, b1, K2, b2 = params
     return [K1.T, b1, K2.T, b2]
 
@@ -175,9 +196,11 @@ def fixed_model(student, params, compile_lr=None, trusted=False):
     if compile_lr is not None:
         student.source(COMPILE)(model, compile_lr)
     shapes = [p.shape for p in exported_params(student, model, f"build_model({D}, {H}, {C})")]
-    assert_true(shapes == [p.shape for p in params],
-                f"build_model({D}, {H}, {C}) has weights of shapes {shapes} (kernels shown transposed), "
-                f"expected {[p.shape for p in params]}")
+    assert_true(
+        shapes == [p.shape for p in params],
+        f"build_model({D}, {H}, {C}) has weights of shapes {shapes} (kernels shown transposed), "
+        f"expected {[p.shape for p in params]}",
+    )
     W1, b1, W2, b2 = params
     student.source(SET_WEIGHTS)(model, [W1.T, b1, W2.T, b2])
     return model
@@ -214,28 +237,36 @@ def test_model_outputs_softmax_probabilities(student, seed):
         model = fixed_model(student, params)
         P = student.source(PREDICT)(model, X)
     _, Z2, want = forward(params, X)
-    assert_close(P, want, "model(X) of build_model(5, 6, 4)", inputs={"X": X}, rtol=1e-9, atol=1e-12,
-                 mistakes={LINEAR_OUTPUT: Z2})
+    assert_close(
+        P,
+        want,
+        "model(X) of build_model(5, 6, 4)",
+        inputs={"X": X},
+        rtol=1e-9,
+        atol=1e-12,
+        mistakes={LINEAR_OUTPUT: Z2},
+    )
     kt = student.keras_training
     s = seed % 1000 + 1
     model = kt.build_model(D, H, C, seed=s)
     dtypes = student.source(WEIGHT_DTYPES)(model)
     if any(d != "float32" for d in dtypes):
-        fail(f"build_model({D}, {H}, {C}) has weights of dtypes {dtypes}, expected float32",
-                           diagnosis=NOT_FLOATX)
+        fail(f"build_model({D}, {H}, {C}) has weights of dtypes {dtypes}, expected float32", diagnosis=NOT_FLOATX)
     first = exported_params(student, model, f"build_model({D}, {H}, {C}, seed={s})")
     again = exported_params(student, kt.build_model(D, H, C, seed=s), f"build_model({D}, {H}, {C}, seed={s})")
     if not all(np.array_equal(a, b) for a, b in zip(first, again)):
         fail(f"build_model({D}, {H}, {C}, seed={s}) twice gave different weights", diagnosis=BUILD_SEED)
     zero = [exported_params(student, kt.build_model(D, H, C, seed=0), "build_model(seed=0)") for _ in range(2)]
     if not all(np.array_equal(a, b) for a, b in zip(*zero)):
-        fail(f"build_model({D}, {H}, {C}, seed=0) twice gave different weights (seed={s} did not)",
-                           diagnosis=SEED_ZERO)
+        fail(f"build_model({D}, {H}, {C}, seed=0) twice gave different weights (seed={s} did not)", diagnosis=SEED_ZERO)
     keras_own = exported_params(student, student.source(SEEDED_MODEL)(D, H, C, s), "Keras' model")
     for name, a, b in zip(NAMES, first, keras_own):
-        assert_true(np.array_equal(a, b), f"build_model({D}, {H}, {C}, seed={s}): {name} is not Keras' default "
-                                          f"initialisation after keras.utils.set_random_seed({s}): seed, then "
-                                          f"create the model with the layers' default initialisers")
+        assert_true(
+            np.array_equal(a, b),
+            f"build_model({D}, {H}, {C}, seed={s}): {name} is not Keras' default "
+            f"initialisation after keras.utils.set_random_seed({s}): seed, then "
+            f"create the model with the layers' default initialisers",
+        )
 
 
 @pytest.mark.points(1)
@@ -251,19 +282,34 @@ def test_evaluate_at_fixed_weights_equals_numpy(student, seed):
         model = fixed_model(student, params, compile_lr=1e-3, trusted=True)
         result = student.keras_training.evaluate.options(timeout=60)(model, X, y)
         after = exported_params(student, model, "the model after evaluate")
-    assert_true(isinstance(result, dict) and set(result) == {"loss", "accuracy"},
-                f"evaluate returned {str(result)[:120]}, expected a dict with the keys 'loss' and 'accuracy'")
+    assert_true(
+        isinstance(result, dict) and set(result) == {"loss", "accuracy"},
+        f"evaluate returned {str(result)[:120]}, expected a dict with the keys 'loss' and 'accuracy'",
+    )
     for key, value in result.items():
-        assert_true(isinstance(value, float),
-                    f"evaluate(...)[{key!r}] is {type(value).__name__}, expected a Python float")
+        assert_true(
+            isinstance(value, float), f"evaluate(...)[{key!r}] is {type(value).__name__}, expected a Python float"
+        )
     X = X.astype(np.float64)
     loss, _ = loss_and_grads(params, X, y)
     hits = forward(params, X)[2].argmax(axis=1) == y
-    assert_close(result["loss"], loss, "evaluate(model, X, y)['loss']", inputs={"X": X}, rtol=1e-9, atol=1e-12,
-                 mistakes={LINEAR_OUTPUT: linear_output_loss(params, X, y),
-                           KEYS_SWAPPED: hits.mean()})
-    assert_close(result["accuracy"], hits.mean(), "evaluate(model, X, y)['accuracy']", rtol=1e-9, atol=1e-12,
-                 mistakes={PERCENTAGE: 100 * hits.mean(), KEYS_SWAPPED: loss})
+    assert_close(
+        result["loss"],
+        loss,
+        "evaluate(model, X, y)['loss']",
+        inputs={"X": X},
+        rtol=1e-9,
+        atol=1e-12,
+        mistakes={LINEAR_OUTPUT: linear_output_loss(params, X, y), KEYS_SWAPPED: hits.mean()},
+    )
+    assert_close(
+        result["accuracy"],
+        hits.mean(),
+        "evaluate(model, X, y)['accuracy']",
+        rtol=1e-9,
+        atol=1e-12,
+        mistakes={PERCENTAGE: 100 * hits.mean(), KEYS_SWAPPED: loss},
+    )
     for name, a, b in zip(NAMES, params, after):
         assert_true(np.array_equal(a, b), f"evaluate changed the model's {name}: evaluate, do not train")
 
@@ -271,6 +317,7 @@ def test_evaluate_at_fixed_weights_equals_numpy(student, seed):
 # ----------------------------------------------------------------------------------------------
 # train
 # ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.points(1.5)
 def test_train_two_adam_steps_equal_numpy(student, seed):
@@ -283,15 +330,20 @@ def test_train_two_adam_steps_equal_numpy(student, seed):
         history = kt.train.options(timeout=60)(model, X, y, epochs=2, batch_size=9, seed=seed % 1000)
         got = exported_params(student, model, "the model after train")
         stored_lr = student.source(STORED_LR)(model)
-    assert_true(isinstance(history, dict) and "loss" in history and "accuracy" in history,
-                f"train returned {describe(history)}, expected history.history as a dict with 'loss' and 'accuracy'")
+    assert_true(
+        isinstance(history, dict) and "loss" in history and "accuracy" in history,
+        f"train returned {describe(history)}, expected history.history as a dict with 'loss' and 'accuracy'",
+    )
     if len(history["loss"]) != 2:
         fail(f"train(..., epochs=2) returned {len(history['loss'])} epoch losses, expected 2", diagnosis=EPOCHS)
-    assert_true(all(isinstance(v, float) for v in history["loss"]),
-                f"history['loss'] holds {[type(v).__name__ for v in history['loss']]}, expected Python floats")
+    assert_true(
+        all(isinstance(v, float) for v in history["loss"]),
+        f"history['loss'] holds {[type(v).__name__ for v in history['loss']]}, expected Python floats",
+    )
     want, losses = keras_adam(params, [(X, y)] * 2, lr=stored_lr)
-    compare_params(got, want, "train(model, X, y, epochs=2, batch_size=9) from fixed float64 weights "
-                              "(compiled with Adam(0.01))")
+    compare_params(
+        got, want, "train(model, X, y, epochs=2, batch_size=9) from fixed float64 weights (compiled with Adam(0.01))"
+    )
     assert_close(history["loss"], losses, "train(...)['loss'], per epoch", rtol=1e-9, atol=1e-12)
 
 
@@ -307,16 +359,22 @@ def test_train_shuffles_and_uses_batch_size(student, seed):
         stored_lr = student.source(STORED_LR)(model)
         steps = student.source(ITERATIONS)(model)
     if steps != epochs * 3:
-        fail(f"train(model, X, y, epochs=2, batch_size=4) on N = 12 samples made {steps} optimizer "
-                           f"steps, expected 6 (3 batches per epoch)",
-                           diagnosis=BATCH_SIZE_IGNORED if steps == epochs else None)
-    in_order, _ = keras_adam(params, [(X[i:i + bs], y[i:i + bs]) for _ in range(epochs) for i in range(0, 12, bs)],
-                             lr=stored_lr)
+        fail(
+            f"train(model, X, y, epochs=2, batch_size=4) on N = 12 samples made {steps} optimizer "
+            f"steps, expected 6 (3 batches per epoch)",
+            diagnosis=BATCH_SIZE_IGNORED if steps == epochs else None,
+        )
+    in_order, _ = keras_adam(
+        params, [(X[i : i + bs], y[i : i + bs]) for _ in range(epochs) for i in range(0, 12, bs)], lr=stored_lr
+    )
     assert_true(all(np.all(np.isfinite(p)) for p in got), "train gave weights that are not finite")
     if all(np.allclose(a, b, rtol=1e-6, atol=1e-9) for a, b in zip(got, in_order)):
-        fail("train(model, X, y, epochs=2, batch_size=4) gave exactly the weights of Adam on the "
-                           "batches X[0:4], X[4:8], X[8:12] in this order in both epochs: the samples were not "
-                           "shuffled", diagnosis=NOT_SHUFFLED)
+        fail(
+            "train(model, X, y, epochs=2, batch_size=4) gave exactly the weights of Adam on the "
+            "batches X[0:4], X[4:8], X[8:12] in this order in both epochs: the samples were not "
+            "shuffled",
+            diagnosis=NOT_SHUFFLED,
+        )
 
 
 @pytest.mark.points(1)
@@ -333,34 +391,51 @@ def test_train_seeded_runs_are_reproducible_with_validation_split(student, seed)
         model = student.source(SEEDED_MODEL)(64, 32, 10, 1)  # made and compiled here: only train is judged
         student.source(COMPILE)(model, 1e-3)
         student.source(RESEED)(1000 + run)  # the global seeds differ: train must seed them itself
-        history = kt.train.options(timeout=60)(model, X, y, epochs=3, batch_size=25, seed=seed % 1000,
-                                               validation_split=0.25)
-        runs.append((history, exported_params(student, model, "the model after train"),
-                     student.source(ITERATIONS)(model)))
+        history = kt.train.options(timeout=60)(
+            model, X, y, epochs=3, batch_size=25, seed=seed % 1000, validation_split=0.25
+        )
+        runs.append(
+            (history, exported_params(student, model, "the model after train"), student.source(ITERATIONS)(model))
+        )
     history, final, steps = runs[0]
     keys = {"loss", "accuracy", "val_loss", "val_accuracy"}
     if isinstance(history, dict) and set(history) == {"loss", "accuracy"}:
-        fail(f"train(..., validation_split=0.25) returned only the keys {sorted(history)}, expected "
-                           f"{sorted(keys)}", diagnosis=VALIDATION_IGNORED)
-    assert_true(isinstance(history, dict) and set(history) == keys,
-                f"train(..., validation_split=0.25) returned "
-                f"{f'the keys {sorted(history)}' if isinstance(history, dict) else describe(history)}, "
-                f"expected a dict with the keys {sorted(keys)}")
+        fail(
+            f"train(..., validation_split=0.25) returned only the keys {sorted(history)}, expected {sorted(keys)}",
+            diagnosis=VALIDATION_IGNORED,
+        )
+    assert_true(
+        isinstance(history, dict) and set(history) == keys,
+        f"train(..., validation_split=0.25) returned "
+        f"{f'the keys {sorted(history)}' if isinstance(history, dict) else describe(history)}, "
+        f"expected a dict with the keys {sorted(keys)}",
+    )
     for key, values in history.items():
-        assert_true(isinstance(values, list) and len(values) == 3 and all(isinstance(v, float) for v in values),
-                    f"history[{key!r}] is {str(values)[:80]}, expected a list of 3 Python floats (epochs=3)")
+        assert_true(
+            isinstance(values, list) and len(values) == 3 and all(isinstance(v, float) for v in values),
+            f"history[{key!r}] is {str(values)[:80]}, expected a list of 3 Python floats (epochs=3)",
+        )
     if steps != 18:
         which = {24: VALIDATION_IGNORED, 15: BATCH_SIZE_IGNORED, 9: BATCH_SIZE_IGNORED}.get(steps)
-        fail(f"train(..., epochs=3, batch_size=25, validation_split=0.25) on 200 samples made {steps} "
-                           f"optimizer steps, expected 18 (150 training samples in 6 batches of 25 per epoch)",
-                           diagnosis=which)
+        fail(
+            f"train(..., epochs=3, batch_size=25, validation_split=0.25) on 200 samples made {steps} "
+            f"optimizer steps, expected 18 (150 training samples in 6 batches of 25 per epoch)",
+            diagnosis=which,
+        )
     same = runs[0][0] == runs[1][0] and all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
     if not same:
-        fail(f"two seeded runs gave different histories: {runs[0][0]['loss']} and "
-                           f"{runs[1][0]['loss']}", diagnosis=TRAIN_UNSEEDED)
+        fail(
+            f"two seeded runs gave different histories: {runs[0][0]['loss']} and {runs[1][0]['loss']}",
+            diagnosis=TRAIN_UNSEEDED,
+        )
     val_loss = loss_and_grads(final, X[150:], y[150:])[0]
-    assert_close(history["val_loss"][-1], val_loss, "train(...)['val_loss'] of the last epoch: the loss of the "
-                 "trained model on the last 50 of the 200 samples", rtol=1e-4, atol=1e-5)
+    assert_close(
+        history["val_loss"][-1],
+        val_loss,
+        "train(...)['val_loss'] of the last epoch: the loss of the trained model on the last 50 of the 200 samples",
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.points(1.5)
@@ -371,13 +446,18 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
     model = kt.compile_model(kt.build_model(64, 256, 10, seed=seed % 1000), lr=3e-3)
     history = kt.train.options(timeout=60)(model, Xtr, ytr, epochs=10, batch_size=64, seed=seed % 1000)
     losses = history.get("loss") if isinstance(history, dict) else None
-    assert_true(isinstance(losses, list) and len(losses) == 10 and np.all(np.isfinite(losses)),
-                f"train(..., epochs=10) returned {describe(losses if isinstance(losses, list) else history)}, "
-                f"expected history['loss'] with 10 finite epoch losses")
+    assert_true(
+        isinstance(losses, list) and len(losses) == 10 and np.all(np.isfinite(losses)),
+        f"train(..., epochs=10) returned {describe(losses if isinstance(losses, list) else history)}, "
+        f"expected history['loss'] with 10 finite epoch losses",
+    )
     assert_true(losses[-1] < losses[0], f"the epoch loss did not decrease: {losses[0]:.4g} -> {losses[-1]:.4g}")
     acc = float(np.mean(exported_forward(verified_export(student, model), Xte).argmax(axis=1) == yte))
-    assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
-                             f"(epoch loss {losses[0]:.3g} -> {losses[-1]:.3g} over 10 epochs)")
+    assert_true(
+        acc >= 0.95,
+        f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
+        f"(epoch loss {losses[0]:.3g} -> {losses[-1]:.3g} over 10 epochs)",
+    )
 
 
 @pytest.mark.points(0.5)

@@ -52,68 +52,108 @@ from grader.checks.support_torch_training import (
 )
 from grader.gradients import CheckFailure, Diagnosis, Mistake, assert_close, assert_true
 
-PERMUTATIONS = (f"lambda n, count, seed: (lambda torch, g: [torch.randperm(n, generator=g).numpy() "
-                f"for _ in range(count)])({TORCH}, {TORCH}.Generator().manual_seed(seed))")
+PERMUTATIONS = (
+    f"lambda n, count, seed: (lambda torch, g: [torch.randperm(n, generator=g).numpy() "
+    f"for _ in range(count)])({TORCH}, {TORCH}.Generator().manual_seed(seed))"
+)
 
 D, H, C = 5, 6, 4
-NO_ZERO_GRAD = Mistake("no_zero_grad", "optimizer.zero_grad() is missing: backward() ADDS into .grad, so this step "
-                                       "used the sum of all gradients so far")
-NOT_STEPPED = Mistake("weights_not_stepped",
-                      "the weights did not move: no optimizer.step() used a gradient. step() must be called "
-                      "AFTER loss.backward(), and optimizer.zero_grad() BEFORE loss.backward() (zeroing between "
-                      "backward() and step() throws the gradient away)")
+NO_ZERO_GRAD = Mistake(
+    "no_zero_grad",
+    "optimizer.zero_grad() is missing: backward() ADDS into .grad, so this step used the sum of all gradients so far",
+)
+NOT_STEPPED = Mistake(
+    "weights_not_stepped",
+    "the weights did not move: no optimizer.step() used a gradient. step() must be called "
+    "AFTER loss.backward(), and optimizer.zero_grad() BEFORE loss.backward() (zeroing between "
+    "backward() and step() throws the gradient away)",
+)
 STEP_TWICE = Mistake("step_twice", "optimizer.step() was called twice per batch: one step per train_step")
 SGD_NOT_ADAM = Mistake("sgd_not_adam", "train used SGD: it must create torch.optim.Adam(model.parameters(), lr=lr)")
-LR_IGNORED = Mistake("lr_ignored", "train ignored its lr argument (these are the weights of Adam with the default "
-                                   "lr = 1e-3)")
-ADAM_PER_EPOCH = Mistake("optimizer_recreated_every_epoch",
-                         "train creates a new Adam every epoch, so its moment estimates and step count restart: "
-                         "create ONE optimizer before the epoch loop")
-ADAM_PER_STEP = Mistake("optimizer_recreated_every_step",
-                        "train creates a new Adam for every batch, so every step is Adam's first "
-                        "(about lr * sign(gradient)): create ONE optimizer before the epoch loop")
-NLL_ON_LOGITS = Mistake("nll_loss_on_logits",
-                        "the loss is nn.NLLLoss on the raw logits (-mean z[i, y_i], no log-softmax): use "
-                        "nn.CrossEntropyLoss(), which applies log-softmax itself")
-NOT_SHUFFLED = Mistake("not_shuffled", "train visits the samples in their given order: each epoch must draw "
-                                       "perm = torch.randperm(N, generator=g) and take the batches perm[i:i + batch_size]")
-SAME_ORDER = Mistake("same_order_every_epoch",
-                     "every epoch visits the samples in the first epoch's order: draw a NEW perm each epoch from "
-                     "the one generator g made before the loop")
-XY_TWO_PERMS = Mistake("x_and_y_different_permutations",
-                       "X and y were shuffled with two different permutations (two randperm calls): the labels no "
-                       "longer belong to their rows; index both with the same perm")
-Y_NOT_PERMUTED = Mistake("y_not_permuted", "X was shuffled but y was not (y[i:i + batch_size] instead of "
-                                           "y[perm[i:i + batch_size]]): index X and y with the same perm")
-LAST_BATCH_DROPPED = Mistake("last_batch_dropped",
-                             "the last, smaller batch of each epoch was skipped: for i in range(0, N, batch_size) "
-                             "visits it too")
-BATCH_SIZE_IGNORED = Mistake("batch_size_ignored",
-                             "train ignored batch_size (one batch of all N samples per epoch, as with the default "
-                             "64 > N)")
-UNWEIGHTED = Mistake("epoch_loss_unweighted",
-                     "the epoch loss is the plain mean of the batch losses: weight each batch by its size "
-                     "(the last batch is smaller), i.e. the mean over the N samples")
-LAST_BATCH_LOSS = Mistake("epoch_loss_is_last_batch", "each epoch's loss is only its last batch's loss: return the "
-                                                      "mean over all the epoch's samples")
+LR_IGNORED = Mistake(
+    "lr_ignored", "train ignored its lr argument (these are the weights of Adam with the default lr = 1e-3)"
+)
+ADAM_PER_EPOCH = Mistake(
+    "optimizer_recreated_every_epoch",
+    "train creates a new Adam every epoch, so its moment estimates and step count restart: "
+    "create ONE optimizer before the epoch loop",
+)
+ADAM_PER_STEP = Mistake(
+    "optimizer_recreated_every_step",
+    "train creates a new Adam for every batch, so every step is Adam's first "
+    "(about lr * sign(gradient)): create ONE optimizer before the epoch loop",
+)
+NLL_ON_LOGITS = Mistake(
+    "nll_loss_on_logits",
+    "the loss is nn.NLLLoss on the raw logits (-mean z[i, y_i], no log-softmax): use "
+    "nn.CrossEntropyLoss(), which applies log-softmax itself",
+)
+NOT_SHUFFLED = Mistake(
+    "not_shuffled",
+    "train visits the samples in their given order: each epoch must draw "
+    "perm = torch.randperm(N, generator=g) and take the batches perm[i:i + batch_size]",
+)
+SAME_ORDER = Mistake(
+    "same_order_every_epoch",
+    "every epoch visits the samples in the first epoch's order: draw a NEW perm each epoch from "
+    "the one generator g made before the loop",
+)
+XY_TWO_PERMS = Mistake(
+    "x_and_y_different_permutations",
+    "X and y were shuffled with two different permutations (two randperm calls): the labels no "
+    "longer belong to their rows; index both with the same perm",
+)
+Y_NOT_PERMUTED = Mistake(
+    "y_not_permuted",
+    "X was shuffled but y was not (y[i:i + batch_size] instead of "
+    "y[perm[i:i + batch_size]]): index X and y with the same perm",
+)
+LAST_BATCH_DROPPED = Mistake(
+    "last_batch_dropped",
+    "the last, smaller batch of each epoch was skipped: for i in range(0, N, batch_size) visits it too",
+)
+BATCH_SIZE_IGNORED = Mistake(
+    "batch_size_ignored", "train ignored batch_size (one batch of all N samples per epoch, as with the default 64 > N)"
+)
+UNWEIGHTED = Mistake(
+    "epoch_loss_unweighted",
+    "the epoch loss is the plain mean of the batch losses: weight each batch by its size "
+    "(the last batch is smaller), i.e. the mean over the N samples",
+)
+LAST_BATCH_LOSS = Mistake(
+    "epoch_loss_is_last_batch",
+    "each epoch's loss is only its last batch's loss: return the mean over all the epoch's samples",
+)
 VIA_TRAIN_STEP = " (train_step's own checks show it)"
-SEED_NOT_APPLIED = Diagnosis("seed_not_applied", "build_model(seed=...) does not reset torch's RNG: call "
-                                                 "torch.manual_seed(seed) BEFORE creating the layers")
-SEED_ZERO = Diagnosis("seed_zero_ignored", "seed=0 was treated as no seed: test `if seed is not None:`, "
-                                           "not `if seed:` (0 is a seed)")
-NOT_FLOAT32 = Diagnosis("parameters_not_float32", "build_model must leave the parameters in torch's default "
-                                                  "float32 (no .double(), no dtype=torch.float64)")
-UNSEEDED_TRAIN = Diagnosis("permutation_not_seeded",
-                           "two runs of train with the same seed from the same weights differ: draw each epoch's "
-                           "order with torch.randperm(N, generator=g) from g = torch.Generator().manual_seed(seed)")
-CHANGED_INPUT = Diagnosis("input_changed_in_place", "an input tensor was changed in place: index, shuffle and "
-                                                   "convert into new tensors, never into the caller's")
-EPOCHS = Diagnosis("wrong_number_of_epochs", "train must run exactly `epochs` epochs and return one loss per "
-                                            "epoch")
-TRAIN_MODE = Diagnosis("train_mode_not_set", "train must call model.train() before its loop (here the model came "
-                                             "in eval mode and stayed in it)")
-EVAL_MODE = Diagnosis("eval_mode_not_set", "accuracy must call model.eval() before computing the predictions "
-                                           "(the model stayed in train mode)")
+SEED_NOT_APPLIED = Diagnosis(
+    "seed_not_applied",
+    "build_model(seed=...) does not reset torch's RNG: call torch.manual_seed(seed) BEFORE creating the layers",
+)
+SEED_ZERO = Diagnosis(
+    "seed_zero_ignored", "seed=0 was treated as no seed: test `if seed is not None:`, not `if seed:` (0 is a seed)"
+)
+NOT_FLOAT32 = Diagnosis(
+    "parameters_not_float32",
+    "build_model must leave the parameters in torch's default float32 (no .double(), no dtype=torch.float64)",
+)
+UNSEEDED_TRAIN = Diagnosis(
+    "permutation_not_seeded",
+    "two runs of train with the same seed from the same weights differ: draw each epoch's "
+    "order with torch.randperm(N, generator=g) from g = torch.Generator().manual_seed(seed)",
+)
+CHANGED_INPUT = Diagnosis(
+    "input_changed_in_place",
+    "an input tensor was changed in place: index, shuffle and convert into new tensors, never into the caller's",
+)
+EPOCHS = Diagnosis("wrong_number_of_epochs", "train must run exactly `epochs` epochs and return one loss per epoch")
+TRAIN_MODE = Diagnosis(
+    "train_mode_not_set",
+    "train must call model.train() before its loop (here the model came in eval mode and stayed in it)",
+)
+EVAL_MODE = Diagnosis(
+    "eval_mode_not_set",
+    "accuracy must call model.eval() before computing the predictions (the model stayed in train mode)",
+)
 NAMES = ["0.weight", "0.bias", "2.weight", "2.bias"]
 
 
@@ -125,6 +165,7 @@ def fail(text, diagnosis=None):
 # ----------------------------------------------------------------------------------------------
 # numpy float64 oracle: a training loop replayed, in any order of its calls
 # ----------------------------------------------------------------------------------------------
+
 
 def simulate(params, batches, lr, optimizer="sgd", order="ZFBS", loss="ce", fresh=()):
     """Replay ``for Xb, yb in batches: <order>`` as torch does it; return the final params, each
@@ -163,8 +204,8 @@ def simulate(params, batches, lr, optimizer="sgd", order="ZFBS", loss="ce", fres
                 for j, g in enumerate(grad):
                     m[j] = 0.9 * m[j] + 0.1 * g
                     v[j] = 0.999 * v[j] + 0.001 * g * g
-                    denom = np.sqrt(v[j]) / np.sqrt(1 - 0.999 ** t) + 1e-8
-                    params[j] = params[j] - lr * (m[j] / (1 - 0.9 ** t)) / denom
+                    denom = np.sqrt(v[j]) / np.sqrt(1 - 0.999**t) + 1e-8
+                    params[j] = params[j] - lr * (m[j] / (1 - 0.9**t)) / denom
         after.append(loss_and_grads(params, Xb, yb, loss)[0])
     return params, before, after
 
@@ -172,8 +213,12 @@ def simulate(params, batches, lr, optimizer="sgd", order="ZFBS", loss="ce", fres
 def random_case(rng, n):
     """Seeded weights and data with every class present and ReLU inputs away from the kink."""
     for _ in range(1000):
-        params = [rng.normal(0.0, 0.7, (H, D)), rng.normal(0.0, 0.3, H),
-                  rng.normal(0.0, 0.7, (C, H)), rng.normal(0.0, 0.3, C)]
+        params = [
+            rng.normal(0.0, 0.7, (H, D)),
+            rng.normal(0.0, 0.3, H),
+            rng.normal(0.0, 0.7, (C, H)),
+            rng.normal(0.0, 0.3, C),
+        ]
         X = rng.normal(size=(n, D))
         if np.abs(X @ params[0].T + params[1]).min() > 1e-2:
             y = rng.permutation(np.arange(n) % C)
@@ -185,11 +230,14 @@ def random_case(rng, n):
 # worker-side helpers (trusted one-liners run in the worker)
 # ----------------------------------------------------------------------------------------------
 
+
 def exported_params(student, model, what):
     layers = verified_export(student, model)["layers"]
     params = [v for layer in layers for v in layer["params"].values()]
-    assert_true(len(params) == 4, f"{what}: the model has {len(params)} parameter tensors, expected 4 "
-                                  f"(weight and bias of the two Linear layers)")
+    assert_true(
+        len(params) == 4,
+        f"{what}: the model has {len(params)} parameter tensors, expected 4 (weight and bias of the two Linear layers)",
+    )
     return params
 
 
@@ -203,8 +251,9 @@ def fixed_model(student, params):
 def compare_params(got, want, what, mistakes=None, rtol=1e-9, atol=1e-12):
     for k, name in enumerate(NAMES):
         named = {label: ps[k] for label, ps in (mistakes or {}).items()}
-        assert_close(got[k], want[k], f"{what}: parameter {name}", rtol=rtol, atol=atol, mistakes=named,
-                     show_expected=False)
+        assert_close(
+            got[k], want[k], f"{what}: parameter {name}", rtol=rtol, atol=atol, mistakes=named, show_expected=False
+        )
 
 
 def assert_same(student, tensor, value, what):
@@ -216,12 +265,20 @@ def assert_same(student, tensor, value, what):
 # autograd_demo, build_model
 # ----------------------------------------------------------------------------------------------
 
+
 @pytest.mark.points(0.5)
 @given(x0=st.floats(-1e3, 1e3, allow_nan=False))
 def test_autograd_demo_any_point(student, x0):
     """autograd_demo(x0) = 2 x0 + 2 for any x0 (torch autograd, float64)."""
-    assert_close(student.torch_training.autograd_demo(x0), 2 * x0 + 2, "autograd_demo", inputs={"x0": x0},
-                 rtol=1e-12, atol=1e-9, mistakes={RETURNED_Y: x0 * x0 + 2 * x0})
+    assert_close(
+        student.torch_training.autograd_demo(x0),
+        2 * x0 + 2,
+        "autograd_demo",
+        inputs={"x0": x0},
+        rtol=1e-12,
+        atol=1e-9,
+        mistakes={RETURNED_Y: x0 * x0 + 2 * x0},
+    )
 
 
 @pytest.mark.points(0.5)
@@ -235,33 +292,41 @@ def test_build_model_outputs_logits_and_seed(student, seed):
     W1, b1, W2, b2 = exported_params(student, model, f"build_model({D}, {H}, {C})")
     dtypes = student.source(PARAM_DTYPES)(model)
     if any(d != "float32" for d in dtypes):
-        fail(f"build_model({D}, {H}, {C}) has parameters of dtypes {dtypes}, expected float32",
-                           diagnosis=NOT_FLOAT32)
+        fail(f"build_model({D}, {H}, {C}) has parameters of dtypes {dtypes}, expected float32", diagnosis=NOT_FLOAT32)
     X = np.random.default_rng(seed).normal(size=(7, D))
     logits = np.maximum(X @ W1.T + b1, 0.0) @ W2.T + b2
-    assert_close(student.source(LOGITS)(model, X), logits, "model(X) of build_model(5, 6, 4)",
-                 inputs={"X": X}, rtol=1e-5, atol=1e-6, mistakes={SOFTMAX: softmax(logits)})
+    assert_close(
+        student.source(LOGITS)(model, X),
+        logits,
+        "model(X) of build_model(5, 6, 4)",
+        inputs={"X": X},
+        rtol=1e-5,
+        atol=1e-6,
+        mistakes={SOFTMAX: softmax(logits)},
+    )
     again = exported_params(student, tt.build_model(D, H, C, seed=s), "build_model")
     for name, a, b in zip(NAMES, (W1, b1, W2, b2), again):
         if not np.array_equal(a, b):
-            fail(f"build_model(5, 6, 4, seed={s}) twice gave different {name}",
-                               diagnosis=SEED_NOT_APPLIED)
+            fail(f"build_model(5, 6, 4, seed={s}) twice gave different {name}", diagnosis=SEED_NOT_APPLIED)
     zero = [exported_params(student, tt.build_model(D, H, C, seed=0), "build_model(seed=0)") for _ in range(2)]
     for name, a, b in zip(NAMES, *zero):
         if not np.array_equal(a, b):
-            fail(f"build_model(5, 6, 4, seed=0) twice gave different {name} (seed={s} did not)",
-                               diagnosis=SEED_ZERO)
+            fail(f"build_model(5, 6, 4, seed=0) twice gave different {name} (seed={s} did not)", diagnosis=SEED_ZERO)
     want = exported_params(student, student.source(SEEDED_MODEL)(D, H, C, s), "torch's model")
     for name, a, b in zip(NAMES, (W1, b1, W2, b2), want):
-        assert_true(np.array_equal(a, b), f"build_model(5, 6, 4, seed={s}): {name} is not torch's default "
-                                          f"initialisation after torch.manual_seed({s}): seed, then create "
-                                          f"nn.Linear(in, hidden) and nn.Linear(hidden, out) with their own "
-                                          f"initialisation, drawing nothing else in between")
+        assert_true(
+            np.array_equal(a, b),
+            f"build_model(5, 6, 4, seed={s}): {name} is not torch's default "
+            f"initialisation after torch.manual_seed({s}): seed, then create "
+            f"nn.Linear(in, hidden) and nn.Linear(hidden, out) with their own "
+            f"initialisation, drawing nothing else in between",
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 # train_step: one and two SGD steps from fixed float64 weights
 # ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.points(1)
 def test_train_step_one_sgd_step_equals_numpy(student, seed):
@@ -272,18 +337,38 @@ def test_train_step_one_sgd_step_equals_numpy(student, seed):
     model = fixed_model(student, params)
     as_tensor = student.source(AS_TENSOR)
     Xt, yt = as_tensor(X), as_tensor(y)
-    loss = call(student.torch_training.train_step, model, student.source(SGD)(model, lr),
-                student.source(CROSS_ENTROPY)(), Xt, yt)
-    assert_true(isinstance(loss, float), f"train_step returned {getattr(loss, 'type_name', type(loss).__name__)}, "
-                                         f"expected a Python float (return loss.item())")
+    loss = call(
+        student.torch_training.train_step,
+        model,
+        student.source(SGD)(model, lr),
+        student.source(CROSS_ENTROPY)(),
+        Xt,
+        yt,
+    )
+    assert_true(
+        isinstance(loss, float),
+        f"train_step returned {getattr(loss, 'type_name', type(loss).__name__)}, "
+        f"expected a Python float (return loss.item())",
+    )
     batches = [(X, y)]
     want, before, after = simulate(params, batches, lr)
     soft, soft_before, _ = simulate(params, batches, lr, loss="double_softmax")
-    assert_close(loss, before[0], "train_step(...): the returned loss", inputs={"X": X}, rtol=1e-9, atol=1e-12,
-                 mistakes={AFTER_STEP: after[0], SOFTMAX: soft_before[0]})
+    assert_close(
+        loss,
+        before[0],
+        "train_step(...): the returned loss",
+        inputs={"X": X},
+        rtol=1e-9,
+        atol=1e-12,
+        mistakes={AFTER_STEP: after[0], SOFTMAX: soft_before[0]},
+    )
     got = exported_params(student, model, "the model after train_step")
-    compare_params(got, want, "one SGD step (lr = 0.5) from fixed weights",
-                   mistakes={SOFTMAX: soft, NOT_STEPPED: params, STEP_TWICE: simulate(params, batches, lr, order="ZFBSS")[0]})
+    compare_params(
+        got,
+        want,
+        "one SGD step (lr = 0.5) from fixed weights",
+        mistakes={SOFTMAX: soft, NOT_STEPPED: params, STEP_TWICE: simulate(params, batches, lr, order="ZFBSS")[0]},
+    )
     for name, t, a in (("X_batch", Xt, X), ("y_batch", yt, y)):
         assert_same(student, t, a, f"train_step changed {name}")
 
@@ -298,28 +383,43 @@ def test_train_step_two_steps_zero_grad(student, seed):
     model = fixed_model(student, params)
     opt, loss_fn, as_tensor = student.source(SGD)(model, lr), student.source(CROSS_ENTROPY)(), student.source(AS_TENSOR)
     want, before, after = simulate(params, batches, lr)
-    wrong = {NO_ZERO_GRAD: simulate(params, batches, lr, order="FBS"),
-             NOT_STEPPED: simulate(params, batches, lr, order="ZFSB"),
-             STEP_TWICE: simulate(params, batches, lr, order="ZFBSS"),
-             SOFTMAX: simulate(params, batches, lr, loss="double_softmax")}
+    wrong = {
+        NO_ZERO_GRAD: simulate(params, batches, lr, order="FBS"),
+        NOT_STEPPED: simulate(params, batches, lr, order="ZFSB"),
+        STEP_TWICE: simulate(params, batches, lr, order="ZFBSS"),
+        SOFTMAX: simulate(params, batches, lr, loss="double_softmax"),
+    }
     for k, (Xb, yb) in enumerate(batches):
         loss = call(student.torch_training.train_step, model, opt, loss_fn, as_tensor(Xb), as_tensor(yb))
-        assert_close(loss, before[k], f"train_step number {k + 1}: the returned loss", rtol=1e-9, atol=1e-12,
-                     mistakes={AFTER_STEP: after[k], **{label: run[1][k] for label, run in wrong.items()}})
+        assert_close(
+            loss,
+            before[k],
+            f"train_step number {k + 1}: the returned loss",
+            rtol=1e-9,
+            atol=1e-12,
+            mistakes={AFTER_STEP: after[k], **{label: run[1][k] for label, run in wrong.items()}},
+        )
     got = exported_params(student, model, "the model after two train_steps")
-    compare_params(got, want, "two SGD steps (lr = 0.3) on batches of 6 and 4 samples",
-                   mistakes={label: run[0] for label, run in wrong.items()})
+    compare_params(
+        got,
+        want,
+        "two SGD steps (lr = 0.3) on batches of 6 and 4 samples",
+        mistakes={label: run[0] for label, run in wrong.items()},
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # train: the Adam loop with seeded permutations
 # ----------------------------------------------------------------------------------------------
 
+
 def epoch_batches(X, y, perms_x, perms_y, bs, stop=None):
     """The batches of train's loop: epoch e takes rows perms_x[e][i:i + bs] of X, perms_y[e][...] of y."""
     n = len(y)
-    return [[(X[px[i:i + bs]], y[py[i:i + bs]]) for i in range(0, n if stop is None else stop, bs)]
-            for px, py in zip(perms_x, perms_y)]
+    return [
+        [(X[px[i : i + bs]], y[py[i : i + bs]]) for i in range(0, n if stop is None else stop, bs)]
+        for px, py in zip(perms_x, perms_y)
+    ]
 
 
 def flat(epochs):
@@ -341,14 +441,23 @@ def test_train_adam_minibatches_equal_numpy(student, seed):
     X = X.astype(np.float32).astype(np.float64)  # exact in float32: train converts X to the model's float64
     n, lr, epochs, bs, perm_seed = len(y), 0.02, 3, 4, int(rng.integers(0, 1000))
     model = fixed_model(student, params)
-    history = call(student.torch_training.train.options(timeout=30), model, X.astype(np.float32),
-                   y.astype(np.int32), epochs=epochs, batch_size=bs, lr=lr, seed=perm_seed)
-    assert_true(isinstance(history, list) and all(isinstance(h, float) for h in history),
-                f"train returned {type(history).__name__} {str(history)[:80]}, expected a list of Python floats "
-                f"(one per epoch)")
+    history = call(
+        student.torch_training.train.options(timeout=30),
+        model,
+        X.astype(np.float32),
+        y.astype(np.int32),
+        epochs=epochs,
+        batch_size=bs,
+        lr=lr,
+        seed=perm_seed,
+    )
+    assert_true(
+        isinstance(history, list) and all(isinstance(h, float) for h in history),
+        f"train returned {type(history).__name__} {str(history)[:80]}, expected a list of Python floats "
+        f"(one per epoch)",
+    )
     if len(history) != epochs:
-        fail(f"train(..., epochs={epochs}) returned {len(history)} epoch losses, expected {epochs}",
-             diagnosis=EPOCHS)
+        fail(f"train(..., epochs={epochs}) returned {len(history)} epoch losses, expected {epochs}", diagnosis=EPOCHS)
     perms = student.source(PERMUTATIONS)(n, 2 * epochs, perm_seed)
     documented = epoch_batches(X, y, perms[:epochs], perms[:epochs], bs)
     batches = flat(documented)
@@ -359,33 +468,51 @@ def test_train_adam_minibatches_equal_numpy(student, seed):
         return simulate(params, steps, kwargs.pop("lr", lr), optimizer=kwargs.pop("optimizer", "adam"), **kwargs)[0]
 
     identity = [np.arange(n)] * epochs
-    wrong = {SGD_NOT_ADAM: adam(optimizer="sgd"),
-             LR_IGNORED: adam(lr=1e-3),
-             ADAM_PER_EPOCH: adam(fresh=starts(documented)),
-             ADAM_PER_STEP: adam(fresh=set(range(len(batches)))),
-             NO_ZERO_GRAD: adam(order="FBS"),
-             Mistake(NOT_STEPPED.id, NOT_STEPPED + VIA_TRAIN_STEP): params,
-             Mistake(STEP_TWICE.id, STEP_TWICE + VIA_TRAIN_STEP): adam(order="ZFBSS"),
-             SOFTMAX: adam(loss="double_softmax"),
-             NLL_ON_LOGITS: adam(loss="nll_logits"),
-             NOT_SHUFFLED: adam(flat(epoch_batches(X, y, identity, identity, bs))),
-             SAME_ORDER: adam(flat(epoch_batches(X, y, [perms[0]] * epochs, [perms[0]] * epochs, bs))),
-             XY_TWO_PERMS: adam(flat(epoch_batches(X, y, perms[0::2], perms[1::2], bs))),
-             Y_NOT_PERMUTED: adam(flat(epoch_batches(X, y, perms[:epochs], identity, bs))),
-             LAST_BATCH_DROPPED: adam(flat(epoch_batches(X, y, perms[:epochs], perms[:epochs], bs, n - bs + 1))),
-             BATCH_SIZE_IGNORED: adam(flat(epoch_batches(X, y, perms[:epochs], perms[:epochs], n)))}
+    wrong = {
+        SGD_NOT_ADAM: adam(optimizer="sgd"),
+        LR_IGNORED: adam(lr=1e-3),
+        ADAM_PER_EPOCH: adam(fresh=starts(documented)),
+        ADAM_PER_STEP: adam(fresh=set(range(len(batches)))),
+        NO_ZERO_GRAD: adam(order="FBS"),
+        Mistake(NOT_STEPPED.id, NOT_STEPPED + VIA_TRAIN_STEP): params,
+        Mistake(STEP_TWICE.id, STEP_TWICE + VIA_TRAIN_STEP): adam(order="ZFBSS"),
+        SOFTMAX: adam(loss="double_softmax"),
+        NLL_ON_LOGITS: adam(loss="nll_logits"),
+        NOT_SHUFFLED: adam(flat(epoch_batches(X, y, identity, identity, bs))),
+        SAME_ORDER: adam(flat(epoch_batches(X, y, [perms[0]] * epochs, [perms[0]] * epochs, bs))),
+        XY_TWO_PERMS: adam(flat(epoch_batches(X, y, perms[0::2], perms[1::2], bs))),
+        Y_NOT_PERMUTED: adam(flat(epoch_batches(X, y, perms[:epochs], identity, bs))),
+        LAST_BATCH_DROPPED: adam(flat(epoch_batches(X, y, perms[:epochs], perms[:epochs], bs, n - bs + 1))),
+        BATCH_SIZE_IGNORED: adam(flat(epoch_batches(X, y, perms[:epochs], perms[:epochs], n))),
+    }
     got = exported_params(student, model, "the model after train")
-    compare_params(got, want, "train(model, X, y, epochs=3, batch_size=4, lr=0.02) from fixed weights "
-                              "(one Adam, one generator torch.Generator().manual_seed(seed) per call, "
-                              "batches perm[i:i + batch_size])", mistakes=wrong, rtol=1e-8, atol=1e-11)
+    compare_params(
+        got,
+        want,
+        "train(model, X, y, epochs=3, batch_size=4, lr=0.02) from fixed weights "
+        "(one Adam, one generator torch.Generator().manual_seed(seed) per call, "
+        "batches perm[i:i + batch_size])",
+        mistakes=wrong,
+        rtol=1e-8,
+        atol=1e-11,
+    )
 
     def epoch_means(losses, weighted=True):
         L = np.array(losses).reshape(epochs, -1)
         return (L * sizes).sum(axis=1) / sizes.sum(axis=1) if weighted else L.mean(axis=1)
 
-    assert_close(history, epoch_means(before), "train(...): the per-epoch losses", rtol=1e-9, atol=1e-12,
-                 mistakes={UNWEIGHTED: epoch_means(before, weighted=False), AFTER_STEP: epoch_means(after),
-                           LAST_BATCH_LOSS: np.array(before).reshape(epochs, -1)[:, -1]})
+    assert_close(
+        history,
+        epoch_means(before),
+        "train(...): the per-epoch losses",
+        rtol=1e-9,
+        atol=1e-12,
+        mistakes={
+            UNWEIGHTED: epoch_means(before, weighted=False),
+            AFTER_STEP: epoch_means(after),
+            LAST_BATCH_LOSS: np.array(before).reshape(epochs, -1)[:, -1],
+        },
+    )
 
 
 @pytest.mark.points(0.5)
@@ -398,15 +525,28 @@ def test_train_seeded_runs_are_reproducible(student, seed):
     runs = []
     for _ in range(2):
         model = fixed_model(student, params)
-        history = call(student.torch_training.train.options(timeout=30), model, X, y, epochs=3, batch_size=8,
-                       lr=0.01, seed=seed % 1000)
+        history = call(
+            student.torch_training.train.options(timeout=30),
+            model,
+            X,
+            y,
+            epochs=3,
+            batch_size=8,
+            lr=0.01,
+            seed=seed % 1000,
+        )
         runs.append((history, exported_params(student, model, "the model after train")))
-    assert_true(isinstance(runs[0][0], list) and len(runs[0][0]) == 3,
-                f"train(..., epochs=3) returned {str(runs[0][0])[:80]}, expected a list of 3 epoch losses")
+    assert_true(
+        isinstance(runs[0][0], list) and len(runs[0][0]) == 3,
+        f"train(..., epochs=3) returned {str(runs[0][0])[:80]}, expected a list of 3 epoch losses",
+    )
     same = runs[0][0] == runs[1][0] and all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
     if not same:
-        fail(f"two runs of train(..., seed={seed % 1000}) from the same weights gave different "
-                           f"losses or weights ({runs[0][0]} and {runs[1][0]})", diagnosis=UNSEEDED_TRAIN)
+        fail(
+            f"two runs of train(..., seed={seed % 1000}) from the same weights gave different "
+            f"losses or weights ({runs[0][0]} and {runs[1][0]})",
+            diagnosis=UNSEEDED_TRAIN,
+        )
 
 
 @pytest.mark.points(0.5)
@@ -426,20 +566,25 @@ def test_train_and_accuracy_set_the_mode_and_keep_their_inputs(student, seed):
     assert_same(student, yt, y, "train changed y")
     trained = exported_params(student, model, "the model after train")
     acc = call(tt.accuracy, model, Xt, yt)
-    assert_true(isinstance(acc, float), f"accuracy returned {getattr(acc, 'type_name', type(acc).__name__)}, "
-                                        f"expected a Python float")
+    assert_true(
+        isinstance(acc, float),
+        f"accuracy returned {getattr(acc, 'type_name', type(acc).__name__)}, expected a Python float",
+    )
     if student.source(TRAINING)(model):
         fail("after accuracy(model, X, y) the model is still in train mode", diagnosis=EVAL_MODE)
     assert_same(student, Xt, X, "accuracy changed X")
     assert_same(student, yt, y, "accuracy changed y")
     for name, a, b in zip(NAMES, trained, exported_params(student, model, "the model after accuracy")):
-        assert_true(np.array_equal(a, b), f"accuracy changed the model's {name}: evaluate under torch.no_grad() "
-                                          f"and change no parameter")
+        assert_true(
+            np.array_equal(a, b),
+            f"accuracy changed the model's {name}: evaluate under torch.no_grad() and change no parameter",
+        )
 
 
 # ----------------------------------------------------------------------------------------------
 # accuracy
 # ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.points(0.5)
 def test_accuracy_at_fixed_weights(student, seed):
@@ -454,18 +599,29 @@ def test_accuracy_at_fixed_weights(student, seed):
     W1, b1, W2, b2 = params
     hits = (np.maximum(X.astype(np.float64) @ W1.T + b1, 0.0) @ W2.T + b2).argmax(axis=1) == y
     got = call(student.torch_training.accuracy, model, X, y)
-    assert_true(isinstance(got, float), f"accuracy returned {getattr(got, 'type_name', type(got).__name__)}, "
-                                        f"expected a Python float (use .item())")
-    assert_close(got, hits.mean(), "accuracy(model, X, y) with X float32 and y int32", inputs={"X": X},
-                 rtol=1e-12, atol=1e-12,
-                 mistakes={"returned a percentage: return a fraction in [0, 1]": 100 * hits.mean(),
-                           "returned the number of correct rows: divide by N": float(hits.sum()),
-                           "returned the error rate 1 - accuracy": 1 - hits.mean()})
+    assert_true(
+        isinstance(got, float),
+        f"accuracy returned {getattr(got, 'type_name', type(got).__name__)}, expected a Python float (use .item())",
+    )
+    assert_close(
+        got,
+        hits.mean(),
+        "accuracy(model, X, y) with X float32 and y int32",
+        inputs={"X": X},
+        rtol=1e-12,
+        atol=1e-12,
+        mistakes={
+            "returned a percentage: return a fraction in [0, 1]": 100 * hits.mean(),
+            "returned the number of correct rows: divide by N": float(hits.sum()),
+            "returned the error rate 1 - accuracy": 1 - hits.mean(),
+        },
+    )
 
 
 # ----------------------------------------------------------------------------------------------
 # held-out accuracy, measured here on the returned weights
 # ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.points(1)
 def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
@@ -474,11 +630,15 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
     Xtr, ytr, Xte, yte = digits_split()
     tt = student.torch_training
     model = tt.build_model(64, 256, 10, seed=seed % 1000)
-    history = call(tt.train.options(timeout=40), model, Xtr, ytr, epochs=12, batch_size=64, lr=3e-3,
-                   seed=seed % 1000)
-    assert_true(isinstance(history, list) and len(history) == 12 and np.all(np.isfinite(history)),
-                f"train(..., epochs=12) returned {str(history)[:80]}, expected 12 finite epoch losses")
+    history = call(tt.train.options(timeout=40), model, Xtr, ytr, epochs=12, batch_size=64, lr=3e-3, seed=seed % 1000)
+    assert_true(
+        isinstance(history, list) and len(history) == 12 and np.all(np.isfinite(history)),
+        f"train(..., epochs=12) returned {str(history)[:80]}, expected 12 finite epoch losses",
+    )
     assert_true(history[-1] < history[0], f"the epoch loss did not decrease: {history[0]:.4g} -> {history[-1]:.4g}")
     acc = float(np.mean(exported_forward(verified_export(student, model), Xte).argmax(axis=1) == yte))
-    assert_true(acc >= 0.95, f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
-                             f"(epoch loss {history[0]:.3g} -> {history[-1]:.3g} over 12 epochs)")
+    assert_true(
+        acc >= 0.95,
+        f"held-out accuracy {acc:.3f} < 0.95 on 360 digits the training never saw "
+        f"(epoch loss {history[0]:.3g} -> {history[-1]:.3g} over 12 epochs)",
+    )

@@ -1,20 +1,39 @@
 """Public checks of Task 6 (minibatch.py): the batches of the handout, the update count, one step, standardisation."""
+
 import math
 
 import numpy as np
 import pytest
 
-from grader.sandbox.proxy import Remote
-from grader.gradients import CheckFailure, assert_close, assert_true
-from grader.checks.support_minibatch import (FLOOR_NOT_CEIL, LAST_BATCH_DROPPED, SEED_IGNORED, SEED_ZERO_AS_NONE, check_batches,
-                                             CONSTANT_RESIDUE, DDOF_ONE, EPSILON, OWN_STATISTICS,
-                                             dropped_last_batch_message, fail)
+from grader.checks.support_minibatch import (
+    CONSTANT_RESIDUE,
+    DDOF_ONE,
+    EPSILON,
+    FLOOR_NOT_CEIL,
+    LAST_BATCH_DROPPED,
+    OWN_STATISTICS,
+    SEED_IGNORED,
+    SEED_ZERO_AS_NONE,
+    check_batches,
+    dropped_last_batch_message,
+    fail,
+)
 from grader.expected import reference
+from grader.gradients import CheckFailure, assert_close, assert_true
+from grader.sandbox.proxy import Remote
 
 ref = reference("minibatch")  # recorded reference values: students run these checks without solutions/
 
-RESULT_KEYS = ("train_loss", "val_loss", "num_updates", "updates_per_epoch", "epochs_run", "stopped_early",
-               "best_epoch", "params")
+RESULT_KEYS = (
+    "train_loss",
+    "val_loss",
+    "num_updates",
+    "updates_per_epoch",
+    "epochs_run",
+    "stopped_early",
+    "best_epoch",
+    "params",
+)
 
 
 @pytest.mark.points(1)
@@ -46,11 +65,17 @@ def check_seed_use(student, exc: CheckFailure, first) -> None:
         return
     one = _order(student.minibatch.batch_indices(10, 4, shuffle=True, seed=1))
     if one == np.random.default_rng(1).permutation(10).tolist():
-        fail(f"{exc}; two calls with seed=0 gave different orders, seed=1 gives the seeded one", SEED_ZERO_AS_NONE,
-             "seed=0 is treated as no seed: `if seed:` is False for 0; test `seed is None` (or pass the seed "
-             "straight to np.random.default_rng)")
-    fail(f"{exc}; two calls with seed=0 gave different orders", SEED_IGNORED,
-         "the seed is not used: make the generator with np.random.default_rng(seed) from the argument")
+        fail(
+            f"{exc}; two calls with seed=0 gave different orders, seed=1 gives the seeded one",
+            SEED_ZERO_AS_NONE,
+            "seed=0 is treated as no seed: `if seed:` is False for 0; test `seed is None` (or pass the seed "
+            "straight to np.random.default_rng)",
+        )
+    fail(
+        f"{exc}; two calls with seed=0 gave different orders",
+        SEED_IGNORED,
+        "the seed is not used: make the generator with np.random.default_rng(seed) from the argument",
+    )
 
 
 @pytest.mark.points(0.5)
@@ -61,14 +86,20 @@ def test_iterate_minibatches_ten_samples(student):
     got = student.minibatch.iterate_minibatches(X, y, 4)
     batches = list(got) if isinstance(got, Remote) else got
     what = "iterate_minibatches(X, y, 4) with X of shape (10, 3)"
-    assert_true(isinstance(batches, list) and all(isinstance(b, (tuple, list)) and len(b) == 2 for b in batches),
-                f"{what}: expected an iterator of (X_batch, y_batch) pairs")
+    assert_true(
+        isinstance(batches, list) and all(isinstance(b, (tuple, list)) and len(b) == 2 for b in batches),
+        f"{what}: expected an iterator of (X_batch, y_batch) pairs",
+    )
     shapes = [np.shape(xb) for xb, _ in batches]
     if shapes == [(4, 3), (4, 3)]:
-        fail(f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]", LAST_BATCH_DROPPED,
-             dropped_last_batch_message(2))
-    assert_true(shapes == [(4, 3), (4, 3), (2, 3)],
-                f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]")
+        fail(
+            f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]",
+            LAST_BATCH_DROPPED,
+            dropped_last_batch_message(2),
+        )
+    assert_true(
+        shapes == [(4, 3), (4, 3), (2, 3)], f"{what}: X batches of shapes {shapes}; expected [(4, 3), (4, 3), (2, 3)]"
+    )
     for k, (idx, (xb, yb)) in enumerate(zip([range(0, 4), range(4, 8), range(8, 10)], batches), start=1):
         idx = list(idx)
         assert_close(xb, X[idx], f"{what}: X of batch {k}")
@@ -98,8 +129,9 @@ def test_one_full_batch_step_is_the_gradient(student):
     model.params = {"W": W0, "b": b0}
     res = student.minibatch.train(model, X, y, batch_size=n, lr=1.0, epochs=1, seed=0)
     what = "train(model, X, y, batch_size=6, lr=1.0, epochs=1, seed=0) with X of shape (6, 4)"
-    assert_true(isinstance(res, dict), f"{what} returned a {getattr(res, 'type_name', type(res).__name__)}; "
-                                       f"expected a dict")
+    assert_true(
+        isinstance(res, dict), f"{what} returned a {getattr(res, 'type_name', type(res).__name__)}; expected a dict"
+    )
     missing = [k for k in RESULT_KEYS if k not in res]
     assert_true(not missing, f"{what}: the result lacks the keys {missing}")
 
@@ -111,16 +143,32 @@ def test_one_full_batch_step_is_the_gradient(student):
     loss0, grads, loss1 = ref.value("one-full-batch-step", one_step)
     for k in ("W", "b"):
         step = {"W": W0, "b": b0}[k] - np.asarray(res["params"][k], dtype=np.float64)
-        assert_close(step, grads[k], f"{what}: W0 - W1 for {k!r} (must equal the full-batch gradient)",
-                     rtol=1e-8, atol=1e-12, batch=n)
-    assert_true(isinstance(res["train_loss"], list) and len(res["train_loss"]) == 2,
-                f"{what}: train_loss must be a list of epochs_run + 1 = 2 losses (entry 0 before any update); "
-                f"got {res['train_loss']!r}")
+        assert_close(
+            step,
+            grads[k],
+            f"{what}: W0 - W1 for {k!r} (must equal the full-batch gradient)",
+            rtol=1e-8,
+            atol=1e-12,
+            batch=n,
+        )
+    assert_true(
+        isinstance(res["train_loss"], list) and len(res["train_loss"]) == 2,
+        f"{what}: train_loss must be a list of epochs_run + 1 = 2 losses (entry 0 before any update); "
+        f"got {res['train_loss']!r}",
+    )
     assert_close(res["train_loss"], [loss0, loss1], f"{what}: train_loss", rtol=1e-9)
-    for key, want in (("num_updates", 1), ("updates_per_epoch", 1), ("epochs_run", 1), ("stopped_early", False),
-                      ("val_loss", None), ("best_epoch", None)):
-        assert_true(res[key] == want and type(res[key]) is type(want),
-                    f"{what}: result[{key!r}] is {res[key]!r}; expected {want!r}")
+    for key, want in (
+        ("num_updates", 1),
+        ("updates_per_epoch", 1),
+        ("epochs_run", 1),
+        ("stopped_early", False),
+        ("val_loss", None),
+        ("best_epoch", None),
+    ):
+        assert_true(
+            res[key] == want and type(res[key]) is type(want),
+            f"{what}: result[{key!r}] is {res[key]!r}; expected {want!r}",
+        )
 
 
 @pytest.mark.points(1)
@@ -128,16 +176,31 @@ def test_standardize_hand_case(student):
     """standardize_fit: mean and population std per feature, std 1 for a constant feature; apply reuses them."""
     X = np.array([[1.0, 10.0, 0.1], [3.0, 10.0, 0.1], [5.0, 10.0, 0.1]])
     got = student.minibatch.standardize_fit(X)
-    assert_true(isinstance(got, (tuple, list)) and len(got) == 2,
-                f"standardize_fit(X) returned {type(got).__name__}; expected a tuple (mean, std)")
+    assert_true(
+        isinstance(got, (tuple, list)) and len(got) == 2,
+        f"standardize_fit(X) returned {type(got).__name__}; expected a tuple (mean, std)",
+    )
     mean, std = got
-    assert_close(mean, X.mean(axis=0), "standardize_fit(X)[0] (the mean) with X = [[1, 10, 0.1], [3, 10, 0.1], "
-                                       "[5, 10, 0.1]]", rtol=1e-12)
-    assert_close(std, [math.sqrt(8 / 3), 1.0, 1.0], "standardize_fit(X)[1] (the std)", rtol=1e-12,
-                 mistakes={DDOF_ONE: [2.0, 1.0, 1.0], CONSTANT_RESIDUE: [math.sqrt(8 / 3), 1.0, X[:, 2].std()]})
+    assert_close(
+        mean,
+        X.mean(axis=0),
+        "standardize_fit(X)[0] (the mean) with X = [[1, 10, 0.1], [3, 10, 0.1], [5, 10, 0.1]]",
+        rtol=1e-12,
+    )
+    assert_close(
+        std,
+        [math.sqrt(8 / 3), 1.0, 1.0],
+        "standardize_fit(X)[1] (the std)",
+        rtol=1e-12,
+        mistakes={DDOF_ONE: [2.0, 1.0, 1.0], CONSTANT_RESIDUE: [math.sqrt(8 / 3), 1.0, X[:, 2].std()]},
+    )
     mu, sd = X.mean(axis=0), np.array([math.sqrt(8 / 3), 1.0, 1.0])
     X_test = np.array([[7.0, 12.0, 0.5], [9.0, 8.0, -0.5]])
     own = (X_test - X_test.mean(axis=0)) / X_test.std(axis=0)
-    assert_close(student.minibatch.standardize_apply(X_test, mu, sd), (X_test - mu) / sd,
-                 "standardize_apply(X_test, mean, std) with the training (mean, std)", rtol=1e-12,
-                 mistakes={OWN_STATISTICS: own, EPSILON: (X_test - mu) / (sd + 1e-8)})
+    assert_close(
+        student.minibatch.standardize_apply(X_test, mu, sd),
+        (X_test - mu) / sd,
+        "standardize_apply(X_test, mean, std) with the training (mean, std)",
+        rtol=1e-12,
+        mistakes={OWN_STATISTICS: own, EPSILON: (X_test - mu) / (sd + 1e-8)},
+    )

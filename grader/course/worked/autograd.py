@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.course.markdown import num as _g, table as _table
-
+from grader.course.markdown import num as _g
+from grader.course.markdown import table as _table
 from solutions import autograd as ag
 
 

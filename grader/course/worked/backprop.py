@@ -58,10 +58,7 @@ def forward_221() -> str:
 def backward_221() -> str:
     r = bp.example_221()
     rows: list[tuple[str, str, float]] = []
-    rows += [
-        (q, r"$\delta^{(2)} = 2(a^{(2)} - y)\,\sigma'(z^{(2)})$", v)
-        for q, v in _entries("delta2", r["delta2"])
-    ]
+    rows += [(q, r"$\delta^{(2)} = 2(a^{(2)} - y)\,\sigma'(z^{(2)})$", v) for q, v in _entries("delta2", r["delta2"])]
     rows += [(q, r"$\partial L/\partial W^{(2)} = \delta^{(2)} (a^{(1)})^T$", v) for q, v in _entries("dW2", r["dW2"])]
     rows += [(q, r"$\partial L/\partial b^{(2)} = \delta^{(2)}$", v) for q, v in _entries("db2", r["db2"])]
     rows += [

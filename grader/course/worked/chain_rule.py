@@ -1,14 +1,15 @@
 """Worked numbers for reference/chain_rule.md, computed by solutions.chain_rule (10 significant digits)."""
+
 from __future__ import annotations
 
 import math
 
 import numpy as np
 
-from grader.course.markdown import num as _g, table as _table, vec as _vec
-
+from grader.course.markdown import num as _g
+from grader.course.markdown import table as _table
+from grader.course.markdown import vec as _vec
 from solutions import chain_rule as C
-
 
 EXAMPLE_XS = [3.0, 0.0, -2.0, -3.5]
 COMPOSE_XS = [0.5, 1.0, 1.5]
@@ -32,8 +33,15 @@ def compose_block() -> str:
         fd = (h(x + FD_STEP) - h(x - FD_STEP)) / (2.0 * FD_STEP)
         rows.append([_g(x), _g(x * x), _g(h(x)), _g(math.cos(x * x)), _g(2 * x), _g(dh(x)), _g(fd)])
     return _table(
-        ["x", "u = g(x) = x^2", "h(x) = sin(u)", "f'(u) = cos(u)", "g'(x) = 2x",
-         "dh(x) = cos(u) * 2x", f"central difference, step {FD_STEP:g}"],
+        [
+            "x",
+            "u = g(x) = x^2",
+            "h(x) = sin(u)",
+            "f'(u) = cos(u)",
+            "g'(x) = 2x",
+            "dh(x) = cos(u) * 2x",
+            f"central difference, step {FD_STEP:g}",
+        ],
         rows,
     )
 
@@ -52,8 +60,7 @@ _NEURON_ROWS = [
 
 
 def _neuron_table(out: dict) -> str:
-    rows = [[f"`{k}`", formula, _vec(out[k]) if np.ndim(out[k]) else _g(out[k])]
-            for k, formula in _NEURON_ROWS]
+    rows = [[f"`{k}`", formula, _vec(out[k]) if np.ndim(out[k]) else _g(out[k])] for k, formula in _NEURON_ROWS]
     return _table(["key", "formula", "value"], rows)
 
 
@@ -62,8 +69,7 @@ def neuron_block() -> str:
     out = C.neuron_backward(n["w"], n["x"], n["b"], n["dL_dy"])
     return (
         f"w = {_vec(n['w'])}, x = {_vec(n['x'])}, b = {_g(n['b'])}, dL/dy = {_g(n['dL_dy'])}; "
-        f"`neuron_forward(w, x, b)` = {_g(C.neuron_forward(n['w'], n['x'], n['b']))}.\n\n"
-        + _neuron_table(out)
+        f"`neuron_forward(w, x, b)` = {_g(C.neuron_forward(n['w'], n['x'], n['b']))}.\n\n" + _neuron_table(out)
     )
 
 
@@ -74,8 +80,7 @@ def neuron_loss_block() -> str:
     out = C.neuron_backward(n["w"], n["x"], n["b"], dL_dy)
     return (
         f"w = {_vec(n['w'])}, x = {_vec(n['x'])}, b = {_g(n['b'])}, target t = {_g(n['t'])}, "
-        f"loss L = (y - t)^2 = {_g((y - n['t']) ** 2)}, so dL/dy = 2 (y - t) = {_g(dL_dy)}.\n\n"
-        + _neuron_table(out)
+        f"loss L = (y - t)^2 = {_g((y - n['t']) ** 2)}, so dL/dy = 2 (y - t) = {_g(dL_dy)}.\n\n" + _neuron_table(out)
     )
 
 

@@ -25,8 +25,14 @@ SEED = 0
 # 1. initialisation and depth: a 10-layer MLP 64-32-...-32-10 on 200 training digits
 DEPTH_SIZES = (64,) + (32,) * 9 + (10,)
 DEPTH_ROWS = 100
-CONFIGS = (("sigmoid", "normal"), ("sigmoid", "xavier"), ("sigmoid", "he"),
-           ("relu", "normal"), ("relu", "xavier"), ("relu", "he"))
+CONFIGS = (
+    ("sigmoid", "normal"),
+    ("sigmoid", "xavier"),
+    ("sigmoid", "he"),
+    ("relu", "normal"),
+    ("relu", "xavier"),
+    ("relu", "he"),
+)
 
 # 2. L2: a 64-32-10 ReLU MLP, full-batch gradient descent on 300 training digits
 L2_LAMS = (0.0, 1e-3, 1e-2, 1e-1)
@@ -66,28 +72,36 @@ def init_table() -> str:
             std = {"normal": 1.0, "xavier": math.sqrt(2 / (fan_in + fan_out)), "he": math.sqrt(2 / fan_in)}[scheme]
             cells.append(f"{num(std)} ({num(W.std())})")
         rows.append(cells)
-    return table(["layer n_{l-1} -> n_l", "normal: s (sample std)", "xavier: s (sample std)", "he: s (sample std)"],
-                 rows)
+    return table(
+        ["layer n_{l-1} -> n_l", "normal: s (sample std)", "xavier: s (sample std)", "he: s (sample std)"], rows
+    )
 
 
 @functools.lru_cache(maxsize=1)
 def _depth_norms() -> dict[tuple[str, str], np.ndarray]:
     d = _digits()
     X, y = d["X_train"][:DEPTH_ROWS], d["y_train"][:DEPTH_ROWS]
-    return {(act, scheme): dy.layer_gradient_norms(dy.mlp_init(DEPTH_SIZES, scheme, SEED), X, y, act)
-            for act, scheme in CONFIGS}
+    return {
+        (act, scheme): dy.layer_gradient_norms(dy.mlp_init(DEPTH_SIZES, scheme, SEED), X, y, act)
+        for act, scheme in CONFIGS
+    }
 
 
 def depth_table() -> str:
     norms = _depth_norms()
     L = len(DEPTH_SIZES) - 1
-    rows = [[act, scheme, num(g[0]), num(g[L // 2 - 1]), num(g[-1]), num(g[0] / g[-1])]
-            for (act, scheme), g in norms.items()]
-    intro = (f"A {L}-layer MLP {'-'.join(str(s) for s in (DEPTH_SIZES[0], DEPTH_SIZES[1], '...', DEPTH_SIZES[-2], DEPTH_SIZES[-1]))} "
-             f"at initialisation (seed {SEED}), on {DEPTH_ROWS} training digits: "
-             "the Frobenius norm of dL/dW^(l) per layer.\n\n")
-    return intro + table(["activation", "init", "layer 1 (input)", f"layer {L // 2}", f"layer {L} (output)",
-                          "layer 1 / layer L"], rows)
+    rows = [
+        [act, scheme, num(g[0]), num(g[L // 2 - 1]), num(g[-1]), num(g[0] / g[-1])]
+        for (act, scheme), g in norms.items()
+    ]
+    intro = (
+        f"A {L}-layer MLP {'-'.join(str(s) for s in (DEPTH_SIZES[0], DEPTH_SIZES[1], '...', DEPTH_SIZES[-2], DEPTH_SIZES[-1]))} "
+        f"at initialisation (seed {SEED}), on {DEPTH_ROWS} training digits: "
+        "the Frobenius norm of dL/dW^(l) per layer.\n\n"
+    )
+    return intro + table(
+        ["activation", "init", "layer 1 (input)", f"layer {L // 2}", f"layer {L} (output)", "layer 1 / layer L"], rows
+    )
 
 
 def gradient_norms_figure(path: pathlib.Path) -> None:
@@ -138,14 +152,32 @@ def l2_check_table() -> str:
     base, plain = dy.mlp_loss_and_grads(params, X, y, "tanh")
     rows = []
     for k in params:
+
         def f(v, k=k):
             return dy.l2_loss_and_grads({**params, k: v}, X, y, lam, "tanh")[0]
+
         numeric = gc.numerical_gradient(f, params[k].copy())
-        rows.append([k, str(params[k].shape), num(np.abs(grads[k] - plain[k]).max()), f"{gc.relative_error(grads[k], numeric):.1e}"])
-    intro = (f"A 4-6-3 tanh network on N = 5 samples, lam = {lam}: L = {num(base)}, "
-             f"L_lam = {num(loss)} (penalty {num(loss - base)}).\n\n")
-    return intro + table(["parameter", "shape", "max |penalised - plain gradient| (lam |W|, 0 for biases)",
-                          "max rel. error vs centred differences"], rows)
+        rows.append(
+            [
+                k,
+                str(params[k].shape),
+                num(np.abs(grads[k] - plain[k]).max()),
+                f"{gc.relative_error(grads[k], numeric):.1e}",
+            ]
+        )
+    intro = (
+        f"A 4-6-3 tanh network on N = 5 samples, lam = {lam}: L = {num(base)}, "
+        f"L_lam = {num(loss)} (penalty {num(loss - base)}).\n\n"
+    )
+    return intro + table(
+        [
+            "parameter",
+            "shape",
+            "max |penalised - plain gradient| (lam |W|, 0 for biases)",
+            "max rel. error vs centred differences",
+        ],
+        rows,
+    )
 
 
 def _gd(loss_and_grads, params: dict[str, np.ndarray], lr: float, steps: int) -> dict[str, np.ndarray]:
@@ -181,11 +213,21 @@ def _logits(params: dict[str, np.ndarray], X: np.ndarray) -> np.ndarray:
 
 
 def l2_effect_table() -> str:
-    intro = (f"A 64-32-10 ReLU network (He init, seed {SEED}), {L2_STEPS} full-batch steps of lr = {L2_LR} on "
-             f"{L2_ROWS} training digits, for several lam. The penalty shrinks the weights; the data loss "
-             "(without the penalty) rises a little in exchange.\n\n")
-    return intro + table(["lam", "sum_l ||W^(l)||_F^2 after training", "training loss L (no penalty)",
-                          "training accuracy", "validation accuracy"], _l2_runs())
+    intro = (
+        f"A 64-32-10 ReLU network (He init, seed {SEED}), {L2_STEPS} full-batch steps of lr = {L2_LR} on "
+        f"{L2_ROWS} training digits, for several lam. The penalty shrinks the weights; the data loss "
+        "(without the penalty) rises a little in exchange.\n\n"
+    )
+    return intro + table(
+        [
+            "lam",
+            "sum_l ||W^(l)||_F^2 after training",
+            "training loss L (no penalty)",
+            "training accuracy",
+            "validation accuracy",
+        ],
+        _l2_runs(),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -204,11 +246,20 @@ def _sweep() -> tuple[dict, ...]:
 
 def sweep_table() -> str:
     res = _sweep()
-    rows = [[num(r["lr"]), "inf (diverged)" if r["diverged"] else num(r["final_loss"]), str(r["diverged"]),
-             str(r["steps_run"])] for r in res]
-    intro = (f"`lr_sweep` of the same 64-32-10 ReLU network from the same initial weights, {SWEEP_STEPS} full-batch "
-             f"steps per learning rate on `log_grid({SWEEP_LOW:g}, {SWEEP_HIGH:g}, {SWEEP_NUM})`; a run diverges when "
-             f"its loss exceeds 10 times the initial loss. `best_lr` picks lr = {num(dy.best_lr(res))}.\n\n")
+    rows = [
+        [
+            num(r["lr"]),
+            "inf (diverged)" if r["diverged"] else num(r["final_loss"]),
+            str(r["diverged"]),
+            str(r["steps_run"]),
+        ]
+        for r in res
+    ]
+    intro = (
+        f"`lr_sweep` of the same 64-32-10 ReLU network from the same initial weights, {SWEEP_STEPS} full-batch "
+        f"steps per learning rate on `log_grid({SWEEP_LOW:g}, {SWEEP_HIGH:g}, {SWEEP_NUM})`; a run diverges when "
+        f"its loss exceeds 10 times the initial loss. `best_lr` picks lr = {num(dy.best_lr(res))}.\n\n"
+    )
     return intro + table(["lr", f"loss after {SWEEP_STEPS} steps", "diverged", "steps run"], rows)
 
 
@@ -250,12 +301,15 @@ def augmentation_table() -> str:
         Xa, ya = dy.augment_with_shifts(X, y, copies=copies, max_shift=1, seed=SEED)
         model = mb.TwoLayerNet(64, 64, 10, seed=SEED)
         mb.train(model, Xa, ya, batch_size=AUG_BATCH, lr=AUG_LR, epochs=AUG_EPOCHS, seed=SEED)
-        rows.append([str(copies), str(len(ya)), num(mb.accuracy(model, X_te, y_te)),
-                     num(mb.accuracy(model, shifted, y_te))])
-    intro = (f"A 64-64-10 ReLU network trained with mini-batches (B = {AUG_BATCH}, lr = {AUG_LR}, {AUG_EPOCHS} epochs, "
-             f"seed {SEED}) on {AUG_ROWS} training digits plus `copies` shifted copies (`max_shift=1`), tested on "
-             f"the {len(y_te)} held-out test digits as they are and each shifted by a random (dy, dx) in "
-             "{-1, 0, 1}^2.\n\n")
+        rows.append(
+            [str(copies), str(len(ya)), num(mb.accuracy(model, X_te, y_te)), num(mb.accuracy(model, shifted, y_te))]
+        )
+    intro = (
+        f"A 64-64-10 ReLU network trained with mini-batches (B = {AUG_BATCH}, lr = {AUG_LR}, {AUG_EPOCHS} epochs, "
+        f"seed {SEED}) on {AUG_ROWS} training digits plus `copies` shifted copies (`max_shift=1`), tested on "
+        f"the {len(y_te)} held-out test digits as they are and each shifted by a random (dy, dx) in "
+        "{-1, 0, 1}^2.\n\n"
+    )
     return intro + table(["copies", "training rows", "test accuracy", "test accuracy, shifted test digits"], rows)
 
 
@@ -273,8 +327,9 @@ def _line_data() -> tuple[np.ndarray, np.ndarray]:
 @functools.lru_cache(maxsize=1)
 def _paths() -> tuple[tuple[str, int, float, int, np.ndarray], ...]:
     x, y = _line_data()
-    return tuple((name, b, lr, ep, dy.descent_path(x, y, np.array(LINE_W0), lr, ep, b, seed=SEED))
-                 for name, b, lr, ep in PATHS)
+    return tuple(
+        (name, b, lr, ep, dy.descent_path(x, y, np.array(LINE_W0), lr, ep, b, seed=SEED)) for name, b, lr, ep in PATHS
+    )
 
 
 def landscape_table() -> str:
@@ -283,12 +338,32 @@ def landscape_table() -> str:
     rows = []
     for name, b, lr, ep, path in _paths():
         w = path[-1]
-        rows.append([name, str(b), num(lr), str(ep), str(len(path) - 1), f"({num(w[0])}, {num(w[1])})",
-                     num(dy.line_loss_and_grad(w, x, y)[0])])
-    rows.append(["least squares", "", "", "", "", f"({num(best[0])}, {num(best[1])})",
-                 num(dy.line_loss_and_grad(best, x, y)[0])])
-    intro = (f"The line y = w_1 x + w_2 fitted to N = {LINE_N} points y = 2x - 1 + noise (seed {SEED}), "
-             f"all paths from w0 = {LINE_W0}, loss at w0 = {num(dy.line_loss_and_grad(np.array(LINE_W0), x, y)[0])}.\n\n")
+        rows.append(
+            [
+                name,
+                str(b),
+                num(lr),
+                str(ep),
+                str(len(path) - 1),
+                f"({num(w[0])}, {num(w[1])})",
+                num(dy.line_loss_and_grad(w, x, y)[0]),
+            ]
+        )
+    rows.append(
+        [
+            "least squares",
+            "",
+            "",
+            "",
+            "",
+            f"({num(best[0])}, {num(best[1])})",
+            num(dy.line_loss_and_grad(best, x, y)[0]),
+        ]
+    )
+    intro = (
+        f"The line y = w_1 x + w_2 fitted to N = {LINE_N} points y = 2x - 1 + noise (seed {SEED}), "
+        f"all paths from w0 = {LINE_W0}, loss at w0 = {num(dy.line_loss_and_grad(np.array(LINE_W0), x, y)[0])}.\n\n"
+    )
     return intro + table(["method", "batch size B", "lr", "epochs", "updates", "final (w_1, w_2)", "final loss"], rows)
 
 
@@ -307,12 +382,27 @@ def landscape_figure(path: pathlib.Path) -> None:
     cs = ax.contour(w1, w2, S, levels=levels, cmap="viridis", linewidths=0.8)
     fig.colorbar(cs, ax=ax, label="MSE (log-spaced levels)")
     for (name, b, lr, ep, p), colour in zip(_paths(), ("black", "tab:orange", "tab:red")):
-        ax.plot(p[:, 0], p[:, 1], marker=".", markersize=3, linewidth=1, color=colour,
-                label=f"{name} (B = {b}, lr = {lr:g}, {len(p) - 1} updates)")
+        ax.plot(
+            p[:, 0],
+            p[:, 1],
+            marker=".",
+            markersize=3,
+            linewidth=1,
+            color=colour,
+            label=f"{name} (B = {b}, lr = {lr:g}, {len(p) - 1} updates)",
+        )
     ax.plot(*LINE_W0, marker="s", color="black", linestyle="none", label="start w0")
     best = np.linalg.lstsq(np.stack([x, np.ones_like(x)], axis=1), y, rcond=None)[0]
-    ax.plot(best[0], best[1], marker="*", markersize=12, color="gold", markeredgecolor="black",
-            linestyle="none", label="minimum")
+    ax.plot(
+        best[0],
+        best[1],
+        marker="*",
+        markersize=12,
+        color="gold",
+        markeredgecolor="black",
+        linestyle="none",
+        label="minimum",
+    )
     ax.set_xlabel("w_1 (slope)")
     ax.set_ylabel("w_2 (intercept)")
     ax.set_title("Loss landscape of y = w_1 x + w_2 and three descent paths")
@@ -334,14 +424,35 @@ def cost_table() -> str:
     rows = []
     for width in COST_WIDTHS:
         params = dy.mlp_init((8, width, 3), "xavier", SEED)
-        res = dy.gradient_cost(lambda p: dy.mlp_loss(p, X, y, "tanh"),
-                               lambda p: dy.mlp_loss_and_grads(p, X, y, "tanh"), params, gc.numerical_gradient)
-        rows.append([f"8-{width}-3", str(res["n_params"]), str(res["fd_loss_calls"]), str(res["backprop_calls"]),
-                     f"{res['max_rel_error']:.1e}"])
-    intro = ("`gradient_cost` with Task 5's centred `numerical_gradient` and the given backprop "
-             "(`mlp_loss_and_grads`), tanh networks on N = 10 samples:\n\n")
-    return intro + table(["network", "parameters P", "loss calls, finite differences (2P)",
-                          "calls, backprop (1 forward + 1 backward)", "max rel. error between the two"], rows)
+        res = dy.gradient_cost(
+            lambda p: dy.mlp_loss(p, X, y, "tanh"),
+            lambda p: dy.mlp_loss_and_grads(p, X, y, "tanh"),
+            params,
+            gc.numerical_gradient,
+        )
+        rows.append(
+            [
+                f"8-{width}-3",
+                str(res["n_params"]),
+                str(res["fd_loss_calls"]),
+                str(res["backprop_calls"]),
+                f"{res['max_rel_error']:.1e}",
+            ]
+        )
+    intro = (
+        "`gradient_cost` with Task 5's centred `numerical_gradient` and the given backprop "
+        "(`mlp_loss_and_grads`), tanh networks on N = 10 samples:\n\n"
+    )
+    return intro + table(
+        [
+            "network",
+            "parameters P",
+            "loss calls, finite differences (2P)",
+            "calls, backprop (1 forward + 1 backward)",
+            "max rel. error between the two",
+        ],
+        rows,
+    )
 
 
 BLOCKS = {

@@ -61,8 +61,7 @@ def cube_table() -> str:
             f"{_e(abs(centred[i] - exact[i]))} | {_e(abs(forward[i] - exact[i]))} |"
         )
     lines.append(
-        f"| max rel. error | | {_e(gc.relative_error(centred, exact))} | "
-        f"{_e(gc.relative_error(forward, exact))} | | |"
+        f"| max rel. error | | {_e(gc.relative_error(centred, exact))} | {_e(gc.relative_error(forward, exact))} | | |"
     )
     return "\n".join(lines)
 

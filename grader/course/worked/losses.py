@@ -1,12 +1,13 @@
 """Worked numbers for reference/losses.md, computed by solutions.losses (10 significant digits)."""
+
 from __future__ import annotations
 
 import numpy as np
 
-from grader.course.markdown import num as _g, table as _table, vec as _vec
-
+from grader.course.markdown import num as _g
+from grader.course.markdown import table as _table
+from grader.course.markdown import vec as _vec
 from solutions import losses as L
-
 
 # The inputs of every example (N = 3 samples, K = C = 3 outputs or classes).
 MSE_PRED = np.array([[0.5, 1.0, -0.5], [2.0, 0.0, 1.0], [1.5, -1.0, 0.5]])
@@ -49,10 +50,8 @@ def mse_broadcast_block() -> str:
         ["`mse(y_pred, y_true.reshape(-1, 1))`", str(y_pred.shape), _g(right)],
         ["`mse(y_pred, y_true)`", "-", "ValueError"],
     ]
-    return (
-        f"y_pred = {_vec(y_pred[:, 0])} with shape (3, 1), "
-        f"y_true = {_vec(y_true)} with shape (3,).\n\n"
-        + _table(["expression", "shape of the difference", "value"], rows)
+    return f"y_pred = {_vec(y_pred[:, 0])} with shape (3, 1), y_true = {_vec(y_true)} with shape (3,).\n\n" + _table(
+        ["expression", "shape of the difference", "value"], rows
     )
 
 
@@ -83,14 +82,12 @@ def bce_extremes_block() -> str:
         ["`binary_cross_entropy(p, y)`", _g(L.binary_cross_entropy(p, y))],
         ["`binary_cross_entropy_grad(p, y)`", _vec(L.binary_cross_entropy_grad(p, y))],
         ["`binary_cross_entropy_with_logits(z, y)`", _g(L.binary_cross_entropy_with_logits(z, y))],
-        ["`binary_cross_entropy_with_logits_grad(z, y)`",
-         _vec(L.binary_cross_entropy_with_logits_grad(z, y))],
+        ["`binary_cross_entropy_with_logits_grad(z, y)`", _vec(L.binary_cross_entropy_with_logits_grad(z, y))],
         ["log(EPS)", _g(np.log(L.EPS))],
     ]
     return (
         f"y = {_vec(y)}, p = {_vec(p)}, z = {_vec(z)} (N = 4; samples 0 and 1 are "
-        f"confidently wrong, 2 and 3 confidently right).\n\n"
-        + _table(["expression", "value"], rows)
+        f"confidently wrong, 2 and 3 confidently right).\n\n" + _table(["expression", "value"], rows)
     )
 
 
@@ -112,10 +109,7 @@ def cce_block() -> str:
 def softmax_ce_block() -> str:
     s = L.softmax(SCE_LOGITS)
     g = L.softmax_cross_entropy_grad(SCE_LOGITS, SCE_LABELS)
-    rows = [
-        [str(i), _vec(SCE_LOGITS[i]), str(SCE_LABELS[i]), _vec(s[i]), _vec(g[i])]
-        for i in range(s.shape[0])
-    ]
+    rows = [[str(i), _vec(SCE_LOGITS[i]), str(SCE_LABELS[i]), _vec(s[i]), _vec(g[i])] for i in range(s.shape[0])]
     table = _table(["i", "z_i", "label", "softmax(z_i)", "dL/dz_i"], rows)
     c = SCE_LOGITS.shape[1]
     onehot = L.one_hot(SCE_LABELS, c)

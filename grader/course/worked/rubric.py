@@ -1,4 +1,5 @@
 """The rubric table of reference/rubric.md, from the points declared next to the checks."""
+
 from grader.course.rubric_table import collect, markdown, public_checks_markdown
 
 BLOCKS = {
