@@ -1,16 +1,25 @@
 """``course bench``: it runs and writes a well-formed report. No timed assertions: times are
 printed for people to read, never checked."""
-import os
+
+import ast
+import json
 import re
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from grader.course import bench
+from grader.course import cli
+from grader.course.bench import settings as bench_settings
+from grader.course.bench.contenders import class_members, variants
+from grader.course.bench.stats import Skipped, alternate, paired_ratio
+from grader.course.bench.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "grader" / "course" / "bench"
 CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
@@ -39,7 +48,7 @@ def assert_well_formed(table: list[list[str]]) -> None:
 
 # -- the helpers --------------------------------------------------------------------------------
 def test_table_renders_a_well_formed_markdown_table_with_skip_rows():
-    t = bench.Table("demo", ["contender", "median s", "ratio"])
+    t = Table("demo", ["contender", "median s", "ratio"])
     t.add("grade", "1.00", "1.00x")
     t.add("a | b", "2.00")  # a pipe in a cell is escaped, a short row padded
     t.skip("nbgrader autograde", "grader.course.nbgrader does not exist yet")
@@ -57,22 +66,22 @@ def test_alternate_rotates_the_order_and_drops_skipped_contenders():
         def run():
             calls.append(name)
             return seconds
+
         return run
 
     def missing():
-        raise bench.Skipped("not there yet")
+        raise Skipped("not there yet")
 
-    samples, dropped = bench.alternate({"a": contender("a", 1.0), "b": contender("b", 2.0), "c": missing},
-                                       reps=3, warmup=1)
+    samples, dropped = alternate({"a": contender("a", 1.0), "b": contender("b", 2.0), "c": missing}, reps=3, warmup=1)
     assert dropped == {"c": "skipped: not there yet"}
     assert samples == {"a": [1.0, 1.0, 1.0], "b": [2.0, 2.0, 2.0]}
     assert calls == ["a", "b", "a", "b", "b", "a", "a", "b"]  # warm-up, then ab, ba, ab
-    assert bench.paired_ratio(samples["b"], samples["a"]) == (2.0, 2.0, 2.0)
+    assert paired_ratio(samples["b"], samples["a"]) == (2.0, 2.0, 2.0)
 
 
 def test_a_class_mixes_reference_copies_and_broken_variants(tmp_path):
-    vs = bench.variants(["losses", "chain_rule"])
-    members = bench.class_members(10, vs)
+    vs = variants(["losses", "chain_rule"])
+    members = class_members(10, vs)
     assert sum(v.key == "reference" for v in members) == 6
     assert {v.key for v in members} - {"reference"}
     for i, v in enumerate(vs):
@@ -80,13 +89,158 @@ def test_a_class_mixes_reference_copies_and_broken_variants(tmp_path):
         assert (folder / "losses.py").is_file() and not (folder / "__init__.py").exists()
 
 
+# -- the settings: flags, never the environment -------------------------------------------------
+def parse(*argv: str) -> bench_settings.Settings:
+    return bench_settings.from_args(cli.build_parser().parse_args(["bench", *argv]))
+
+
+def test_the_flags_are_parsed_into_settings(tmp_path):
+    s = parse("--reps", "4", "--class-size", "9", "--tasks", "chain_rule,losses", "--out", str(tmp_path / "b.md"))
+    assert (s.reps, s.class_reps, s.class_size, s.quick) == (4, 4, 9, False)
+    assert s.tasks == ["losses", "chain_rule"]  # rubric order
+    assert s.out == tmp_path / "b.md"
+    assert s.command == f"course bench --reps 4 --class-size 9 --tasks chain_rule,losses --out {tmp_path / 'b.md'}"
+    from grader.rubric import TASKS
+
+    full = parse()
+    assert full.tasks == [t.name for t in TASKS if t.check_files()] and len(full.tasks) == len(TASKS)
+    assert (full.class_size, full.out, full.command) == (
+        bench_settings.DEFAULT_CLASS,
+        bench_settings.REPORT,
+        "course bench",
+    )
+    quick = parse("--quick")
+    assert quick.quick and quick.tasks == list(bench_settings.QUICK_TASKS)
+    assert quick.class_size == bench_settings.QUICK_CLASS and quick.reps == bench_settings.QUICK_REPS
+    assert parse("--quick", "--class-size", "3").class_size == 3
+
+
+def test_bad_flags_are_a_usage_error(capsys):
+    with pytest.raises(ValueError, match="unknown task"):
+        parse("--tasks", "losses,nope")
+    assert cli.main(["bench", "--reps", "0"]) == 2
+    assert "--reps must be at least 1" in capsys.readouterr().err
+
+
+def test_the_bench_reads_no_environment_and_no_private_member_of_other_modules():
+    for path in sorted(BENCH.glob("*.py")):
+        text = path.read_text()
+        assert "BPLAB_BENCH" not in text and "getenv" not in text, path.name
+        if path.name != "contenders.py":  # grading_env: the environment handed to the child processes
+            assert "os.environ" not in text, path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom):
+                names = [a.name for a in node.names]
+                assert not [n for n in names if n.startswith("_") and not n.startswith("__")], (path.name, names)
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
+                owner = node.value.id if isinstance(node.value, ast.Name) else ast.unparse(node.value)
+                assert owner in ("self", "cls"), f"{path.name}:{node.lineno}: {owner}.{node.attr}"
+
+
+def test_in_process_workers_replace_the_plugins_worker_only_inside_the_context():
+    import grader.plugin
+    from grader.course.bench.inprocess import InProcessWorker, in_process_workers
+    from grader.sandbox import Worker
+
+    with in_process_workers():
+        assert grader.plugin.Worker is InProcessWorker
+    assert grader.plugin.Worker is Worker
+
+
+def test_the_in_process_grader_scores_like_grade(tmp_path):
+    """Handles passed back as arguments (autograd), callbacks (gradcheck), import failures."""
+    from grader.runner import DEFAULT_SEED
+
+    tasks = "losses,autograd,gradcheck"
+    got = {}
+    for key, v in (("reference", variants(["losses"])[0]), ("stubs", variants(["losses"])[1])):
+        out = tmp_path / f"{key}.json"
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "grader.course.bench.inprocess_child",
+                "grade",
+                "--submissions",
+                str(v.build(tmp_path / key)),
+                "--tasks",
+                tasks,
+                "--seed",
+                str(DEFAULT_SEED),
+                "--out",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=ROOT,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        got[key] = json.loads(out.read_text())
+    assert got["reference"]["score"] == got["reference"]["max_score"] > 0
+    assert got["stubs"]["score"] == 0 and got["stubs"]["max_score"] == got["reference"]["max_score"]
+
+
+# -- the wheel: no bench in it ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel built from a clean copy of the tree (no stale build/ of the checkout)."""
+    base = tmp_path_factory.mktemp("wheel")
+    src, dist = base / "src", base / "dist"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copyfile(ROOT / name, src / name)
+    for pkg in ("grader", "solutions"):
+        shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(src)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=base,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (found,) = dist.glob("backprop_lab-*.whl")
+    return found
+
+
+def test_the_wheel_leaves_the_bench_out_and_its_course_bench_says_where_it_runs(wheel, tmp_path):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "grader/course/cli.py" in names and "grader/runner.py" in names
+    assert not [n for n in names if n.startswith("grader/course/bench")], [n for n in names if "bench" in n]
+    unpacked = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(unpacked)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, grader.course.cli as c; assert c.__file__.startswith("
+            f"{str(unpacked)!r}), c.__file__; sys.exit(c.main(sys.argv[1:]))",
+            "bench",
+            "--class-size",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(unpacked), "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip() == cli.BENCH_ELSEWHERE
+
+
 # -- the command --------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     out = tmp_path / "bench.md"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BPLAB_BENCH_")}
-    proc = subprocess.run([sys.executable, "-m", "grader.course.cli", "bench", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=900, cwd=ROOT, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.course.cli", "bench", "--quick", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
     assert text.startswith("# Benchmarks")
@@ -99,6 +253,9 @@ def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     assert len(found) >= 5
     for table in found:
         assert_well_formed(table)
+    headline = found[0]  # the class: batch, sequential, the floor, the targets
+    assert [row[0] for row in headline[2:]] == ["grade --batch", "2 x grade", "floor: the checks' own compute"]
+    assert "target" in headline[0] and ">= 2.5x" in headline[2][-1]
     cells = [c for table in found for row in table[2:] for c in row]
     assert not [c for c in cells if c.startswith("failed:")], [c for c in cells if c.startswith("failed:")]
     assert any(re.fullmatch(r"\d+\.\d+x \(\d+\.\d+-\d+\.\d+\)", c) for c in cells), "no ratio in any table"
