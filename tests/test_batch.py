@@ -560,7 +560,7 @@ def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkey
 
     fake = Results(seed=1, tasks=["chain_rule"], isolation="test")
     fake.tests.append(Check("chain_rule", "test_x", 8.0, output="bad \ud800 value"))
-    from grader.batch import grading, run
+    from grader.batch import driver, grading
     from grader.options import GradeOptions
 
     monkeypatch.setattr(runner, "grade", lambda *a, **k: fake)
@@ -590,12 +590,12 @@ def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkey
     assert not (out / "bob" / "results.json").exists()  # not final: graded again on the next run
     entry = batch.Entry("bob", tmp_path / "class" / "bob")
     assert batch.row_for(entry, states["bob"], ["chain_rule"])["status"].startswith("grader error (rerun to retry)")
-    assert run._existing(out, entry, "any key") is None
+    assert driver._existing(out, entry, "any key") is None
     # a stored result whose feedback cannot be rebuilt is graded again, never an exception
     key = states["alice"]["data"]["extra_data"]["batch"]["key"]
     (out / "alice" / "feedback.md").unlink()
-    monkeypatch.setattr(run, "write_atomic", lambda path, text: (_ for _ in ()).throw(OSError("read-only")))
-    assert run._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is None
-    monkeypatch.setattr(run, "write_atomic", real_write)
-    assert run._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is not None
+    monkeypatch.setattr(driver, "write_atomic", lambda path, text: (_ for _ in ()).throw(OSError("read-only")))
+    assert driver._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is None
+    monkeypatch.setattr(driver, "write_atomic", real_write)
+    assert driver._existing(out, batch.Entry("alice", tmp_path / "class" / "alice"), key) is not None
     assert "bad \\ud800 value" in (out / "alice" / "feedback.md").read_text(encoding="utf-8")

@@ -190,6 +190,7 @@ def test_worker_and_protocol_import_nothing_of_the_project():
         assert not used & {"grader", "solutions"}, (name, used)
         assert used <= {
             "__future__",
+            "collections",
             "importlib",
             "itertools",
             "os",

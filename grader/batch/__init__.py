@@ -27,11 +27,11 @@ own process group that dies with the batch; each grades one submission at a time
 ``cores // workers`` lanes (``grader.runner``), so the machine is never oversubscribed.
 """
 
+from grader.batch.driver import main, run
 from grader.batch.gradebook import gradebook_csv, limits_hit, row_for, status_of
 from grader.batch.grading import grade_one
 from grader.batch.intake import NBGRADER_EVIDENCE, Entry, discover
 from grader.batch.keys import fingerprint_files, reference_files
-from grader.batch.run import main, run
 
 __all__ = [
     "NBGRADER_EVIDENCE",

@@ -1,4 +1,4 @@
-"""The batch itself: discover, skip what is graded, grade the rest in parallel, rebuild the files."""
+"""The batch itself (its driver): discover, skip what is graded, grade the rest in parallel, rebuild the files."""
 
 from __future__ import annotations
 
