@@ -16,6 +16,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from grader.checks.support_backprop import check_shape
 from grader.gradients import (
     CheckFailure,
     Diagnosis,
@@ -24,7 +25,6 @@ from grader.gradients import (
     assert_finite_differences,
     assert_grad_close,
     assert_true,
-    shape_diagnosis,
 )
 from grader.sandbox import StudentError
 from solutions import backprop as ref
@@ -161,20 +161,6 @@ def wrong_deltas(cache, params, Y, hidden, output):
 def shapes(X, params, Y):
     """What the feedback says about the inputs: X and Y shapes and the layer sizes [D, ..., K]."""
     return {"X": X, "Y": Y, "layer sizes": [params[0][0].shape[1]] + [W.shape[0] for W, _ in params]}
-
-
-def check_shape(value, shape, what):
-    """Fail with the likely mistake named (transpose, unsummed bias) when value's shape is not shape."""
-    got = np.shape(value) if isinstance(value, (np.ndarray, list, tuple, float, int)) else None
-    if got is None:
-        raise CheckFailure(f"{what} returned {type(value).__name__}, expected a numpy array of shape {shape}")
-    if tuple(got) != tuple(shape):
-        found = shape_diagnosis(tuple(got), tuple(shape))
-        raise CheckFailure(
-            f"{what}: expected shape {tuple(shape)}, got {tuple(got)}"
-            + (f". Likely: {found.message}" if found else ""),
-            diagnosis=found,
-        )
 
 
 def as_list(got, length, what, item):

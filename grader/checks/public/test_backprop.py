@@ -8,7 +8,8 @@ misplaced transpose shows up as a shape error.
 import numpy as np
 import pytest
 
-from grader.gradients import CheckFailure, Mistake, assert_close, assert_true, shape_diagnosis
+from grader.checks.support_backprop import check_shape
+from grader.gradients import CheckFailure, Mistake, assert_close, assert_true
 
 SIGMA_A = Mistake(
     "sigma_prime_at_a",
@@ -60,20 +61,6 @@ def _check_221(got, key, mistakes=None):
             + ("; a bias gradient is Delta summed over the batch (axis 0)" if key.startswith("db") else "")
         )
     assert_close(value, want, f"example_221()[{key!r}]", rtol=1e-6, mistakes=mistakes)
-
-
-def _shape(value, shape, what):
-    """The shape of a returned array, with the likely mistake named (transpose, unsummed bias)."""
-    got = np.shape(value) if isinstance(value, (np.ndarray, list, tuple)) else None
-    if got is None:
-        raise CheckFailure(f"{what} returned {type(value).__name__}, expected a numpy array of shape {shape}")
-    if tuple(got) != tuple(shape):
-        found = shape_diagnosis(tuple(got), tuple(shape))
-        raise CheckFailure(
-            f"{what}: expected shape {tuple(shape)}, got {tuple(got)}"
-            + (f". Likely: {found.message}" if found else ""),
-            diagnosis=found,
-        )
 
 
 SWAPPED = Mistake(
@@ -278,9 +265,9 @@ def test_forward_shapes(student):
         f"{what}['A'] must be the list [A_0 = X, A_1, A_2] (length L + 1 = 3) for a 2-layer network",
     )
     for i, shape in enumerate([(N, H), (N, C)]):
-        _shape(Z[i], shape, f"{what}['Z'][{i}] (Z_{i + 1}, X of shape {X.shape})")
+        check_shape(Z[i], shape, f"{what}['Z'][{i}] (Z_{i + 1}, X of shape {X.shape})")
     for i, shape in enumerate([(N, D), (N, H), (N, C)]):
-        _shape(A[i], shape, f"{what}['A'][{i}] (A_{i})")
+        check_shape(A[i], shape, f"{what}['A'][{i}] (A_{i})")
     assert_close(A[0], X, f"{what}['A'][0] (must be the input X itself)")
     assert_close(
         np.sum(A[2], axis=1),
@@ -306,8 +293,8 @@ def test_backward_shapes(student):
         not (np.shape(ds[0]) == (N, C) and np.shape(ds[1]) == (N, H)),
         f"{what}: the list is in reverse order (output layer first); index i must hold layer i + 1",
     )
-    _shape(ds[1], (N, C), f"{what}[1] (Delta_2)")
-    _shape(ds[0], (N, H), f"{what}[0] (Delta_1)")
+    check_shape(ds[1], (N, C), f"{what}[1] (Delta_2)")
+    check_shape(ds[0], (N, H), f"{what}[0] (Delta_1)")
     grads = student.backprop.backward(cache, params, y, "sigmoid", "softmax")
     what = 'backward(cache, params, y, "sigmoid", "softmax")'
     assert_true(
@@ -321,5 +308,5 @@ def test_backward_shapes(student):
         f"{what}: the list is in reverse order (output layer first); index i must hold layer i + 1",
     )
     for l, (out, inp) in ((2, (C, H)), (1, (H, D))):
-        _shape(grads[l - 1][0], (out, inp), f"{what}[{l - 1}][0] (dW_{l}, like W_{l})")
-        _shape(grads[l - 1][1], (out,), f"{what}[{l - 1}][1] (db_{l}, like b_{l})")
+        check_shape(grads[l - 1][0], (out, inp), f"{what}[{l - 1}][0] (dW_{l}, like W_{l})")
+        check_shape(grads[l - 1][1], (out,), f"{what}[{l - 1}][1] (db_{l}, like b_{l})")
