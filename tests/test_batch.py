@@ -407,7 +407,7 @@ def test_full_task_batch(tmp_path):
     assert all(book["ref"][t.name] != "" for t in TASKS)
 
 
-# -- student text and hostile entries (issue 16) --------------------------------------------------
+# -- student text and hostile entries --------------------------------------------------
 HOSTILE_MESSAGE = """
 
 _Huge = type("E" * 200_000, (ValueError,), {})
@@ -428,7 +428,7 @@ FORMULA_NAMES = ('=HYPERLINK("evil",1)', "@SUM(A1)")
 def test_hostile_class_names_messages_and_a_submitted_folder(tmp_path):
     """A lone surrogate, terminal escapes and a fence-closing message (bob), spreadsheet formulas as
     names, and an entry named submitted/ next to alice, bob and carol: every entry gets its row,
-    the files are safe for their readers, and the rerun works (issue 16 #1, #3, #5; issue 9 #5)."""
+    the files are safe for their readers, and the rerun works."""
     from markdown_it import MarkdownIt
 
     task = BY_NAME["chain_rule"]
@@ -510,7 +510,7 @@ def test_intake_recognises_nbgrader_only_from_evidence(tmp_path):
 
 def test_resume_key_follows_every_reference_import(tmp_path):
     """The reference modules a task depends on come from its checks' imports, in every form, not
-    from a pattern over the source (issue 16 #6: a second ``from solutions import`` line)."""
+    from a pattern over the source (e.g. a second ``from solutions import`` line)."""
     from grader import batch
 
     root = tmp_path / "project"
@@ -553,7 +553,7 @@ def test_resume_key_follows_every_reference_import(tmp_path):
 
 def test_a_report_that_cannot_be_written_costs_only_its_student(tmp_path, monkeypatch):
     """Writing one student's report fails: that student gets an error row and is graded again
-    next run (no results.json left behind); the others are untouched (issue 16 #1)."""
+    next run (no results.json left behind); the others are untouched."""
     from grader import batch, runner
     from grader.results import Results
     from grader.results import TestResult as Check

@@ -310,7 +310,7 @@ def test_reference_full_marks_all_tasks(tmp_path, bundle):
 
 def test_hostile_messages_reach_results_json_as_plain_text(tmp_path, bundle):
     """A lone surrogate, terminal escapes, a fence-closing message and HTML in the student's
-    exception (issue 16 #1, issue 9 #5): results.json is written, valid UTF-8, without control
+    exception: results.json is written, valid UTF-8, without control
     characters, and the run does not count as a grader bug."""
     task = BY_NAME[GRADED[0]]
     hostile = (

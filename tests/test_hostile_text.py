@@ -1,4 +1,4 @@
-"""Student text is data (issue 16 #1-#3, issue 9 #5): whatever a message, a type name or a name
+"""Student text is data: whatever a message, a type name or a name
 holds, every writer writes it, and every reader (terminal, Markdown viewer, spreadsheet, HTML)
 shows it as text. Results are built directly here (no grading): fast."""
 

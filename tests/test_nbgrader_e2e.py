@@ -563,7 +563,7 @@ def test_generated_config_refuses_to_run_without_the_grader(tmp_path):
     assert done.returncode != 0 and "backprop-lab grader is not usable" in done.stderr
 
 
-# -- one student's notebook cannot stop autograde for the others (issue 16 #4) ---------------------
+# -- one student's notebook cannot stop autograde for the others ---------------------
 HOSTILE_MODULE_TAIL = """
 
 def _evil(*args, **kwargs):

@@ -1,4 +1,4 @@
-"""Named mistakes and the class report (issue 12): every diagnosis has a stable id in results.json
+"""Named mistakes and the class report: every diagnosis has a stable id in results.json
 and the batch records; ``grade --batch`` writes ``report.html`` (``course report`` rebuilds it), a
 self-contained page checked in a real headless browser (Debian's chromium) against gradebook.csv,
 summary.json and the students' results. One small class (fast tasks only) is graded once for the

@@ -1,4 +1,4 @@
-"""Per-student variants (issue 12): ``--variants KEYFILE`` seeds each student's hidden inputs with
+"""Per-student variants: ``--variants KEYFILE`` seeds each student's hidden inputs with
 HMAC-SHA256(key, assignment, student); the results record the variant, never the key. Fairness:
 the reference scores full marks on every variant and each planted mistake loses points (and is
 named alike) on every variant; two students with the same buggy code see different expected values;

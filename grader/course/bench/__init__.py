@@ -5,7 +5,7 @@ contenders side by side in ONE run: a warm-up round, then R rounds in which each
 once, in an order rotated every round (ABC, BCA, CAB...), so a burst of load on the shared
 machine hits every contender alike. Tables show the median and min-max over the rounds, and
 ratios taken round by round, never against a number from another run. Nothing here asserts a
-time; the targets of the issues are printed next to the measured ratios.
+time; the project's targets are printed next to the measured ratios.
 
 Modules, one idea each:
 
