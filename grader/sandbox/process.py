@@ -1,6 +1,6 @@
 """The host of one untrusted worker process (trusted side): start, limits, calls, kill.
 
-A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py``, into a fresh temporary folder, the
+A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py`` and ``calls.py``, into a fresh temporary folder, the
 "box", together with a copy of the submission) inside the isolation of ``isolation.py`` and
 exchanges protocol frames with it over two pipes. While a call runs, the student's code may call
 back a trusted callable the check handed it (``Callback``): the host answers those frames itself,
@@ -214,7 +214,7 @@ class Worker:
         shutil.copytree(self.submission, sub, symlinks=False)
         for name, src in self.given_files.items():
             shutil.copyfile(src, sub / name)
-        for name in ("worker.py", "protocol.py"):
+        for name in ("worker.py", "protocol.py", "calls.py"):
             shutil.copyfile(HERE / name, runtime / name)
         os.chmod(self.box, 0o755)
         if self.iso.per_worker_uid:

@@ -2,8 +2,8 @@
 
 Started as ``python -I worker.py MODULE`` by ``grader.sandbox`` with the submission folder as
 its working directory and two inherited file descriptors (``BPLAB_FDS="read,write"``) for the
-protocol. It imports nothing of ``grader`` or ``solutions``: only ``protocol.py``, copied next
-to it. Everything it sends back is plain data or a handle to an object it keeps.
+protocol. It imports nothing of ``grader`` or ``solutions``: only ``protocol.py`` and ``calls.py``,
+copied next to it. Everything it sends back is plain data or a handle to an object it keeps.
 
 Requests (dicts):
   {"op": "call", "target": T, "args": [...], "kwargs": {...}}   T = {"path": "mod.fn"} | {"handle": id}
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import errno
 import importlib
-import inspect
 import itertools
 import os
 import resource
@@ -31,6 +30,7 @@ import traceback
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+import calls  # noqa: E402
 import protocol  # noqa: E402
 
 _objects: dict[int, object] = {}
@@ -126,62 +126,6 @@ def _target(spec: dict) -> object:
     return obj
 
 
-def _arrays_in(value: object, path: str, out: list) -> None:
-    if isinstance(value, np.ndarray):
-        out.append((path, value, value.tobytes(), value.shape))
-    elif isinstance(value, (list, tuple)):
-        for i, item in enumerate(value):
-            _arrays_in(item, f"{path}[{i}]", out)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _arrays_in(item, f"{path}[{key!r}]", out)
-
-
-def _positional_names(fn: object, count: int) -> list[str]:
-    """Parameter names for positional arguments, so feedback says 'x', not 'args[1]'."""
-    try:
-        params = [
-            p.name
-            for p in inspect.signature(fn).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        params = []
-    return [params[i] if i < len(params) else f"args[{i}]" for i in range(count)]
-
-
-def _mutated(snapshot: list) -> list[str]:
-    return [path for path, arr, data, shape in snapshot if arr.shape != shape or arr.tobytes() != data]
-
-
-def _export_model(model: object) -> dict:
-    """Describe a torch nn.Sequential or a Keras Sequential as layers + float64 weights."""
-    layers = []
-    if hasattr(model, "named_children") and hasattr(model, "state_dict"):  # torch
-        for name, child in model.named_children():
-            params = {k: v.detach().cpu().double().numpy() for k, v in child.named_parameters()}
-            layers.append({"name": name, "class": type(child).__name__, "params": params})
-        return {"framework": "torch", "layers": layers}
-    if hasattr(model, "layers") and hasattr(model, "get_weights"):  # keras
-        for layer in model.layers:
-            config = layer.get_config() if hasattr(layer, "get_config") else {}
-            act = config.get("activation")
-            params = {
-                w.path.rsplit("/", 1)[-1] if hasattr(w, "path") else str(i): np.asarray(w.numpy(), dtype=np.float64)
-                for i, w in enumerate(layer.weights)
-            }
-            layers.append(
-                {
-                    "name": layer.name,
-                    "class": type(layer).__name__,
-                    "activation": act if isinstance(act, str) else str(act),
-                    "params": params,
-                }
-            )
-        return {"framework": "keras", "layers": layers}
-    raise TypeError(f"cannot export a {type(model).__name__}: expected a torch or Keras Sequential model")
-
-
 def _handle(request: dict) -> dict:
     op = request["op"]
     if op == "eval":
@@ -194,14 +138,14 @@ def _handle(request: dict) -> dict:
         args = request.get("args", [])
         kwargs = request.get("kwargs", {})
         snapshot: list = []
-        for name, value in zip(_positional_names(target, len(args)), args):
-            _arrays_in(value, name, snapshot)
+        for name, value in zip(calls.positional_names(target, len(args)), args):
+            calls.arrays_in(value, name, snapshot)
         for key, value in kwargs.items():
-            _arrays_in(value, key, snapshot)
+            calls.arrays_in(value, key, snapshot)
         if not callable(target):
             raise TypeError(f"{request['target'].get('path', type(target).__name__)} is not callable")
         result = target(*args, **kwargs)
-        return {"ok": result, "mutated": _mutated(snapshot)}
+        return {"ok": result, "mutated": calls.mutated(snapshot)}
     if op == "getattr":
         return {"ok": getattr(target, request["name"])}
     if op == "setattr":
@@ -210,7 +154,7 @@ def _handle(request: dict) -> dict:
     if op == "iter":
         return {"ok": list(itertools.islice(iter(target), int(request.get("limit", 100000))))}
     if op == "export_model":
-        return {"ok": _export_model(target)}
+        return {"ok": calls.export_model(target)}
     raise ValueError(f"unknown op {op!r}")
 
 

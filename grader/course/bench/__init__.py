@@ -15,7 +15,7 @@ Modules, one idea each:
 - ``contenders``   what is run: ``grade`` subprocesses, the class of reference copies and broken variants
 - ``nbcourse``     a throw-away nbgrader course (the ``nbgrader autograde`` contender)
 - ``inprocess``    the insecure in-process grader: the real pipeline with in-process workers
-                   (``worker_ops``: what the sandboxed worker does around a call, mirrored;
+                   (what it does around a call is ``grader.sandbox.calls``, the worker's own code;
                    ``inprocess_child``: it in a child process, timed, or its CPU seconds: the floor)
 - ``klass``        1. (headline) a class of N: ``grade --batch`` against N ``grade`` calls and the floor
 - ``one``          2. one submission: ``grade``, unsandboxed, in-process, nbgrader

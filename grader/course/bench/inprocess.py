@@ -35,8 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.course.bench.worker_ops import arrays_in, export_model, positional_names
 from grader.sandbox import Callback, ImportFailed, protocol
+from grader.sandbox.calls import arrays_in, export_model, mutated, positional_names
 from grader.sandbox.proxy import Remote
 
 HANDLE_ATTR = "bplab_bench_handle"
@@ -219,10 +219,7 @@ class InProcessWorker:
             if not callable(target):
                 raise TypeError(f"{request['target'].get('path', type(target).__name__)} is not callable")
             result = target(*args, **kwargs)
-            return {
-                "ok": result,
-                "mutated": [p for p, arr, data, shape in snapshot if arr.shape != shape or arr.tobytes() != data],
-            }
+            return {"ok": result, "mutated": mutated(snapshot)}
         if op == "getattr":
             return {"ok": getattr(target, request["name"])}
         if op == "setattr":

@@ -1,17 +1,19 @@
-"""What ``grader/sandbox/worker.py`` does around a call, mirrored for the in-process worker
-(``inprocess``): the arrays an argument holds (to see in-place changes), the parameter names of
-positional arguments, the export of a torch or Keras model. The worker is a standalone program
-with no public functions to import, so these few lines are repeated here."""
+"""What the worker does around a call, kept apart so that the in-process worker of ``course bench``
+runs the very same code: the arrays an argument holds (to see in-place changes), the parameter
+names of positional arguments, the export of a torch or Keras model.
+
+Copied with ``worker.py`` and ``protocol.py`` into the sandbox: it imports nothing of the project.
+"""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any
 
 import numpy as np
 
 
-def arrays_in(value: Any, path: str, out: list) -> None:
+def arrays_in(value: object, path: str, out: list) -> None:
+    """Every array ``value`` holds, with its path, bytes and shape: what ``mutated`` compares after the call."""
     if isinstance(value, np.ndarray):
         out.append((path, value, value.tobytes(), value.shape))
     elif isinstance(value, (list, tuple)):
@@ -22,7 +24,8 @@ def arrays_in(value: Any, path: str, out: list) -> None:
             arrays_in(item, f"{path}[{key!r}]", out)
 
 
-def positional_names(fn: Any, count: int) -> list[str]:
+def positional_names(fn: object, count: int) -> list[str]:
+    """Parameter names for positional arguments, so feedback says 'x', not 'args[1]'."""
     try:
         params = [
             p.name
@@ -34,8 +37,13 @@ def positional_names(fn: Any, count: int) -> list[str]:
     return [params[i] if i < len(params) else f"args[{i}]" for i in range(count)]
 
 
-def export_model(model: Any) -> dict:
-    """Layers and float64 weights of a torch or Keras Sequential model (as the worker exports them)."""
+def mutated(snapshot: list) -> list[str]:
+    """The paths of the arrays of an ``arrays_in`` snapshot that a call changed in place."""
+    return [path for path, arr, data, shape in snapshot if arr.shape != shape or arr.tobytes() != data]
+
+
+def export_model(model: object) -> dict:
+    """Describe a torch nn.Sequential or a Keras Sequential as layers + float64 weights."""
     layers = []
     if hasattr(model, "named_children") and hasattr(model, "state_dict"):  # torch
         for name, child in model.named_children():
@@ -44,7 +52,8 @@ def export_model(model: Any) -> dict:
         return {"framework": "torch", "layers": layers}
     if hasattr(model, "layers") and hasattr(model, "get_weights"):  # keras
         for layer in model.layers:
-            act = (layer.get_config() if hasattr(layer, "get_config") else {}).get("activation")
+            config = layer.get_config() if hasattr(layer, "get_config") else {}
+            act = config.get("activation")
             params = {
                 w.path.rsplit("/", 1)[-1] if hasattr(w, "path") else str(i): np.asarray(w.numpy(), dtype=np.float64)
                 for i, w in enumerate(layer.weights)
