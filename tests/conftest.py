@@ -13,16 +13,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def installed_grade(tmp_path_factory) -> Path:
     """``grade`` of a non-editable install: the wheel built from this checkout, installed with its
     dependencies (pinned by .ci/constraints.txt) into a new venv in a temporary folder."""
+    from grader.course.gradescope import build_wheel
+
     base = tmp_path_factory.mktemp("installed")
-    dist, venv = base / "dist", base / "venv"
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=base,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
+    venv = base / "venv"
+    wheel = build_wheel(base / "build")  # from a clean copy of the tree, never a stale build/ of it
+    assert wheel is not None, "pip could not build the wheel"
     base_python = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=300)
     install = subprocess.run(
@@ -34,7 +30,7 @@ def installed_grade(tmp_path_factory) -> Path:
             "-q",
             "-c",
             str(ROOT / ".ci" / "constraints.txt"),
-            *map(str, dist.glob("*.whl")),
+            str(wheel),
         ],
         capture_output=True,
         text=True,

@@ -1,15 +1,31 @@
 """What the worker does around a call, kept apart so that the in-process worker of ``course bench``
 runs the very same code: the arrays an argument holds (to see in-place changes), the parameter
-names of positional arguments, the export of a torch or Keras model.
+names of positional arguments, the export of a torch or Keras model, a dotted name of the
+student's module.
 
 Copied with ``worker.py`` and ``protocol.py`` into the sandbox: it imports nothing of the project.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import sys
 
 import numpy as np
+
+
+def named(path: str) -> object:
+    """``module.attr.attr`` of the student's module (imported once); a missing name says which."""
+    module_name, _, attr_path = path.partition(".")
+    obj = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(module_name)
+    for name in filter(None, attr_path.split(".")):
+        if not hasattr(obj, name):
+            raise AttributeError(
+                f"{module_name}.py has no attribute {attr_path!r} (expected by the assignment: keep the names of the stub)"
+            )
+        obj = getattr(obj, name)
+    return obj
 
 
 def arrays_in(value: object, path: str, out: list) -> None:

@@ -114,16 +114,7 @@ def _resolve(ref: dict) -> object:
 def _target(spec: dict) -> object:
     if "handle" in spec:
         return _resolve({"__handle__": spec["handle"]})
-    module_name, _, attr_path = spec["path"].partition(".")
-    obj = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(module_name)
-    for name in filter(None, attr_path.split(".")):
-        if not hasattr(obj, name):
-            raise AttributeError(
-                f"{module_name}.py has no attribute {attr_path!r}"
-                f" (expected by the assignment: keep the names of the stub)"
-            )
-        obj = getattr(obj, name)
-    return obj
+    return calls.named(spec["path"])
 
 
 def _handle(request: dict) -> dict:

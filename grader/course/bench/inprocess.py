@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from grader.sandbox import Callback, ImportFailed, protocol
-from grader.sandbox.calls import arrays_in, export_model, mutated, positional_names
+from grader.sandbox.calls import arrays_in, export_model, mutated, named, positional_names
 from grader.sandbox.proxy import Remote
 
 HANDLE_ATTR = "bplab_bench_handle"
@@ -191,16 +191,7 @@ class InProcessWorker:
     def target(self, spec: dict) -> Any:
         if "handle" in spec:
             return self.resolve({"__handle__": spec["handle"]})
-        module_name, _, attr_path = spec["path"].partition(".")
-        obj = sys.modules[module_name] if module_name in sys.modules else importlib.import_module(module_name)
-        for name in filter(None, attr_path.split(".")):
-            if not hasattr(obj, name):
-                raise AttributeError(
-                    f"{module_name}.py has no attribute {attr_path!r}"
-                    f" (expected by the assignment: keep the names of the stub)"
-                )
-            obj = getattr(obj, name)
-        return obj
+        return named(spec["path"])
 
     def handle(self, request: dict) -> dict:
         op = request["op"]
