@@ -76,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="public checks: compute expected values with the reference where it is installed "
         "(auto) or replay the recorded ones, as a student's copy does (replay)",
     )
+    p.add_argument(
+        "--worker-start",
+        choices=["auto", "fresh", "template"],
+        default="auto",
+        help="how sandboxed workers start: a fresh interpreter each (fresh), or forked from a template that "
+        "imported numpy, torch and keras once, each in namespaces, a uid and a cgroup of its own (template: "
+        "needs root and cgroups, else fresh). auto: template for several submissions, fresh for one",
+    )
     p.add_argument("--quiet", action="store_true", help="no table or progress bar")
     return p
 
@@ -159,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             sandbox=not args.no_sandbox,
             timeout_scale=args.timeout_scale,
             expected=args.expected_values,
+            worker_start=("template" if several else "fresh") if args.worker_start == "auto" else args.worker_start,
         )
     except ValueError as exc:
         print(f"grade: {exc}", file=sys.stderr)

@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-scale", type=float, default=1.0)
     parser.add_argument("--expected", default="auto")
     parser.add_argument("--expected-dir", default=None)
+    parser.add_argument("--worker-start", default="fresh")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--progress", type=Path, default=None)
     ns = parser.parse_args(argv)
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout_scale=ns.timeout_scale,
         expected=ns.expected,
         expected_dir=ns.expected_dir,
+        worker_start=ns.worker_start,
     )
     result = run(ns.submission, tasks, options, ns.progress)
     tmp = ns.out.with_suffix(".tmp")

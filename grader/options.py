@@ -15,6 +15,7 @@ from typing import Any
 from grader.rubric import BY_NAME
 
 DEFAULT_SEED = 20261201
+WORKER_STARTS = ("fresh", "template")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -25,7 +26,10 @@ class GradeOptions:
     (``--no-sandbox``, needs ``allow_unsandboxed`` unless ``public_only``); ``timeout_scale``:
     multiplies every time limit of the student's code (``--timeout-scale``, for slow machines);
     ``expected``/``expected_dir``: where the public checks take their expected values (see
-    ``grader.expected``: ``auto``, ``replay`` as on a student's machine, ``record`` for ``course stubs``)."""
+    ``grader.expected``: ``auto``, ``replay`` as on a student's machine, ``record`` for ``course stubs``);
+    ``worker_start``: ``fresh`` starts a new sandboxed interpreter per worker, ``template`` forks each
+    worker from a pre-imported template in a room of its own (``grader.sandbox.template``; where
+    the machine allows it, else fresh workers; the batch's default)."""
 
     tasks: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
@@ -35,6 +39,7 @@ class GradeOptions:
     timeout_scale: float = 1.0
     expected: str = "auto"
     expected_dir: str | None = None
+    worker_start: str = "fresh"
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.tasks or () if t not in BY_NAME]
@@ -45,6 +50,8 @@ class GradeOptions:
             raise ValueError(f"timeout scale {self.timeout_scale} is outside 0.01..100")
         if self.expected not in ("auto", "replay", "record"):
             raise ValueError(f"expected values {self.expected!r}: one of auto, replay, record")
+        if self.worker_start not in WORKER_STARTS:
+            raise ValueError(f"worker start {self.worker_start!r}: one of {', '.join(WORKER_STARTS)}")
 
     def replace(self, **changes: Any) -> GradeOptions:
         return dataclasses.replace(self, **changes)
@@ -59,6 +66,7 @@ class GradeOptions:
             "sandbox": self.sandbox,
             "timeout_scale": self.timeout_scale,
             "expected": self.expected,
+            "worker_start": self.worker_start,
         }
 
     def lane_args(self) -> list[str]:
@@ -72,4 +80,5 @@ class GradeOptions:
             self.expected,
         ]
         args += ["--expected-dir", self.expected_dir] if self.expected_dir else []
+        args += ["--worker-start", self.worker_start] if self.worker_start != "fresh" else []
         return args + (["--public"] if self.public_only else [])

@@ -146,7 +146,16 @@ class GradingPlugin:
             given = {"data.py": GIVEN / "data.py"} if (GIVEN / "data.py").exists() else {}
             limits = task.limits.scaled(self.options.timeout_scale)
             student = Student(
-                lambda: Worker(self.submission, task.name, limits, given), task.name, budget=limits.task_budget
+                lambda: Worker(
+                    self.submission,
+                    task.name,
+                    limits,
+                    given,
+                    use_template=self.options.worker_start == "template",
+                    libraries=task.libraries,
+                ),
+                task.name,
+                budget=limits.task_budget,
             )
             try:
                 student._live()

@@ -24,6 +24,7 @@ class Task:
     points: int
     cost: float  # rough seconds of a full grade, used to spread tasks over lanes
     limits: Limits = Limits()
+    libraries: tuple[str, ...] = ("numpy",)  # what the module imports (a template worker has them imported)
 
     @property
     def file(self) -> str:
@@ -42,10 +43,22 @@ TASKS: tuple[Task, ...] = (
     Task(5, "gradcheck", "Gradient checking", 8, 1.0),
     Task(6, "minibatch", "Mini-batch gradient descent and training tips", 10, 2.0),
     Task(
-        7, "torch_training", "Training in PyTorch", 10, 8.0, Limits(call_timeout=60, start_timeout=90, task_budget=300)
+        7,
+        "torch_training",
+        "Training in PyTorch",
+        10,
+        8.0,
+        Limits(call_timeout=60, start_timeout=90, task_budget=300),
+        ("numpy", "torch"),
     ),
     Task(
-        8, "keras_training", "Training in Keras", 10, 14.0, Limits(call_timeout=90, start_timeout=120, task_budget=400)
+        8,
+        "keras_training",
+        "Training in Keras",
+        10,
+        14.0,
+        Limits(call_timeout=90, start_timeout=120, task_budget=400),
+        ("numpy", "keras"),
     ),
     Task(9, "dynamics", "Training dynamics: initialisation, L2, learning rate, augmentation, landscape", 8, 1.5),
 )

@@ -28,6 +28,7 @@ from pathlib import Path
 from grader.options import DEFAULT_SEED, GradeOptions
 from grader.results import Results, TestResult
 from grader.rubric import BY_NAME, TASKS, Task
+from grader.sandbox import template
 from grader.sandbox.isolation import Isolation, isolation_env, require
 
 __all__ = ["DEFAULT_SEED", "GradeOptions", "grade", "isolation_line", "variant_for", "read_variant_key"]
@@ -172,6 +173,14 @@ def isolation_line(options: GradeOptions) -> str:
 
 def _isolation(options: GradeOptions) -> tuple[Isolation, str]:
     iso = require(options.allow_unsandboxed or options.public_only, sandbox=options.sandbox)
+    if iso.sandboxed and options.worker_start == "template":
+        why = template.unavailable(iso)
+        return iso, iso.description + (
+            f"; fresh workers (no template: {why})"
+            if why
+            else "; each worker forked from a template that imported its libraries (numpy; torch; keras) into "
+            "namespaces, a scratch, a uid and a cgroup of its own"
+        )
     if iso.sandboxed:
         return iso, iso.description
     if options.public_only and not options.allow_unsandboxed:

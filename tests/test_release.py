@@ -223,7 +223,7 @@ def _imports(path: Path, module_level_only: bool) -> set[str]:
 def test_bundle_dependencies_cover_what_its_files_import(bundle):
     """Every import of the stubs and data.py (at any depth), and of the engine at module level, is the
     standard library, the bundle itself, or a distribution the bundle's pyproject declares."""
-    siblings = {"protocol", "calls"}  # the worker imports the modules copied next to it by name
+    siblings = {"protocol", "calls", "worker"}  # the sandbox's programs import the modules copied next to them by name
     local = {p.stem for p in (bundle / "assignments").glob("*.py")} | {"grader"} | siblings
     used = {
         name: "assignments/" + p.name

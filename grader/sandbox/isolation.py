@@ -106,9 +106,10 @@ def _inside(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
 
 
-def bwrap_args(bwrap: str, box: Path) -> list[str]:
+def bwrap_args(bwrap: str, box: Path, workdir: Path | None = None) -> list[str]:
     """An allowlist file system: the system folders and the interpreter read-only, the box (the
-    submission and the worker's program) read-only, one small tmpfs for scratch."""
+    submission and the worker's program) read-only, one small tmpfs for scratch; the working
+    directory ``workdir`` (default: the box's submission folder)."""
     args = [bwrap] + (["--unshare-user"] if os.geteuid() != 0 else [])
     bound = []
     for entry in sorted(os.listdir("/")):
@@ -164,7 +165,7 @@ def bwrap_args(bwrap: str, box: Path) -> list[str]:
         "--die-with-parent",
         "--new-session",
         "--chdir",
-        str(box / "submission"),
+        str(workdir or box / "submission"),
     ]
     return args
 
@@ -293,6 +294,32 @@ class Cgroup:
         for d in self.dirs:
             with open(d / "cgroup.procs", "w") as fh:
                 fh.write(str(os.getpid()))
+
+    def procs_files(self) -> list[int]:
+        """Write-only descriptors of this cgroup's ``cgroup.procs`` (one per v1 controller):
+        writing "0" to each moves the writer in, from inside another namespace too."""
+        return [os.open(d / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for d in self.dirs]
+
+    def memory_used(self) -> int:
+        """Bytes charged to the cgroup now (memory it allocated itself, its scratch included)."""
+        name = "memory.current" if self.version == "v2" else "memory.usage_in_bytes"
+        try:
+            return int((self.dirs[0] / name).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def kill(self) -> None:
+        """SIGKILL every process in the cgroup."""
+        for d in self.dirs:
+            try:
+                pids = (d / "cgroup.procs").read_text().split()
+            except OSError:
+                continue
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, PermissionError, ValueError):
+                    pass
 
     def out_of_memory(self) -> bool:
         try:

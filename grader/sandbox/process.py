@@ -31,8 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox import protocol
-from grader.sandbox.isolation import OPEN_FILES, Cgroup, UidLease, bwrap_args, isolation, worker_home
+from grader.sandbox import protocol, template
+from grader.sandbox.isolation import (
+    OPEN_FILES,
+    SCRATCH_BYTES,
+    Cgroup,
+    Isolation,
+    UidLease,
+    bwrap_args,
+    isolation,
+    worker_home,
+)
 from grader.text import clean, clean_line, type_name
 
 HERE = Path(__file__).resolve().parent
@@ -185,13 +194,43 @@ def _tree_rss(root: int) -> int:
     return total * resource.getpagesize()
 
 
+def worker_env(iso: Isolation, box: Path | None = None) -> dict[str, str]:
+    """The environment of every worker (and of the template, which imports the libraries with it)."""
+    home = worker_home(iso.kind, box or Path("/nonexistent"))
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "USER": "student",
+        "LOGNAME": "student",
+        "LANG": "C.UTF-8",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "TF_NUM_INTRAOP_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "KERAS_BACKEND": "tensorflow",
+        "CUDA_VISIBLE_DEVICES": "",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+    }
+
+
 class Worker:
     """One untrusted worker process for one module of one submission."""
 
     def __init__(
-        self, submission: Path, module: str, limits: Limits = Limits(), given_files: dict[str, Path] | None = None
+        self,
+        submission: Path,
+        module: str,
+        limits: Limits = Limits(),
+        given_files: dict[str, Path] | None = None,
+        use_template: bool = False,
+        libraries: tuple[str, ...] = ("numpy",),
     ):
         self.submission = Path(submission)
+        self.use_template = use_template
+        self.libraries = tuple(libraries)  # what the module imports: a template imports it beforehand
         self.module = module
         self.limits = limits
         self.given_files = given_files or {}
@@ -207,48 +246,57 @@ class Worker:
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Start the worker and import the module; raise ImportFailed with the reason if it fails."""
-        self.box = Path(tempfile.mkdtemp(prefix="bplab-"))
+        tpl = None
+        if self.use_template and not template.unavailable(self.iso):
+            tpl = template.shared(self.iso, worker_env(self.iso), self.libraries)
+        self.box = Path(tempfile.mkdtemp(prefix="bplab-", dir=tpl.boxes if tpl else None))
         runtime, sub, home = self.box / "runtime", self.box / "submission", self.box / "home"
         runtime.mkdir()
         home.mkdir()
         shutil.copytree(self.submission, sub, symlinks=False)
         for name, src in self.given_files.items():
             shutil.copyfile(src, sub / name)
-        for name in ("worker.py", "protocol.py", "calls.py"):
-            shutil.copyfile(HERE / name, runtime / name)
+        if tpl is None:  # a forked worker already holds its program
+            for name in ("worker.py", "protocol.py", "calls.py"):
+                shutil.copyfile(HERE / name, runtime / name)
         os.chmod(self.box, 0o755)
         if self.iso.per_worker_uid:
             self.uid = UidLease()
             for path in (sub, home, *sub.rglob("*")):  # readable whatever the modes (the box is mounted read-only)
                 os.chown(path, self.uid.uid, self.uid.uid)
+            if tpl is not None:  # the template's room shows every box's name: only this uid may enter this one
+                os.chown(self.box, self.uid.uid, self.uid.uid)
+                os.chmod(self.box, 0o700)
         if self.iso.cgroups:
             self.cgroup = Cgroup(self.iso.cgroups, self.limits.memory_bytes, self.limits.max_processes)
+        self.output = open(Path(tempfile.gettempdir()) / f"{self.box.name}.out", "wb+")
+        if tpl is not None:
+            try:
+                self._fork_from(tpl)
+            except template.TemplateFailed as exc:
+                print(f"grader: {exc}; starting a fresh worker instead", file=sys.stderr)
+                self.close()
+                self.use_template = False
+                return self.start()
+        else:
+            self._run_fresh()
+        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        if "error" in reply:
+            err = StudentError("", reply["error"])
+            where = f" at {err.where}" if err.where else ""
+            self.close()
+            raise ImportFailed(f"{self.module}.py could not be imported: {err.type}: {err.message}{where}")
+
+    def _run_fresh(self) -> None:
+        """A new interpreter under bubblewrap (or, without a sandbox, as it is)."""
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": worker_home(self.iso.kind, self.box),
-            "USER": "student",
-            "LOGNAME": "student",
-            "LANG": "C.UTF-8",
-            "BPLAB_FDS": f"{to_child_r},{from_child_w}",
-            "OMP_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "TF_NUM_INTRAOP_THREADS": "1",
-            "TF_NUM_INTEROP_THREADS": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "KERAS_BACKEND": "tensorflow",
-            "CUDA_VISIBLE_DEVICES": "",
-            "MPLBACKEND": "Agg",
-        }
-        env["MPLCONFIGDIR"] = env["HOME"]
+        env = {**worker_env(self.iso, self.box), "BPLAB_FDS": f"{to_child_r},{from_child_w}"}
         if self.uid is not None:
             env["BPLAB_UID"] = str(self.uid.uid)
-        cmd = [sys.executable, "-I", str(runtime / "worker.py"), self.module]
+        cmd = [sys.executable, "-I", str(self.box / "runtime" / "worker.py"), self.module]
         if self.iso.sandboxed:
             cmd = bwrap_args(self.iso.bwrap, self.box) + cmd
-        self.output = open(self.box.parent / f"{self.box.name}.out", "wb+")
         limits, cgroup = self.limits, self.cgroup
         processes = limits.max_processes if self.uid is not None else resource.RLIM_INFINITY
 
@@ -265,7 +313,7 @@ class Worker:
 
         self.proc = subprocess.Popen(
             cmd,
-            cwd=sub,
+            cwd=self.box / "submission",
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=self.output,
@@ -278,23 +326,51 @@ class Worker:
         os.close(from_child_w)
         os.set_blocking(to_child_w, False)
         self._send_fd, self._recv_fd = to_child_w, from_child_r
-        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
-        if "error" in reply:
-            err = StudentError("", reply["error"])
-            where = f" at {err.where}" if err.where else ""
-            self.close()
-            raise ImportFailed(f"{self.module}.py could not be imported: {err.type}: {err.message}{where}")
+
+    def _fork_from(self, tpl: template.Template) -> None:
+        """A worker forked by the template, in a room of its own (see ``grader.sandbox.template``)."""
+        assert self.uid is not None and self.cgroup is not None
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        status_r, status_w = os.pipe()
+        theirs = [to_child_r, from_child_w, self.output.fileno(), status_w, *self.cgroup.procs_files()]
+        limits = self.limits
+        request = {
+            "box": str(self.box),
+            "module": self.module,
+            "uid": self.uid.uid,
+            "env": worker_env(self.iso, self.box),
+            "limits": {
+                "cpu_seconds": limits.cpu_seconds,
+                "file_bytes": limits.file_bytes,
+                "open_files": OPEN_FILES,
+                "processes": limits.max_processes,
+                "scratch_bytes": SCRATCH_BYTES,
+            },
+        }
+        self._send_fd, self._recv_fd = to_child_w, from_child_r
+        self.proc = template.Forked(status_r, self.cgroup, self.uid)
+        try:
+            tpl.spawn(request, theirs)
+        finally:
+            for fd in theirs:
+                if fd != self.output.fileno():
+                    os.close(fd)
+        os.set_blocking(to_child_w, False)
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def close(self) -> None:
         """Kill the whole process group and every process of its uid; remove the box and cgroup."""
-        if self.proc is not None:
+        if isinstance(self.proc, template.Forked):
+            self.proc.kill()
+        elif self.proc is not None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
+        if self.proc is not None:
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -434,6 +510,13 @@ class Worker:
             message += f"; last output: {tail[-300:]}"
         raise WorkerDied(message, signal_number=sig)
 
+    def _memory_used(self) -> int:
+        """Resident memory of the worker's processes; for a forked worker what its cgroup was
+        charged (the template's pages it shares until it writes them are not its own)."""
+        if isinstance(self.proc, template.Forked):
+            return self.proc.memory_used()
+        return _tree_rss(self.proc.pid)
+
     def _receive(self, timeout: float, what: str, limit: float | None = None) -> dict:
         deadline = time.monotonic() + timeout
         check_every = 0.1
@@ -445,7 +528,7 @@ class Worker:
                     raise TimeoutError
                 if now >= self._next_memory_check:  # shared across calls: quick calls skip the scan
                     self._next_memory_check = now + check_every
-                    if _tree_rss(self.proc.pid) > self.limits.memory_bytes * 0.9:  # before the cgroup struggles
+                    if self._memory_used() > self.limits.memory_bytes * 0.9:  # before the cgroup struggles
                         raise MemoryError
                 ready, _, _ = select.select([fd], [], [], min(check_every, deadline - now))
                 if ready:

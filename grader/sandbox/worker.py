@@ -36,7 +36,7 @@ import protocol  # noqa: E402
 _objects: dict[int, object] = {}
 _ANNOUNCED: set[type] = set()  # types whose methods the trusted side has been told
 _FDS: tuple[int, int] = (-1, -1)  # (read, write) of the protocol pipes
-_SUBMISSION = os.getcwd()
+_SUBMISSION = ""  # the working directory at start: the submission folder
 
 
 def _keep(obj: object) -> dict:
@@ -218,12 +218,18 @@ def _drop_privileges() -> None:
 
 
 def main() -> None:
-    global _FDS
     _drop_privileges()
-    os.makedirs(os.environ.get("HOME", "/tmp/home"), exist_ok=True)
     rfd, wfd = (int(x) for x in os.environ["BPLAB_FDS"].split(","))
+    serve(sys.argv[1], rfd, wfd)
+
+
+def serve(module: str, rfd: int, wfd: int) -> None:
+    """Import ``module`` from the working directory, say hello, answer requests until EOF.
+    Also the entry of a worker forked from the template (``zygote.py``), privileges already dropped."""
+    global _FDS, _SUBMISSION
+    os.makedirs(os.environ.get("HOME", "/tmp/home"), exist_ok=True)
     _FDS = (rfd, wfd)
-    module = sys.argv[1]
+    _SUBMISSION = os.getcwd()
     sys.path.insert(1, _SUBMISSION)
     sys.argv = [module]
     try:

@@ -68,7 +68,15 @@ class TrustedFunction:
 class InProcessWorker:
     """``grader.sandbox.Worker``'s interface, the module imported and called in this process."""
 
-    def __init__(self, submission: Path, module: str, limits: Any = None, given_files: dict | None = None):
+    def __init__(
+        self,
+        submission: Path,
+        module: str,
+        limits: Any = None,
+        given_files: dict | None = None,
+        use_template: bool = False,
+        libraries: tuple = (),
+    ):
         self.submission, self.module = Path(submission), module
         self.given_files = given_files or {}
         self.box: Path | None = None
