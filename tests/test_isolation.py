@@ -16,6 +16,7 @@ import pytest
 from processes import processes_naming
 
 from grader import runner
+from grader.sandbox import template
 from grader.sandbox.isolation import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,12 +126,18 @@ def reference_scores(tmp_path_factory):
     return res.by_task()
 
 
-@pytest.fixture(params=["checkout", "wheel"])
+@pytest.fixture(params=["checkout", "wheel", "wheel-template"])
 def grade_command(request) -> list[str]:
-    """``grade`` as this checkout runs it, and as a non-editable install in a fresh venv runs it."""
+    """``grade`` as this checkout runs it, and as a non-editable install in a fresh venv runs it:
+    with fresh workers, and with workers forked from a template (a batch's default)."""
     if request.param == "checkout":
         return [sys.executable, "-m", "grader.cli"]
-    return [str(request.getfixturevalue("installed_grade"))]
+    command = [str(request.getfixturevalue("installed_grade"))]
+    if request.param == "wheel-template":
+        if template.unavailable(isolation()):
+            pytest.skip(f"no template workers here: {template.unavailable(isolation())}")
+        command += ["--worker-start", "template"]
+    return command
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
@@ -167,6 +174,8 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
     assert proc.returncode == 0, proc.stderr[-2000:]
     data = json.loads(out.read_text())
     assert data["extra_data"]["isolation"].startswith("bubblewrap"), data["extra_data"]["isolation"]
+    if "--worker-start" in grade_command:
+        assert "forked from a template" in data["extra_data"]["isolation"]
     per_task = {}
     for test in data["tests"]:
         per_task.setdefault(test["task"], []).append(test)
@@ -174,7 +183,7 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
     assert reference_scores["chain_rule"]["max_score"] == 8
     assert sum(t["max_score"] for t in per_task["chain_rule"]) == 8
     assert reference_scores["losses"]["max_score"] > 0
-    assert sum(t["score"] for t in per_task["losses"]) == reference_scores["losses"]["score"]
+    assert sum(t["score"] for t in per_task["losses"]) == reference_scores["losses"]["score"], per_task["losses"][0]["output"][:2000]
     if expected_message:
         outputs = " ".join(t["output"] for t in per_task["chain_rule"])
         assert expected_message in outputs, outputs[:1000]

@@ -124,9 +124,10 @@ def test_a_forked_worker_has_a_room_like_a_fresh_one(probe):
             assert beside == [os.path.basename(room["box"])]  # no other box, no template files
             assert [t for t in room["tmp"] if t != "home" and not (room["box"] + "/").startswith(f"/tmp/{t}/")] == []
             assert not room["cwd_writable"]
-            assert not any(name.startswith("BPLAB_") and name != "BPLAB_FDS" for name in room["env"])
+            assert {name for name in room["env"] if name.startswith("BPLAB_")} <= {"BPLAB_FDS", "BPLAB_UID"}
         assert a["uid"][0] != b["uid"][0]
         assert len(b["fds"]) == 5, b["fds"]  # stdio and the two pipes, nothing of the template
+        assert "BPLAB_TEMPLATE_FD" not in b["env"] and "BPLAB_UID" not in b["env"]
         assert set(b["env"]) <= set(a["env"]) | {"TF_ENABLE_ONEDNN_OPTS"}
     finally:
         fresh.close()

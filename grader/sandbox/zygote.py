@@ -62,20 +62,37 @@ def _prctl(option: int, value: int) -> None:
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), f"prctl {option}")
 
 
+def _mounts_under(folder: str, leave_out: str) -> list[str]:
+    """The outermost mount points strictly inside ``folder`` (e.g. an interpreter bound under /tmp),
+    except ``leave_out`` and what is inside it."""
+    inside = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            point = line.split()[4].encode().decode("unicode_escape")  # octal escapes such as \\040
+            if point.startswith(folder + "/") and not (point + "/").startswith(leave_out + "/"):
+                inside.append(point)
+    return sorted({p for p in inside if not any(p.startswith(q + "/") for q in inside)})
+
+
 def _own_room(box: str, boxes: str, scratch_bytes: int) -> None:
-    """In C's new mount namespace: a fresh scratch on /tmp, and of ``boxes`` only ``box``, read-only."""
-    keep = os.open(box, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+    """In C's new mount namespace: a fresh scratch on /tmp (what was bound inside the old one bound
+    again, read-only), and of ``boxes`` only ``box``, read-only."""
+    os.umask(0o022)
+    kept = {point: os.open(point, os.O_PATH | os.O_DIRECTORY) for point in _mounts_under("/tmp", boxes)}
+    kept[box] = os.open(box, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
         _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_bytes},mode=1777")
         covered = os.path.isdir(boxes)  # not under /tmp: cover it (every other box) with an empty tmpfs
         if covered:
             _mount("tmpfs", boxes, "tmpfs", MS_NOSUID | MS_NODEV, "size=65536,mode=0755")
-        os.makedirs(box, mode=0o755)
-        _mount(f"/proc/self/fd/{keep}", box, None, MS_BIND)
+        for point, fd in kept.items():
+            os.makedirs(point, mode=0o755, exist_ok=True)
+            _mount(f"/proc/self/fd/{fd}", point, None, MS_BIND | MS_REC)
+            _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
     finally:
-        os.close(keep)
-    _mount(None, box, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        for fd in kept.values():
+            os.close(fd)
     if covered:
         _mount(None, boxes, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
