@@ -87,6 +87,15 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         for name in names:
             scores["batch"][name] = json_score(out / name / "results.json")
         try:
+            isolation = json.loads((out / names[0] / "results.json").read_text())["extra_data"]["isolation"]
+            info["start"] = (
+                "sandboxed workers forked from templates"
+                if "forked from a template" in isolation
+                else "a fresh sandboxed interpreter per worker"
+            )
+        except (OSError, ValueError, KeyError, IndexError):
+            pass
+        try:
             summary = json.loads((out / "summary.json").read_text())
             info["workers"] = f"{summary['workers']} worker(s) x {summary['lanes_per_submission']} lane(s)"
         except (OSError, ValueError, KeyError):
@@ -129,8 +138,9 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     )
     seq, bat = samples.get(seq_name), samples.get("grade --batch")
     what = {
-        "grade --batch": f"`grade CLASS --batch --out OUT --quiet`: {info.get('workers', 'the default workers')}",
-        seq_name: "`grade c00i --quiet --json FILE`, one student after another",
+        "grade --batch": f"`grade CLASS --batch --out OUT --quiet`: {info.get('workers', 'the default workers')}"
+        + (f", {info['start']}" if "start" in info else ""),
+        seq_name: "`grade c00i --quiet --json FILE`, one student after another (a fresh sandboxed interpreter per worker)",
     }
     for name in ("grade --batch", seq_name):
         if name not in samples:
