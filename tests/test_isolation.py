@@ -183,7 +183,9 @@ def test_hostile_submission_is_contained(attack, tmp_path, reference_scores, gra
     assert reference_scores["chain_rule"]["max_score"] == 8
     assert sum(t["max_score"] for t in per_task["chain_rule"]) == 8
     assert reference_scores["losses"]["max_score"] > 0
-    assert sum(t["score"] for t in per_task["losses"]) == reference_scores["losses"]["score"], per_task["losses"][0]["output"][:2000]
+    assert sum(t["score"] for t in per_task["losses"]) == reference_scores["losses"]["score"], per_task["losses"][0][
+        "output"
+    ][:2000]
     if expected_message:
         outputs = " ".join(t["output"] for t in per_task["chain_rule"])
         assert expected_message in outputs, outputs[:1000]

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
     bool(template.unavailable(ISO)), reason=f"no template workers here: {template.unavailable(ISO)}"
 )
 
-PROBE = '''
+PROBE = """
 import os, socket, sys
 import numpy as np
 
@@ -92,7 +92,7 @@ def crash(how):
     if how == "cpu":
         while True:
             pass
-'''
+"""
 
 
 @pytest.fixture

@@ -1,14 +1,16 @@
 """The host of one untrusted worker process (trusted side): start, limits, calls, kill.
 
 A ``Worker`` runs ``worker.py`` (copied, with ``protocol.py`` and ``calls.py``, into a fresh temporary folder, the
-"box", together with a copy of the submission) inside the isolation of ``isolation.py`` and
-exchanges protocol frames with it over two pipes. While a call runs, the student's code may call
+"box", together with a copy of the submission) inside the isolation of ``isolation.py``, or has
+it forked from a template that imported the libraries already (``template.py``, a batch's
+default), and exchanges protocol frames with it over two pipes. While a call runs, the student's code may call
 back a trusted callable the check handed it (``Callback``): the host answers those frames itself,
 so what the student's code asked for is observed here, not reported by the worker.
 
-Always: a new session and process group (killed as a whole, with the worker's uid), a wall-clock
-limit per call, a CPU limit, a memory limit (the worker's cgroup where there is one, and the
-resident set of its process tree, polled), a file-size limit that also caps captured output, a
+Always: a new session and process group (killed as a whole, with the worker's uid; a forked
+worker through its cgroup and uid), a wall-clock limit per call, a CPU limit, a memory limit (the
+worker's cgroup where there is one, and the resident set of its process tree, polled; for a
+forked worker what its cgroup was charged), a file-size limit that also caps captured output, a
 bound on open files, parent-death kill.
 """
 
@@ -248,7 +250,10 @@ class Worker:
         """Start the worker and import the module; raise ImportFailed with the reason if it fails."""
         tpl = None
         if self.use_template and not template.unavailable(self.iso):
-            tpl = template.shared(self.iso, worker_env(self.iso), self.libraries)
+            try:
+                tpl = template.shared(self.iso, worker_env(self.iso), self.libraries)
+            except OSError as exc:
+                print(f"grader: the template could not start ({exc}); starting a fresh worker instead", file=sys.stderr)
         self.box = Path(tempfile.mkdtemp(prefix="bplab-", dir=tpl.boxes if tpl else None))
         runtime, sub, home = self.box / "runtime", self.box / "submission", self.box / "home"
         runtime.mkdir()

@@ -185,4 +185,3 @@ def close_shared() -> None:
     """Stop this process's templates (at exit, or when a caller is done grading)."""
     for key in [k for k in _shared if k[0] == os.getpid()]:
         _shared.pop(key).close()
-

@@ -159,7 +159,9 @@ def _only(fn, *args) -> None:
     except BaseException as exc:
         try:
             where = traceback.extract_tb(exc.__traceback__)[-1]
-            os.write(2, f"template: {fn.__name__.strip('_')} (line {where.lineno}): {type(exc).__name__}: {exc}\n".encode())
+            os.write(
+                2, f"template: {fn.__name__.strip('_')} (line {where.lineno}): {type(exc).__name__}: {exc}\n".encode()
+            )
         except OSError:
             pass
     finally:
