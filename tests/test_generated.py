@@ -203,6 +203,7 @@ def test_worker_and_protocol_import_nothing_of_the_project():
             "gc",
             "signal",
             "socket",
+            "select",
             "random",
             "inspect",
             "io",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from grader.sandbox import ImportFailed, Limits, Worker, WorkerDied, template
+from grader.sandbox import isolation as isolation_module
 from grader.sandbox.isolation import isolation
 from grader.sandbox.proxy import Student
 
@@ -80,6 +81,30 @@ def look_for_traces(other_box):
             except OSError:
                 pass
     return found
+
+SYSCALLS = {"x86_64": (248, 250), "aarch64": (217, 219)}.get(os.uname().machine)  # add_key, keyctl
+
+def keyring_put(secret):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    data = secret.encode()
+    return libc.syscall(SYSCALLS[0], b"user", b"bplab-trace", data, len(data), ctypes.c_int(-4)) > 0  # into @u
+
+def keyring_find():
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.syscall(SYSCALLS[1], 10, ctypes.c_int(-4), b"user", b"bplab-trace", 0) > 0  # KEYCTL_SEARCH @u
+
+def session_keyring():
+    import ctypes
+    return ctypes.CDLL(None).syscall(SYSCALLS[1], 0, ctypes.c_int(-3), 0)  # KEYCTL_GET_KEYRING_ID @s
+
+def open_pty():
+    globals()["pty"] = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
+    return sorted(os.listdir("/dev/pts"))
+
+def ptys():
+    return sorted(os.listdir("/dev/pts"))
 
 def crash(how):
     if how == "abort":
@@ -198,3 +223,51 @@ def test_a_dead_template_is_started_again(probe):
         assert template._shared[(os.getpid(), ("numpy",))] is not old
     finally:
         student.close()
+
+
+KEYS = os.uname().machine in ("x86_64", "aarch64")
+
+
+@pytest.mark.skipif(not KEYS, reason="keyctl's system call number is known here for x86_64 and aarch64 only")
+@pytest.mark.parametrize("use_template", [False, True], ids=["fresh", "template"])
+def test_a_uid_comes_back_without_the_keys_of_its_last_worker(probe, monkeypatch, use_template):
+    """A uid's keyrings outlive its processes: the next worker to lease the uid must not find them."""
+    monkeypatch.setattr(isolation_module, "UID_RANGE", (isolation_module.UID_RANGE[1],) * 2)
+    first = worker(probe, use_template=use_template)
+    try:
+        assert first.probe.keyring_put("answers of the first student") is True
+        assert first.probe.keyring_find() is True
+    finally:
+        first.close()
+    second = worker(probe, use_template=use_template)
+    try:
+        assert second._live().uid.uid == isolation_module.UID_RANGE[0]
+        assert second.probe.keyring_find() is False
+    finally:
+        second.close()
+
+
+@pytest.mark.skipif(not KEYS, reason="keyctl's system call number is known here for x86_64 and aarch64 only")
+@pytest.mark.parametrize("use_template", [False, True], ids=["fresh", "template"])
+def test_each_worker_has_a_session_keyring_of_its_own(probe, use_template):
+    """Not the grader's (a container's or a login's session keyring would be shared by every worker)."""
+    import ctypes
+
+    ours = ctypes.CDLL(None).syscall(250 if os.uname().machine == "x86_64" else 219, 0, ctypes.c_int(-3), 0)
+    a, b = worker(probe, use_template=use_template), worker(probe, use_template=use_template)
+    try:
+        ids = {a.probe.session_keyring(), b.probe.session_keyring()}
+        assert len(ids) == 2 and ours not in ids and all(i > 0 for i in ids), (ours, ids)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_pseudo_terminals_are_per_worker(probe):
+    a, b = worker(probe), worker(probe)
+    try:
+        assert "0" in a.probe.open_pty()
+        assert b.probe.ptys() == ["ptmx"]
+    finally:
+        a.close()
+        b.close()

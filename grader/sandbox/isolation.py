@@ -209,8 +209,12 @@ class UidLease:
 _lease_counter = itertools.count()
 
 
+KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)  # the keyctl system call's number
+
+
 def kill_all_of(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (a child becomes that uid and signals -1)."""
+    """SIGKILL every process of ``uid`` and empty its keyrings, which outlive its processes (a child
+    becomes that uid, signals -1, clears the user and user-session keyrings)."""
     pid = os.fork()
     if pid == 0:
         try:
@@ -218,6 +222,11 @@ def kill_all_of(uid: int) -> None:
             os.setgid(uid)
             os.setuid(uid)
             os.kill(-1, signal.SIGKILL)
+            if KEYCTL is not None:
+                import ctypes
+
+                for keyring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
+                    ctypes.CDLL(None).syscall(KEYCTL, 7, ctypes.c_int(keyring))  # KEYCTL_CLEAR
         finally:
             os._exit(0)
     os.waitpid(pid, 0)

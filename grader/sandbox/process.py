@@ -255,6 +255,30 @@ class Worker:
             except OSError as exc:
                 print(f"grader: the template could not start ({exc}); starting a fresh worker instead", file=sys.stderr)
         self.box = Path(tempfile.mkdtemp(prefix="bplab-", dir=tpl.boxes if tpl else None))
+        self.output = open(Path(tempfile.gettempdir()) / f"{self.box.name}.out", "wb+")
+        try:
+            self._prepare(tpl)
+            if tpl is not None:
+                self._fork_from(tpl)
+            else:
+                self._run_fresh()
+        except template.TemplateFailed as exc:
+            print(f"grader: {exc}; starting a fresh worker instead", file=sys.stderr)
+            self.close()
+            self.use_template = False
+            return self.start()
+        except BaseException:  # nothing half made stays behind: box, output, uid, cgroup, processes
+            self.close()
+            raise
+        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        if "error" in reply:
+            err = StudentError("", reply["error"])
+            where = f" at {err.where}" if err.where else ""
+            self.close()
+            raise ImportFailed(f"{self.module}.py could not be imported: {err.type}: {err.message}{where}")
+
+    def _prepare(self, tpl: template.Template | None) -> None:
+        """The box (the submission and, for a fresh worker, its program), a uid and a cgroup."""
         runtime, sub, home = self.box / "runtime", self.box / "submission", self.box / "home"
         runtime.mkdir()
         home.mkdir()
@@ -274,23 +298,6 @@ class Worker:
                 os.chmod(self.box, 0o700)
         if self.iso.cgroups:
             self.cgroup = Cgroup(self.iso.cgroups, self.limits.memory_bytes, self.limits.max_processes)
-        self.output = open(Path(tempfile.gettempdir()) / f"{self.box.name}.out", "wb+")
-        if tpl is not None:
-            try:
-                self._fork_from(tpl)
-            except template.TemplateFailed as exc:
-                print(f"grader: {exc}; starting a fresh worker instead", file=sys.stderr)
-                self.close()
-                self.use_template = False
-                return self.start()
-        else:
-            self._run_fresh()
-        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
-        if "error" in reply:
-            err = StudentError("", reply["error"])
-            where = f" at {err.where}" if err.where else ""
-            self.close()
-            raise ImportFailed(f"{self.module}.py could not be imported: {err.type}: {err.message}{where}")
 
     def _run_fresh(self) -> None:
         """A new interpreter under bubblewrap (or, without a sandbox, as it is)."""

@@ -146,7 +146,7 @@ class Template:
             except OSError as exc:
                 self.close()
                 raise TemplateFailed(f"the template is gone ({exc})") from None
-            reply = self._receive(30.0)
+            reply = self._receive(60.0)  # longer than the template waits for a worker to join its cgroup
         if "ok" not in reply:
             raise TemplateFailed(f"the template could not fork a worker: {reply.get('error')}")
 

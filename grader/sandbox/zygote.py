@@ -29,6 +29,7 @@ import importlib
 import json
 import os
 import resource
+import select
 import signal
 import socket
 import sys
@@ -93,6 +94,8 @@ def _own_room(box: str, boxes: str, scratch_bytes: int) -> None:
     finally:
         for fd in kept.values():
             os.close(fd)
+    if os.path.isdir("/dev/pts"):  # a pseudo-terminal instance of its own (/dev/ptmx points into it)
+        _mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620")
     if covered:
         _mount(None, boxes, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
@@ -122,6 +125,7 @@ def _become_worker(request: dict, fds: list[int]) -> None:
     if os.getuid() != uid or os.geteuid() != uid or 0 in os.getgroups():
         os._exit(125)
     _no_capabilities()
+    worker.own_keyring()
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     os.chdir(os.path.join(request["box"], "submission"))  # only the worker's uid may enter its box
@@ -191,8 +195,8 @@ def _init(request: dict, fds: list[int], status: int) -> None:
             os._exit(128 - code if code < 0 else code)
 
 
-def _spawn(request: dict, fds: list[int], control: socket.socket) -> None:
-    """C: runs in a child of the template."""
+def _spawn(request: dict, fds: list[int], control: socket.socket, joined: int) -> None:
+    """C: runs in a child of the template; says on ``joined`` when it is in the worker's cgroup."""
     control.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -200,6 +204,8 @@ def _spawn(request: dict, fds: list[int], control: socket.socket) -> None:
     for fd in fds[4:]:  # the worker's cgroup(s), opened by the trusted side: "0" moves the writer
         os.write(fd, b"0")
         os.close(fd)
+    os.write(joined, b"j")  # from here on, killing the cgroup kills this worker, whatever it became
+    os.close(joined)
     fds = fds[:3]
     _check(
         _libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
@@ -241,11 +247,13 @@ def main() -> None:
             request = json.loads(message)
             if len(fds) < 4:
                 raise ValueError(f"{len(fds)} file descriptors, expected at least 4")
+            joined_r, joined_w = os.pipe()
             pid = os.fork()
             if pid == 0:
                 code = 123
+                os.close(joined_r)
                 try:
-                    _spawn(request, fds, control)
+                    _spawn(request, fds, control, joined_w)
                     code = 0
                 except BaseException as exc:
                     try:
@@ -255,6 +263,13 @@ def main() -> None:
                         pass
                 finally:
                     os._exit(code)
+            os.close(joined_w)
+            try:
+                ready, _, _ = select.select([joined_r], [], [], 30)
+                if not ready or os.read(joined_r, 1) != b"j":
+                    raise OSError("the new worker did not join its cgroup")
+            finally:
+                os.close(joined_r)
             reply = {"ok": True}
         except Exception as exc:
             reply = {"error": f"{type(exc).__name__}: {exc}"}
