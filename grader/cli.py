@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             sandbox=not args.no_sandbox,
             timeout_scale=args.timeout_scale,
             expected=args.expected_values,
-            worker_start=("template" if several else "fresh") if args.worker_start == "auto" else args.worker_start,
+            worker_start=args.worker_start,
         )
     except ValueError as exc:
         print(f"grade: {exc}", file=sys.stderr)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-scale", type=float, default=1.0)
     parser.add_argument("--expected", default="auto")
     parser.add_argument("--expected-dir", default=None)
-    parser.add_argument("--worker-start", default="fresh")
+    parser.add_argument("--worker-start", default="auto")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--progress", type=Path, default=None)
     ns = parser.parse_args(argv)

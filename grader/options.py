@@ -15,7 +15,7 @@ from typing import Any
 from grader.rubric import BY_NAME
 
 DEFAULT_SEED = 20261201
-WORKER_STARTS = ("fresh", "template")
+WORKER_STARTS = ("auto", "fresh", "template")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +29,8 @@ class GradeOptions:
     ``grader.expected``: ``auto``, ``replay`` as on a student's machine, ``record`` for ``course stubs``);
     ``worker_start``: ``fresh`` starts a new sandboxed interpreter per worker, ``template`` forks each
     worker from a pre-imported template in a room of its own (``grader.sandbox.template``; where
-    the machine allows it, else fresh workers; the batch's default)."""
+    the machine allows it, else fresh workers); ``auto``: template for a batch, fresh for one
+    submission (whose one grade would pay the template's imports without reusing them)."""
 
     tasks: tuple[str, ...] = ()
     seed: int = DEFAULT_SEED
@@ -39,7 +40,7 @@ class GradeOptions:
     timeout_scale: float = 1.0
     expected: str = "auto"
     expected_dir: str | None = None
-    worker_start: str = "fresh"
+    worker_start: str = "auto"
 
     def __post_init__(self) -> None:
         unknown = [t for t in self.tasks or () if t not in BY_NAME]
@@ -80,5 +81,5 @@ class GradeOptions:
             self.expected,
         ]
         args += ["--expected-dir", self.expected_dir] if self.expected_dir else []
-        args += ["--worker-start", self.worker_start] if self.worker_start != "fresh" else []
+        args += ["--worker-start", self.worker_start] if self.worker_start != "auto" else []
         return args + (["--public"] if self.public_only else [])

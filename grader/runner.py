@@ -249,6 +249,8 @@ def grade(
     (or ``public_only``: a student's local check) says otherwise.
     """
     options = options or GradeOptions()
+    if options.worker_start == "auto":  # one submission: a template's imports would not be reused
+        options = options.replace(worker_start="fresh")
     iso, line = _isolation(options)
     chosen = [BY_NAME[name] for name in options.tasks] if options.tasks else list(TASKS)
     lanes = lanes or os.cpu_count() or 1

@@ -159,6 +159,8 @@ def run(
     (each student's own seed with ``variant_key``), results under ``out``; see the module doc.
     ``report=False`` skips the class report (report.html; ``course report`` builds it later)."""
     options = options or GradeOptions()
+    if options.worker_start == "auto":  # many submissions: the template's imports are paid once per process
+        options = options.replace(worker_start="template")
     from rich.console import Console
 
     console = Console(quiet=quiet, highlight=False)
