@@ -196,6 +196,18 @@ def _tree_rss(root: int) -> int:
     return total * resource.getpagesize()
 
 
+LIBRARIES_ONE_THREAD = {  # numpy's BLAS, torch, TensorFlow: one thread each, quiet, CPU only
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "TF_NUM_INTRAOP_THREADS": "1",
+    "TF_NUM_INTEROP_THREADS": "1",
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "KERAS_BACKEND": "tensorflow",
+    "CUDA_VISIBLE_DEVICES": "",
+}
+
+
 def worker_env(iso: Isolation, box: Path | None = None) -> dict[str, str]:
     """The environment of every worker (and of the template, which imports the libraries with it)."""
     home = worker_home(iso.kind, box or Path("/nonexistent"))
@@ -205,14 +217,7 @@ def worker_env(iso: Isolation, box: Path | None = None) -> dict[str, str]:
         "USER": "student",
         "LOGNAME": "student",
         "LANG": "C.UTF-8",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "OPENBLAS_NUM_THREADS": "1",
-        "TF_NUM_INTRAOP_THREADS": "1",
-        "TF_NUM_INTEROP_THREADS": "1",
-        "TF_CPP_MIN_LOG_LEVEL": "3",
-        "KERAS_BACKEND": "tensorflow",
-        "CUDA_VISIBLE_DEVICES": "",
+        **LIBRARIES_ONE_THREAD,
         "MPLBACKEND": "Agg",
         "MPLCONFIGDIR": home,
     }

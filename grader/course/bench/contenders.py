@@ -18,21 +18,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from grader.sandbox.process import LIBRARIES_ONE_THREAD
+
 ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENTS = ROOT / "assignments"
 MISTAKES = ROOT / "tests" / "mistakes"
-SINGLE_THREAD = {
-    "OMP_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "TF_NUM_INTRAOP_THREADS": "1",
-    "TF_NUM_INTEROP_THREADS": "1",
-    "TF_CPP_MIN_LOG_LEVEL": "3",
-    "CUDA_VISIBLE_DEVICES": "",
-    "PYTHONWARNINGS": "ignore",
-    "KERAS_BACKEND": "tensorflow",
-}
+SINGLE_THREAD = {**LIBRARIES_ONE_THREAD, "PYTHONWARNINGS": "ignore"}
 
 
 def grading_env() -> dict[str, str]:
