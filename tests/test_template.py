@@ -99,6 +99,13 @@ def session_keyring():
     import ctypes
     return ctypes.CDLL(None).syscall(SYSCALLS[1], 0, ctypes.c_int(-3), 0)  # KEYCTL_GET_KEYRING_ID @s
 
+def loopback():
+    with socket.socket() as server, socket.socket() as client:
+        server.bind(("127.0.0.1", 0))
+        server.listen(1)
+        client.connect(server.getsockname())
+        return True
+
 def open_pty():
     globals()["pty"] = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY)
     return sorted(os.listdir("/dev/pts"))
@@ -151,6 +158,7 @@ def test_a_forked_worker_has_a_room_like_a_fresh_one(probe):
             assert not room["cwd_writable"]
             assert {name for name in room["env"] if name.startswith("BPLAB_")} <= {"BPLAB_FDS", "BPLAB_UID"}
         assert a["uid"][0] != b["uid"][0]
+        assert fresh.probe.loopback() is True and forked.probe.loopback() is True
         assert len(b["fds"]) == 5, b["fds"]  # stdio and the two pipes, nothing of the template
         assert "BPLAB_TEMPLATE_FD" not in b["env"] and "BPLAB_UID" not in b["env"]
         assert set(b["env"]) <= set(a["env"]) | {"TF_ENABLE_ONEDNN_OPTS"}

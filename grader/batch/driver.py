@@ -159,8 +159,6 @@ def run(
     (each student's own seed with ``variant_key``), results under ``out``; see the module doc.
     ``report=False`` skips the class report (report.html; ``course report`` builds it later)."""
     options = options or GradeOptions()
-    if options.worker_start == "auto":  # many submissions: the template's imports are paid once per process
-        options = options.replace(worker_start="template")
     from rich.console import Console
 
     console = Console(quiet=quiet, highlight=False)
@@ -259,6 +257,8 @@ def _run_locked(
             if earlier is not None:  # listed until regraded, so a killed rerun never blanks a row
                 states[entry.student] = {"student": entry.student, "state": "previous", "data": earlier}
     n_workers, lanes = _choose_workers(workers, len(todo))
+    if options.worker_start == "auto":  # templates pay off in a grading process that keeps them: one lane in it
+        options = options.replace(worker_start="template" if lanes == 1 else "fresh")
     run_id = uuid.uuid4().hex[:12]
     by_student = {e.student: e for e in entries}
 

@@ -310,10 +310,12 @@ class Cgroup:
         return [os.open(d / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC) for d in self.dirs]
 
     def memory_used(self) -> int:
-        """Bytes charged to the cgroup now (memory it allocated itself, its scratch included)."""
-        name = "memory.current" if self.version == "v2" else "memory.usage_in_bytes"
+        """The cgroup's anonymous and shared memory (what its processes allocated, its scratch
+        tmpfs included; not the page cache of files it read, which the kernel can reclaim)."""
+        keys = ("anon", "shmem") if self.version == "v2" else ("total_rss", "total_shmem")
         try:
-            return int((self.dirs[0] / name).read_text())
+            stat = dict(line.split() for line in (self.dirs[0] / "memory.stat").read_text().splitlines())
+            return sum(int(stat.get(k, 0)) for k in keys)
         except (OSError, ValueError):
             return 0
 

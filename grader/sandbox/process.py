@@ -203,6 +203,7 @@ LIBRARIES_ONE_THREAD = {  # numpy's BLAS, torch, TensorFlow: one thread each, qu
     "TF_NUM_INTRAOP_THREADS": "1",
     "TF_NUM_INTEROP_THREADS": "1",
     "TF_CPP_MIN_LOG_LEVEL": "3",
+    "TF_ENABLE_ONEDNN_OPTS": "0",  # as the Keras module sets it before its import (a template imports earlier)
     "KERAS_BACKEND": "tensorflow",
     "CUDA_VISIBLE_DEVICES": "",
 }
@@ -238,6 +239,7 @@ class Worker:
         self.submission = Path(submission)
         self.use_template = use_template
         self.libraries = tuple(libraries)  # what the module imports: a template imports it beforehand
+        self.fallback = ""  # why a worker asked to be forked from a template was started fresh
         self.module = module
         self.limits = limits
         self.given_files = given_files or {}
@@ -254,7 +256,7 @@ class Worker:
     def start(self) -> None:
         """Start the worker and import the module; raise ImportFailed with the reason if it fails."""
         tpl = None
-        if self.use_template and not template.unavailable(self.iso):
+        if self.use_template and not template.unavailable(self.iso, self.libraries):
             try:
                 tpl = template.shared(self.iso, worker_env(self.iso), self.libraries)
             except OSError as exc:
@@ -268,6 +270,8 @@ class Worker:
             else:
                 self._run_fresh()
         except template.TemplateFailed as exc:
+            self.fallback = str(exc)
+            template.give_up(self.libraries, self.fallback)
             print(f"grader: {exc}; starting a fresh worker instead", file=sys.stderr)
             self.close()
             self.use_template = False
@@ -275,7 +279,16 @@ class Worker:
         except BaseException:  # nothing half made stays behind: box, output, uid, cgroup, processes
             self.close()
             raise
-        reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        try:
+            reply = self._receive(self.limits.start_timeout, f"importing {self.module}.py")
+        except WorkerDied as exc:
+            if not (isinstance(self.proc, template.Forked) and self.proc.returncode in template.SETUP_FAILED):
+                raise
+            self.fallback = f"the template could not set up a worker ({exc})"  # the grader's failure, not the student's
+            print(f"grader: {self.fallback}; starting a fresh worker instead", file=sys.stderr)
+            self.close()
+            self.use_template = False
+            return self.start()
         if "error" in reply:
             err = StudentError("", reply["error"])
             where = f" at {err.where}" if err.where else ""
@@ -293,7 +306,8 @@ class Worker:
         if tpl is None:  # a forked worker already holds its program
             for name in ("worker.py", "protocol.py", "calls.py"):
                 shutil.copyfile(HERE / name, runtime / name)
-        os.chmod(self.box, 0o755)
+        if tpl is None:  # a forked worker's box is its uid's alone (below)
+            os.chmod(self.box, 0o755)
         if self.iso.per_worker_uid:
             self.uid = UidLease()
             for path in (sub, home, *sub.rglob("*")):  # readable whatever the modes (the box is mounted read-only)
@@ -391,7 +405,8 @@ class Worker:
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                pass
+                if isinstance(self.proc, template.Forked):
+                    self.proc.forget()
             for fd in (self._send_fd, self._recv_fd):
                 try:
                     os.close(fd)
@@ -528,10 +543,11 @@ class Worker:
         raise WorkerDied(message, signal_number=sig)
 
     def _memory_used(self) -> int:
-        """Resident memory of the worker's processes; for a forked worker what its cgroup was
-        charged (the template's pages it shares until it writes them are not its own)."""
-        if isinstance(self.proc, template.Forked):
-            return self.proc.memory_used()
+        """The worker's own memory: with a cgroup, its anonymous and shared memory (a forked worker's
+        or a fresh one's alike; library files and the template's pages are not its own), else the
+        resident set of its process tree."""
+        if self.cgroup is not None:
+            return self.cgroup.memory_used()
         return _tree_rss(self.proc.pid)
 
     def _receive(self, timeout: float, what: str, limit: float | None = None) -> dict:

@@ -65,6 +65,8 @@ class Student:
         worker = self._make_worker()
         try:
             worker.start()  # may raise ImportFailed
+            if getattr(worker, "fallback", ""):
+                self.notes.append(f"this task's worker was started fresh, not from the template ({worker.fallback})")
             return worker
         except WorkerDied as exc:
             worker.close()

@@ -33,7 +33,7 @@ from grader.sandbox.isolation import Cgroup, Isolation, UidLease, bwrap_args, ki
 
 HERE = Path(__file__).resolve().parent
 PROGRAM = ("zygote.py", "worker.py", "protocol.py", "calls.py")
-CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID")
+CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_NET_ADMIN")  # CAP_NET_ADMIN: a worker's lo up
 READY_TIMEOUT = 300.0  # the imports, on a slow shared machine
 
 
@@ -41,8 +41,20 @@ class TemplateFailed(Exception):
     """The template could not start or fork a worker (the caller starts a fresh worker instead)."""
 
 
-def unavailable(iso: Isolation) -> str:
-    """Why this machine cannot fork workers from a template ("" when it can)."""
+SETUP_FAILED = (123, 124, 125)  # a forked worker's exit status when its room could not be set up
+_given_up: dict[tuple[int, tuple[str, ...]], str] = {}  # per process and libraries: why not again
+
+
+def give_up(libraries: tuple[str, ...], reason: str) -> None:
+    """After a template failed, this process starts fresh workers for these libraries."""
+    _given_up[(os.getpid(), tuple(libraries))] = reason
+
+
+def unavailable(iso: Isolation, libraries: tuple[str, ...] | None = None) -> str:
+    """Why this machine (or this process, for ``libraries``) cannot fork workers from a template
+    ("" when it can)."""
+    if libraries is not None and (os.getpid(), tuple(libraries)) in _given_up:
+        return _given_up[(os.getpid(), tuple(libraries))]
     if not iso.sandboxed:
         return "no sandbox"
     if not iso.per_worker_uid:
@@ -79,6 +91,12 @@ class Forked:
             os.close(self._status)
         return self.returncode
 
+    def forget(self) -> None:
+        """Stop waiting for a status that did not come (the worker is killed through its cgroup)."""
+        if self.returncode is None:
+            os.close(self._status)
+            self.returncode = 128 + signal.SIGKILL
+
     def kill(self) -> None:
         self._cgroup.kill()
         kill_all_of(self._uid.uid)
@@ -103,16 +121,24 @@ class Template:
         cmd = bwrap_args(iso.bwrap, self.boxes, workdir=runtime)
         cmd += ["--cap-drop", "ALL"] + [arg for cap in CAPABILITIES for arg in ("--cap-add", cap)]
         cmd += [sys.executable, "-I", str(runtime / "zygote.py"), *preload]
-        self.proc = subprocess.Popen(
-            cmd,
-            env={**env, "BPLAB_TEMPLATE_FD": str(theirs.fileno())},
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=self.log,
-            pass_fds=(theirs.fileno(),),
-            start_new_session=True,
-        )
-        theirs.close()
+        try:
+            self.proc = subprocess.Popen(
+                cmd,
+                env={**env, "BPLAB_TEMPLATE_FD": str(theirs.fileno())},
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=self.log,
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+        except OSError:
+            self._socket.close()
+            self.log.close()
+            os.unlink(self.log.name)
+            shutil.rmtree(self.boxes, ignore_errors=True)
+            raise
+        finally:
+            theirs.close()
         self.ready: dict | None = None
         self._lock = threading.Lock()
 
@@ -126,12 +152,16 @@ class Template:
             return ""
 
     def _receive(self, timeout: float) -> dict:
-        ready, _, _ = select.select([self._socket], [], [], timeout)
-        data = self._socket.recv(1 << 16) if ready else b""
-        if not data:
+        try:
+            ready, _, _ = select.select([self._socket], [], [], timeout)
+            reply = json.loads(self._socket.recv(1 << 16)) if ready else None
+        except (OSError, ValueError):
+            reply = None
+        if not isinstance(reply, dict):
+            tail = self._log_tail()[-300:] or "no output"
             self.close()
-            raise TemplateFailed(f"the template did not answer ({self._log_tail()[-300:] or 'no output'})")
-        return json.loads(data)
+            raise TemplateFailed(f"the template did not answer ({tail})")
+        return reply
 
     def spawn(self, request: dict, fds: list[int]) -> None:
         """Fork a worker for ``request`` (box, uid, env, module, limits); ``fds``: the request
@@ -141,6 +171,9 @@ class Template:
                 raise TemplateFailed("the template was closed")
             if self.ready is None:
                 self.ready = self._receive(READY_TIMEOUT)
+                if self.ready.get("threads") != 1:  # forking a process with other threads is not safe
+                    self.close()
+                    raise TemplateFailed(f"the template runs {self.ready.get('threads')} threads after its imports")
             try:
                 socket.send_fds(self._socket, [json.dumps({**request, "boxes": str(self.boxes)}).encode()], fds)
             except OSError as exc:
@@ -152,10 +185,11 @@ class Template:
 
     def close(self) -> None:
         if self.proc is not None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            if self.proc.poll() is None:  # not reaped yet: its process group is still its own
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             self.proc.wait()
             self.proc = None
             self._socket.close()

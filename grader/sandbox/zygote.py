@@ -24,14 +24,17 @@ Nothing of the student's code ever runs in this process, in C or in P1. It impor
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import gc
 import importlib
 import json
 import os
+import re
 import resource
 import select
 import signal
 import socket
+import struct
 import sys
 import traceback
 
@@ -69,7 +72,7 @@ def _mounts_under(folder: str, leave_out: str) -> list[str]:
     inside = []
     with open("/proc/self/mountinfo") as fh:
         for line in fh:
-            point = line.split()[4].encode().decode("unicode_escape")  # octal escapes such as \\040
+            point = os.fsdecode(re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), os.fsencode(line.split()[4])))
             if point.startswith(folder + "/") and not (point + "/").startswith(leave_out + "/"):
                 inside.append(point)
     return sorted({p for p in inside if not any(p.startswith(q + "/") for q in inside)})
@@ -195,6 +198,13 @@ def _init(request: dict, fds: list[int], status: int) -> None:
             os._exit(128 - code if code < 0 else code)
 
 
+def _loopback_up() -> None:
+    """``lo`` up in the new network namespace, as bubblewrap leaves it for a fresh worker."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        flags = struct.unpack("16sh", fcntl.ioctl(s, 0x8913, struct.pack("16sh", b"lo", 0)))[1]  # SIOCGIFFLAGS
+        fcntl.ioctl(s, 0x8914, struct.pack("16sh", b"lo", flags | 1))  # SIOCSIFFLAGS, IFF_UP
+
+
 def _spawn(request: dict, fds: list[int], control: socket.socket, joined: int) -> None:
     """C: runs in a child of the template; says on ``joined`` when it is in the worker's cgroup."""
     control.close()
@@ -211,7 +221,10 @@ def _spawn(request: dict, fds: list[int], control: socket.socket, joined: int) -
         _libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS),
         "unshare",
     )
-    _own_room(str(request["box"]), str(request["boxes"]), int(request["limits"]["scratch_bytes"]))
+    _loopback_up()
+    # real paths: inside the sandbox /var/tmp is a link to /tmp
+    box, boxes = os.path.realpath(str(request["box"])), os.path.realpath(str(request["boxes"]))
+    _own_room(box, boxes, int(request["limits"]["scratch_bytes"]))
     pid = os.fork()
     if pid == 0:
         _only(_init, request, fds, status)
@@ -235,7 +248,9 @@ def main() -> None:
     gc.freeze()  # what was imported stays out of every collection: faster, and fewer pages copied after fork
     sys.stdout.flush()
     sys.stderr.flush()
-    control.send(json.dumps({"ready": loaded, "pid": os.getpid()}).encode())
+    _libc.fflush(None)  # nothing buffered may be written again by each fork
+    threads = len(os.listdir("/proc/self/task"))  # the host refuses a template that is not single-threaded
+    control.send(json.dumps({"ready": loaded, "pid": os.getpid(), "threads": threads}).encode())
     while True:
         try:
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 16)
@@ -263,13 +278,16 @@ def main() -> None:
                         pass
                 finally:
                     os._exit(code)
+            child = os.pidfd_open(pid)
             os.close(joined_w)
             try:
                 ready, _, _ = select.select([joined_r], [], [], 30)
                 if not ready or os.read(joined_r, 1) != b"j":
+                    signal.pidfd_send_signal(child, signal.SIGKILL)  # not by pid: it is reaped unseen
                     raise OSError("the new worker did not join its cgroup")
             finally:
                 os.close(joined_r)
+                os.close(child)
             reply = {"ok": True}
         except Exception as exc:
             reply = {"error": f"{type(exc).__name__}: {exc}"}
