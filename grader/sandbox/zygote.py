@@ -278,8 +278,12 @@ def main() -> None:
                         pass
                 finally:
                     os._exit(code)
-            child = os.pidfd_open(pid)
             os.close(joined_w)
+            try:
+                child = os.pidfd_open(pid)  # C exits this early only after a failure it reported
+            except OSError:
+                os.close(joined_r)
+                raise
             try:
                 ready, _, _ = select.select([joined_r], [], [], 30)
                 if not ready or os.read(joined_r, 1) != b"j":
