@@ -8,8 +8,8 @@ name is ``InProcessWorker``, which has the public interface of ``grader.sandbox.
 constructor, ``start``, ``alive``, ``request``, ``close``) and runs each request right here: no
 sandbox, no worker process, no pipes, no limits. Requests and replies still go through the
 protocol's encoding (``grader.sandbox.protocol``, a few microseconds), so the checks see exactly
-the values a real worker sends; the request handling mirrors ``grader/sandbox/worker.py`` (which
-is a standalone program with no public functions to reuse).
+the values a real worker sends; each request is answered by ``grader.sandbox.calls.answer``, the
+code the sandboxed worker runs.
 
 A ``Remote`` handle passed back as an argument is turned into its number by a request to this
 same worker (``remote.bplab_bench_handle``, answered here without touching the student's
@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import io
-import itertools
 import os
 import shutil
 import sys
@@ -33,10 +32,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from grader.sandbox import Callback, ImportFailed, protocol
-from grader.sandbox.calls import arrays_in, export_model, mutated, named, positional_names
+from grader.sandbox.calls import answer, named
 from grader.sandbox.proxy import Remote
 
 HANDLE_ATTR = "bplab_bench_handle"
@@ -202,33 +199,7 @@ class InProcessWorker:
         return named(spec["path"])
 
     def handle(self, request: dict) -> dict:
-        op = request["op"]
-        if op == "eval":
-            return {"ok": eval(request["source"], {"np": np})}  # trusted source from the check
-        target = self.target(request["target"])
-        if op == "call" and request.get("method"):
-            target = getattr(target, request["method"])
-        if op == "call":
-            args, kwargs = request.get("args", []), request.get("kwargs", {})
-            snapshot: list = []
-            for name, value in zip(positional_names(target, len(args)), args):
-                arrays_in(value, name, snapshot)
-            for key, value in kwargs.items():
-                arrays_in(value, key, snapshot)
-            if not callable(target):
-                raise TypeError(f"{request['target'].get('path', type(target).__name__)} is not callable")
-            result = target(*args, **kwargs)
-            return {"ok": result, "mutated": mutated(snapshot)}
-        if op == "getattr":
-            return {"ok": getattr(target, request["name"])}
-        if op == "setattr":
-            setattr(target, request["name"], request["value"])
-            return {"ok": None}
-        if op == "iter":
-            return {"ok": list(itertools.islice(iter(target), int(request.get("limit", 100000))))}
-        if op == "export_model":
-            return {"ok": export_model(target)}
-        raise ValueError(f"unknown op {op!r}")
+        return answer(request, self.target)
 
     def error(self, exc: BaseException) -> dict:
         box = str(self.box or self.submission) + os.sep
