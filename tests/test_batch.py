@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -186,6 +187,12 @@ def test_class_of_twelve(tmp_path, ref_scores):
     assert list(summary["limits"]) == ["hostile"]
     assert summary["failures_by_task"][hostile_task.name]["failed"] >= 3  # stubs, hostile, its breakages
     assert "Hit a limit: hostile" in proc.stdout and "Failures by task" in proc.stdout
+    # the rate of a long batch: each grading process's grades after its first, the two processes at once
+    batch_info = [stored(out, student)["extra_data"]["batch"] for student in expected]
+    warm = [b["seconds"] for b in batch_info if b["warm"]]
+    assert len(warm) == 12 - 2
+    assert summary["steady_seconds_per_student"] == pytest.approx(statistics.median(warm) / 2, abs=0.01)
+    assert "Rate once the grading processes were warm" in proc.stdout
     assert leftovers(out) == []
     # the hostile one ran beside the others: the batch took about its time-out, not the sum
     assert seconds < 60 + 12 * 15, seconds

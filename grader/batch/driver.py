@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -269,6 +270,7 @@ def _run_locked(
     write_gradebook()
     progress = _Progress(len(todo), quiet, skipped)
     graded_now = 0
+    warm_seconds: list[float] = []  # this run's grades by grading processes past their first submission
     interrupted = False
     last_book = time.monotonic()
     jobs = {
@@ -323,6 +325,9 @@ def _run_locked(
                 states[student] = state
                 if state["state"] == "graded":
                     graded_now += 1
+                    batch_info = state["data"].get("extra_data", {}).get("batch", {})
+                    if batch_info.get("warm"):
+                        warm_seconds.append(float(batch_info.get("seconds", 0.0)))
                     if not quiet and state["data"].get("extra_data", {}).get("grader_errors"):
                         err.print(
                             escape(
@@ -385,6 +390,9 @@ def _run_locked(
         interrupted=interrupted,
         variants={"assignment": runner.VARIANT_ASSIGNMENT} if variant_key else None,
         mistakes=mistake_counts(entries, states),
+        # the rate of a long batch: the median grade of a warm grading process (templates started), with
+        # n_workers of them at work at once; None until some process graded a second submission
+        steady_seconds_per_student=round(statistics.median(warm_seconds) / n_workers, 2) if warm_seconds else None,
     )
     text = json.dumps(summary, indent=2) + "\n"
     write_atomic(out / "summary.json", text)

@@ -21,6 +21,7 @@ from grader.results import write_atomic
 # ---------------------------------------------------------------------------------------------
 _writing = False
 _kill_pending = False
+_graded_here = 0  # submissions this grading process has graded (its first one also starts its templates)
 
 
 def _kill_my_group(*_: Any) -> None:
@@ -67,8 +68,10 @@ def _commit(folder: Path, data: dict, feedback: str) -> None:
 
 def grade_one(job: dict) -> dict:
     """Grade one student's entry and commit its files; never raises (errors come back as a record)."""
+    global _graded_here
     student, path = job["student"], Path(job["path"])
     start = time.monotonic()
+    warm, _graded_here = _graded_here > 0, _graded_here + 1
     try:
         with submission.load(path) as sub:
             content = content_hash(sub.folder)
@@ -87,6 +90,7 @@ def grade_one(job: dict) -> dict:
             "run_id": job["run_id"],
             "graded_at": time.time(),
             "seconds": round(time.monotonic() - start, 2),
+            "warm": warm,  # not this grading process's first submission
             "variant": (job.get("variant") or {}).get("id"),
             "mistakes": sorted({m["id"] for t in results.tests for m in t.mistakes}),
         }

@@ -79,6 +79,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     run_timed(grade_cmd(copy_modules(SOLUTIONS, here / "warm-up"), tasks), here, env, what="warm-up grade")
     scores: dict[str, dict[str, Any]] = {"batch": {}, "sequential": {}}
     info: dict[str, Any] = {"runs": 0}
+    warm: list[float] = []  # each batch's rate once its grading processes were warm (summary.json)
 
     def batch() -> float:
         info["runs"] += 1
@@ -98,6 +99,8 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         try:
             summary = json.loads((out / "summary.json").read_text())
             info["workers"] = f"{summary['workers']} worker(s) x {summary['lanes_per_submission']} lane(s)"
+            if summary.get("steady_seconds_per_student"):
+                warm.append(float(summary["steady_seconds_per_student"]))
         except (OSError, ValueError, KeyError):
             pass
         shutil.rmtree(out, ignore_errors=True)
@@ -163,6 +166,23 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             ratio_text(seq, s) if seq else "n/a",
             target,
         )
+    warm_label = "grade --batch, warm"
+    if bat and len(warm) == len(bat):
+        seq_per = [x / n for x in seq] if seq else []
+        rate = paired_ratio(seq_per, warm)[0] if seq else None
+        t.add(
+            warm_label,
+            "the same batches once their grading processes were warm (templates started): the median grade "
+            "of a grading process past its first submission / the processes at work; the rate of a long batch",
+            "",
+            f"{secs(median(warm))} ({spread(warm, secs)})",
+            f"{60 / median(warm):.1f}",
+            ratio_text(seq_per, warm) if seq else "n/a",
+            f">= {TARGET_RATE:g}x: {met(rate >= TARGET_RATE) if rate else 'n/a'}; "
+            f"about {TARGET_PER_STUDENT:g} s per student: {met(median(warm) <= TARGET_PER_STUDENT)}",
+        )
+    elif bat:
+        t.add(warm_label, "", "no grading process graded a second submission (class size <= workers)")
     floor_label = "floor: the checks' own compute"
     if floor:
         per_student = sum(floor[v.key]["cpu"] for v in members) / n / cores
@@ -192,6 +212,13 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
                 f"; the floor is {per_student:.2f} s per student, so the batch takes {per / per_student:.2f}x the floor"
             )
         t.notes.append(line + ".")
+    if bat and len(warm) == len(bat):
+        once = median(bat) - n * median(warm)  # what the start of a batch costs beyond its warm rate
+        t.notes.append(
+            f"Warm rate = {median(warm):.2f} s per student; a batch of {n} adds about {max(once, 0):.0f} s once "
+            f"(grading processes and their templates starting): a class of 300 would take about "
+            f"{(max(once, 0) + 300 * median(warm)) / 60:.0f} min."
+        )
     if floor:
         t.notes.append(
             "Floor per variant (CPU s of one in-process grade; score): "
