@@ -2,6 +2,7 @@
 
 import io
 import os
+import struct
 
 import numpy as np
 import pytest
@@ -64,6 +65,52 @@ def test_object_arrays_and_pickles_are_refused():
     with pytest.raises(protocol.ProtocolError):
         protocol.read_frame(r)
     os.close(r)
+
+
+def frame_with_blob(blob: bytes) -> int:
+    """A pipe holding one frame whose only value is one array: ``blob``."""
+    text = b'{"__nd__": 0}'
+    r, w = os.pipe()
+    os.write(w, protocol._HEADER.pack(len(text), 1) + text + protocol._LEN.pack(len(blob)) + blob)
+    os.close(w)
+    return r
+
+
+def test_array_blobs_round_trip_every_shape_and_plain_dtype():
+    values = [
+        np.array(2.5),  # 0-d
+        np.zeros((0, 3)),
+        np.arange(24, dtype=">i4").reshape(2, 3, 4),  # big-endian: sent little-endian
+        np.array([1.5, -2.0], dtype=np.float16),
+        np.array([[True], [False]]),
+        np.arange(6, dtype=np.uint8)[::2],  # not contiguous
+    ]
+    got = roundtrip(values, plain=False)
+    for want, arr in zip(values, got):
+        assert arr.shape == want.shape and arr.dtype == want.dtype.newbyteorder("<")
+        np.testing.assert_array_equal(arr, want)
+        assert arr.flags.writeable  # student code may write into its inputs (and is told so)
+
+
+@pytest.mark.parametrize(
+    "blob, why",
+    [
+        (protocol._ARRAY.pack(b"|O8\0", 1) + struct.pack(">Q", 1) + bytes(8), "not plain data"),  # objects
+        (protocol._ARRAY.pack(b"<M8\0", 1) + struct.pack(">Q", 1) + bytes(8), "not plain data"),  # datetimes
+        (protocol._ARRAY.pack(b"<f8\0", 1) + struct.pack(">Q", 10**9) + bytes(8), "do not match"),  # a huge shape
+        (protocol._ARRAY.pack(b"<f8\0", 2) + struct.pack(">Q", 1), "truncated"),
+        (protocol._ARRAY.pack(b"<f8\0", 65) + bytes(8 * 65), "not plain data"),
+        (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", "not plain data"),  # an .npy file is not a blob
+        (b"<f8", "truncated"),
+    ],
+)
+def test_forged_array_blobs_are_refused(blob, why):
+    r = frame_with_blob(blob)
+    try:
+        with pytest.raises(protocol.ProtocolError, match=why):
+            protocol.read_frame(r)
+    finally:
+        os.close(r)
 
 
 def test_truncated_and_oversized_frames_are_refused():

@@ -1,6 +1,6 @@
 """The trust boundary, one room. Student code runs only on the far side of it.
 
-- ``protocol``  the wire: JSON + ``.npy`` frames, no pickle, size and depth limits (both sides).
+- ``protocol``  the wire: JSON + raw array blobs, no pickle, size and depth limits (both sides).
 - ``worker``    the program INSIDE the sandbox: imports the student's module, answers calls.
                 Standalone: copied into the sandbox, imports nothing of the project.
 - ``isolation`` trusted side: bubblewrap arguments, a uid and cgroup per worker, the probe; refuses

@@ -1,19 +1,21 @@
-"""The wire format between the trusted grader and the untrusted worker: JSON + .npy, no pickle.
+"""The wire format between the trusted grader and the untrusted worker: JSON + raw arrays, no pickle.
 
 A message is one frame: an 8-byte header (two big-endian uint32: JSON length, number of arrays),
-the JSON text, then for each array its 8-byte length and its ``.npy`` bytes. Values are encoded
-recursively:
+the JSON text, then for each array its 8-byte length and its blob: the dtype (4 bytes, numpy's
+little-endian ``dtype.str`` padded with NUL, one of ``DTYPES``), the number of dimensions (1 byte),
+each dimension (big-endian uint64), then the C-ordered data. Values are encoded recursively:
 
 - ``None``, bools, ints, floats (NaN/Inf allowed), strings: as JSON.
 - lists: JSON lists; tuples: ``{"__tuple__": [...]}``; dicts with string keys:
   ``{"__dict__": [[key, value], ...]}`` (keeps order, never confused with a tagged value).
-- numpy arrays and numpy scalars: ``{"__nd__": i}``, the i-th ``.npy`` blob.
+- numpy arrays and numpy scalars: ``{"__nd__": i}``, the i-th array blob.
 - anything else is not plain data: the sender's ``keep`` callback turns it into a handle,
   ``{"__handle__": id, "type": "...", "repr": "..."}``, or (trusted side only) a trusted callable
   into ``{"__callback__": id}``: calling it in the worker sends ``{"callback": id, "args": [...]}``
   back and waits for the answer.
 
-Arrays are always read with ``allow_pickle=False``. ``plain_arrays=True`` (the trusted side)
+A blob is read only when its dtype is a plain number type and its dimensions account for exactly
+its data; nothing is parsed beyond that header. ``plain_arrays=True`` (the trusted side)
 copies every array to a base-class ndarray of float64 (floats), int64 (ints) or bool, and refuses
 any other dtype.
 
@@ -24,7 +26,6 @@ nothing from the rest of the project.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import os
 import struct
@@ -52,6 +53,21 @@ TRUSTED = FrameLimits()
 UNTRUSTED = FrameLimits(json_bytes=8 * 1024**2, array_bytes=256 * 1024**2, depth=64)
 _HEADER = struct.Struct(">II")
 _LEN = struct.Struct(">Q")
+_ARRAY = struct.Struct(">4sB")  # dtype.str padded with NUL, number of dimensions
+#: the only dtypes an array blob may declare (little-endian numbers and bools; never objects)
+DTYPES = frozenset(
+    f"{order}{kind}{size}".encode().ljust(4, b"\0")
+    for order, kind, sizes in (
+        ("<", "f", (2, 4, 8, 16)),
+        ("<", "i", (2, 4, 8)),
+        ("<", "u", (2, 4, 8)),
+        ("|", "i", (1,)),
+        ("|", "u", (1,)),
+        ("|", "b", (1,)),
+    )
+    for size in sizes
+)
+MAX_DIMS = 64  # numpy's own limit
 
 
 class ProtocolError(Exception):
@@ -122,11 +138,30 @@ def dumps(message: Any, keep: Callable[[Any], dict] | None = None) -> bytes:
     text = json.dumps(_encode(message, arrays, keep), allow_nan=True).encode()
     parts = [_HEADER.pack(len(text), len(arrays)), text]
     for arr in arrays:
-        buf = io.BytesIO()
-        np.save(buf, np.ascontiguousarray(arr).reshape(arr.shape), allow_pickle=False)  # keeps 0-d arrays 0-d
-        blob = buf.getvalue()
-        parts += [_LEN.pack(len(blob)), blob]
+        data = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("<")).reshape(arr.shape)  # keeps 0-d arrays 0-d
+        head = _ARRAY.pack(data.dtype.str.encode(), data.ndim) + struct.pack(f">{data.ndim}Q", *data.shape)
+        parts += [_LEN.pack(len(head) + data.nbytes), head, data.tobytes()]
     return b"".join(parts)
+
+
+def _array(blob: bytes) -> np.ndarray:
+    """The array of one blob (a writable copy), or ProtocolError."""
+    if len(blob) < _ARRAY.size:
+        raise ProtocolError("bad array: truncated header")
+    code, ndim = _ARRAY.unpack_from(blob)
+    if code not in DTYPES or ndim > MAX_DIMS:
+        raise ProtocolError(f"bad array: dtype {code.rstrip(bytes(1))[:4]!r} with {ndim} dimensions is not plain data")
+    start = _ARRAY.size + 8 * ndim
+    if len(blob) < start:
+        raise ProtocolError("bad array: truncated header")
+    shape = struct.unpack_from(f">{ndim}Q", blob, _ARRAY.size)
+    dtype = np.dtype(code.rstrip(bytes(1)).decode())
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dtype.itemsize != len(blob) - start:
+        raise ProtocolError("bad array: its dimensions do not match its data")
+    return np.frombuffer(blob, dtype=dtype, offset=start).reshape(shape).copy()
 
 
 def _read_exact(fd: int, n: int, read: Callable[[int, int], bytes]) -> bytes:
@@ -176,12 +211,7 @@ def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read, limits: Fra
         (size,) = _LEN.unpack(_read_exact(fd, _LEN.size, read))
         if size > limits.array_bytes:
             raise ProtocolError("frame too large")
-        try:
-            arr = np.load(io.BytesIO(_read_exact(fd, size, read)), allow_pickle=False)
-        except (ValueError, OSError, EOFError) as exc:
-            raise ProtocolError(f"bad array: {exc}") from None
-        if not isinstance(arr, np.ndarray):  # e.g. an .npz archive
-            raise ProtocolError("bad array: not a .npy array")
+        arr = _array(_read_exact(fd, size, read))
         widened += arr.size * 8
         if widened > limits.array_bytes:
             raise ProtocolError("arrays too large")
