@@ -247,7 +247,7 @@ def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     assert [row[0] for row in headline[2:]] == [
         "grade --batch",
         "2 x grade",
-        "grade --batch, warm",  # a class of 2 on 2 cores: no process grades a second student, and it says so
+        "grade --batch, a class of 300 (projected)",  # a class of 2 on 2 cores: no warm grade, and it says so
         "floor: the checks' own compute",
     ]
     assert "target" in headline[0] and ">= 2.5x" in headline[2][-1]

@@ -97,9 +97,11 @@ def test_array_blobs_round_trip_every_shape_and_plain_dtype():
     [
         (protocol._ARRAY.pack(b"|O8\0", 1) + struct.pack(">Q", 1) + bytes(8), "not plain data"),  # objects
         (protocol._ARRAY.pack(b"<M8\0", 1) + struct.pack(">Q", 1) + bytes(8), "not plain data"),  # datetimes
-        (protocol._ARRAY.pack(b"<f8\0", 1) + struct.pack(">Q", 10**9) + bytes(8), "do not match"),  # a huge shape
+        (protocol._ARRAY.pack(b"<f8\0", 1) + struct.pack(">Q", 10**6) + bytes(8), "do not match"),  # a huge shape
         (protocol._ARRAY.pack(b"<f8\0", 2) + struct.pack(">Q", 1), "truncated"),
-        (protocol._ARRAY.pack(b"<f8\0", 65) + bytes(8 * 65), "not plain data"),
+        (protocol._ARRAY.pack(b"<f8\0", 33) + bytes(8 * 33), "not plain data"),  # more dimensions than numpy 1 has
+        (protocol._ARRAY.pack(b"<f8\0", 2) + struct.pack(">QQ", 0, 2**63), "too large"),  # empty, absurd
+        (protocol._ARRAY.pack(b"<f8\0", 3) + struct.pack(">QQQ", 0, 2**20, 2**20), "too large"),  # 0 x 8 TiB
         (b"\x93NUMPY\x01\x00v\x00{'descr': '<f8'}", "not plain data"),  # an .npy file is not a blob
         (b"<f8", "truncated"),
     ],
@@ -111,6 +113,20 @@ def test_forged_array_blobs_are_refused(blob, why):
             protocol.read_frame(r)
     finally:
         os.close(r)
+
+
+def test_an_array_referenced_twice_decodes_to_two_arrays():
+    text = b'[{"__nd__": 0}, {"__nd__": 0}]'
+    blob = protocol.dumps(np.zeros(3))[protocol._HEADER.size + len(b'{"__nd__": 0, "scalar": false}') :]
+    r, w = os.pipe()
+    os.write(w, protocol._HEADER.pack(len(text), 1) + text + blob)
+    os.close(w)
+    try:
+        a, b = protocol.loads(*protocol.read_frame(r, limits=protocol.UNTRUSTED), plain_arrays=True)
+    finally:
+        os.close(r)
+    a[0] = 1.0
+    assert b[0] == 0.0  # a worker cannot make two answers one array
 
 
 def test_truncated_and_oversized_frames_are_refused():

@@ -216,6 +216,24 @@ def test_an_import_error_in_a_forked_worker_is_the_students(probe):
         Worker(probe, "broken", use_template=True).start()
 
 
+def test_a_crash_at_start_in_a_forked_worker_is_retried_in_a_new_interpreter(probe):
+    """A library that aborts only in a forked worker (the template's state) costs nothing: the retry
+    starts a new interpreter, not another fork of the same template."""
+    (probe / "forked_only.py").write_text(
+        "import os, sys\n"
+        "if sys.modules['__main__'].__file__.endswith('zygote.py'):\n"
+        "    os.abort()\n"
+        "def one():\n"
+        "    return 1\n"
+    )
+    student = Student(lambda: Worker(probe, "forked_only", use_template=True), "forked_only")
+    try:
+        assert student.forked_only.one() == 1
+        assert len(student.notes) == 1 and "SIGABRT" in student.notes[0] and "new interpreter" in student.notes[0]
+    finally:
+        student.close()
+
+
 def test_a_dead_template_is_started_again(probe):
     student = worker(probe)
     try:

@@ -390,9 +390,9 @@ def _run_locked(
         interrupted=interrupted,
         variants={"assignment": runner.VARIANT_ASSIGNMENT} if variant_key else None,
         mistakes=mistake_counts(entries, states),
-        # the rate of a long batch: the median grade of a warm grading process (templates started), with
-        # n_workers of them at work at once; None until some process graded a second submission
-        steady_seconds_per_student=round(statistics.median(warm_seconds) / n_workers, 2) if warm_seconds else None,
+        # the rate of a long batch, its start-up left out: the mean grade of a grading process past its first
+        # submission, n_workers of them at work at once; None until some process graded a second submission
+        steady_seconds_per_student=round(statistics.fmean(warm_seconds) / n_workers, 2) if warm_seconds else None,
     )
     text = json.dumps(summary, indent=2) + "\n"
     write_atomic(out / "summary.json", text)

@@ -191,8 +191,8 @@ def print_summary(summary: dict, out: Path, seconds: float, graded_now: int, con
     if s.get("steady_seconds_per_student"):
         steady = s["steady_seconds_per_student"]
         console.print(
-            f"Rate once the grading processes were warm: {steady:.1f} s per student "
-            f"({60 / steady:.1f} students/min; a class of 300 in about {300 * steady / 60:.0f} min)"
+            f"Rate once the grading processes were warm (their start left out): {steady:.1f} s per student, "
+            f"{60 / steady:.1f} students/min"
         )
     if s["mean"] is not None:
         console.print(f"Total: mean {s['mean']:g}, median {s['median']:g} (of {s['max_score']:g})")

@@ -21,7 +21,7 @@ from grader.results import write_atomic
 # ---------------------------------------------------------------------------------------------
 _writing = False
 _kill_pending = False
-_graded_here = 0  # submissions this grading process has graded (its first one also starts its templates)
+_graded_here = 0  # submissions this grading process has graded (its first grade starts its templates)
 
 
 def _kill_my_group(*_: Any) -> None:
@@ -71,7 +71,7 @@ def grade_one(job: dict) -> dict:
     global _graded_here
     student, path = job["student"], Path(job["path"])
     start = time.monotonic()
-    warm, _graded_here = _graded_here > 0, _graded_here + 1
+    warm = _graded_here > 0
     try:
         with submission.load(path) as sub:
             content = content_hash(sub.folder)
@@ -95,6 +95,7 @@ def grade_one(job: dict) -> dict:
             "mistakes": sorted({m["id"] for t in results.tests for m in t.mistakes}),
         }
         _commit(Path(job["out"]) / student, data, results.feedback_markdown(student))
+        _graded_here += 1  # only a grade that ran started what later grades here reuse
         return {"student": student, "state": "graded", "data": data}
     except submission.SubmissionError as exc:
         return {"student": student, "state": "error", "error": _text.clean(exc, 1000)}

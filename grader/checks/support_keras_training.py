@@ -39,7 +39,7 @@ COMPILE = (
 # everything a fit changes in a compiled model: its weights and its optimizer's variables (slots, step count,
 # learning rate); restoring them lets a second fit reuse the traced step of the first
 SNAPSHOT = "lambda m: (m.get_weights(), [np.array(v) for v in m.optimizer.variables])"
-RESTORE = "lambda m, s: ([v.assign(a) for v, a in zip(m.optimizer.variables, s[1])], m.set_weights(s[0])) and None"
+RESTORE = "lambda m, s: ([v.assign(a) for v, a in zip(m.optimizer.variables, s[1], strict=True)], m.set_weights(s[0])) and None"
 
 LINEAR_OUTPUT = Mistake(
     "linear_output_layer",

@@ -67,7 +67,7 @@ DTYPES = frozenset(
     )
     for size in sizes
 )
-MAX_DIMS = 64  # numpy's own limit
+MAX_DIMS = 32  # numpy 1's limit (numpy 2 allows 64)
 
 
 class ProtocolError(Exception):
@@ -97,9 +97,9 @@ def _encode(value: Any, arrays: list, keep: Callable[[Any], dict] | None) -> Any
     return keep(value)
 
 
-def _decode(value: Any, arrays: list, resolve: Callable[[dict], Any] | None) -> Any:
+def _decode(value: Any, arrays: list, resolve: Callable[[dict], Any] | None, used: set[int]) -> Any:
     if isinstance(value, list):
-        return [_decode(v, arrays, resolve) for v in value]
+        return [_decode(v, arrays, resolve, used) for v in value]
     if not isinstance(value, dict):
         return value
     if "__nd__" in value:
@@ -107,14 +107,17 @@ def _decode(value: Any, arrays: list, resolve: Callable[[dict], Any] | None) -> 
         if not isinstance(index, int) or not 0 <= index < len(arrays):
             raise ProtocolError("array reference out of range")
         arr = arrays[index]
+        if id(arr) in used:  # referenced again: a copy, so no two decoded values share memory
+            arr = arr.copy()
+        used.add(id(arr))
         if value.get("scalar"):
             item = arr.reshape(()).item() if arr.size == 1 else arr
             return item
         return arr
     if "__tuple__" in value:
-        return tuple(_decode(v, arrays, resolve) for v in value["__tuple__"])
+        return tuple(_decode(v, arrays, resolve, used) for v in value["__tuple__"])
     if "__dict__" in value:
-        return {str(k): _decode(v, arrays, resolve) for k, v in value["__dict__"]}
+        return {str(k): _decode(v, arrays, resolve, used) for k, v in value["__dict__"]}
     if "__handle__" in value or "__callback__" in value:
         if resolve is None:
             raise ProtocolError("unexpected handle")
@@ -144,7 +147,7 @@ def dumps(message: Any, keep: Callable[[Any], dict] | None = None) -> bytes:
     return b"".join(parts)
 
 
-def _array(blob: bytes) -> np.ndarray:
+def _array(blob: bytes, limits: FrameLimits) -> np.ndarray:
     """The array of one blob (a writable copy), or ProtocolError."""
     if len(blob) < _ARRAY.size:
         raise ProtocolError("bad array: truncated header")
@@ -155,13 +158,18 @@ def _array(blob: bytes) -> np.ndarray:
     if len(blob) < start:
         raise ProtocolError("bad array: truncated header")
     shape = struct.unpack_from(f">{ndim}Q", blob, _ARRAY.size)
-    dtype = np.dtype(code.rstrip(bytes(1)).decode())
-    count = 1
+    count = bound = 1
     for n in shape:
-        count *= n
+        count, bound = count * n, bound * max(n, 1)
+    if bound * 8 > limits.array_bytes:  # e.g. an empty (0, 2**62) array: no data, but absurd dimensions
+        raise ProtocolError("bad array: its dimensions are too large")
+    dtype = np.dtype(code.rstrip(bytes(1)).decode())
     if count * dtype.itemsize != len(blob) - start:
         raise ProtocolError("bad array: its dimensions do not match its data")
-    return np.frombuffer(blob, dtype=dtype, offset=start).reshape(shape).copy()
+    try:
+        return np.frombuffer(blob, dtype=dtype, offset=start).reshape(shape).copy()
+    except ValueError as exc:  # dimensions numpy itself refuses
+        raise ProtocolError(f"bad array: {str(exc)[:200]}") from None
 
 
 def _read_exact(fd: int, n: int, read: Callable[[int, int], bytes]) -> bytes:
@@ -211,7 +219,7 @@ def read_frame(fd: int, read: Callable[[int, int], bytes] = os.read, limits: Fra
         (size,) = _LEN.unpack(_read_exact(fd, _LEN.size, read))
         if size > limits.array_bytes:
             raise ProtocolError("frame too large")
-        arr = _array(_read_exact(fd, size, read))
+        arr = _array(_read_exact(fd, size, read), limits)
         widened += arr.size * 8
         if widened > limits.array_bytes:
             raise ProtocolError("arrays too large")
@@ -223,7 +231,7 @@ def loads(doc: Any, arrays: list, resolve: Callable[[dict], Any] | None = None, 
     """Decode a frame read by ``read_frame``; see the module docstring for ``plain_arrays``."""
     if plain_arrays:
         arrays = [_plain_array(a) for a in arrays]
-    return _decode(doc, arrays, resolve)
+    return _decode(doc, arrays, resolve, set())
 
 
 def write_frame(fd: int, data: bytes) -> None:

@@ -63,6 +63,8 @@ class Student:
 
     def _start(self, retry: bool) -> Worker:
         worker = self._make_worker()
+        if not retry and getattr(worker, "use_template", False):
+            worker.use_template = False  # the retry is a new interpreter, not another fork of the same template
         try:
             worker.start()  # may raise ImportFailed
             if getattr(worker, "fallback", ""):
@@ -73,7 +75,7 @@ class Student:
             if retry and exc.signal_number in CRASH_SIGNALS:
                 self.notes.append(
                     f"the worker crashed while starting ({exc}); it was started once more "
-                    f"and this did not cost you anything"
+                    f"(a new interpreter) and this did not cost you anything"
                 )
                 return self._start(retry=False)
             self._start_failure = exc
