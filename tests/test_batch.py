@@ -25,10 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # fast numpy tasks only (whichever have checks by now), to keep the suite quick
 FAST = os.environ.get("BPLAB_TEST_TASKS", "losses,chain_rule,gradcheck").split(",")
 GRADED = [t for t in FAST if t in BY_NAME and BY_NAME[t].check_files()]
-pytestmark = [
-    pytest.mark.skipif(not GRADED, reason="no checks for the fast tasks yet"),
-    pytest.mark.xdist_group("batch"),  # one xdist worker: module fixtures made once
-]
+pytestmark = pytest.mark.skipif(not GRADED, reason="no checks for the fast tasks yet")
 TASK_ARGS = [a for t in GRADED for a in ("--task", t)]
 
 

@@ -17,8 +17,6 @@ from grader.course.bench.contenders import class_members, variants
 from grader.course.bench.stats import Skipped, alternate, paired_ratio
 from grader.course.bench.table import Table
 
-pytestmark = pytest.mark.xdist_group("bench")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "grader" / "course" / "bench"
 CELL_SPLIT = re.compile(r"(?<!\\)\|")

@@ -11,8 +11,6 @@ import pytest
 from grader.course import handout, rubric_table, stubs
 from grader.rubric import TASKS, TOTAL_POINTS
 
-pytestmark = pytest.mark.xdist_group("generated")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 GRADED = [t.name for t in TASKS]
 

@@ -14,8 +14,6 @@ from grader import runner, submission
 from grader.results import Results
 from grader.rubric import TASKS, TOTAL_POINTS
 
-pytestmark = pytest.mark.xdist_group("grader")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["losses", "chain_rule", "gradcheck"]
 

@@ -126,13 +126,7 @@ def reference_scores(tmp_path_factory):
     return res.by_task()
 
 
-@pytest.fixture(
-    params=[  # under xdist one worker runs the wheel's tests: the venv is made once
-        pytest.param("checkout", marks=pytest.mark.xdist_group("isolation-checkout")),
-        pytest.param("wheel", marks=pytest.mark.xdist_group("isolation-wheel")),
-        pytest.param("wheel-template", marks=pytest.mark.xdist_group("isolation-wheel")),
-    ]
-)
+@pytest.fixture(params=["checkout", "wheel", "wheel-template"])
 def grade_command(request) -> list[str]:
     """``grade`` as this checkout runs it, and as a non-editable install in a fresh venv runs it:
     with fresh workers, and with workers forked from a template (a batch's default)."""

@@ -38,9 +38,7 @@ def graded_catalogs():
     return of
 
 
-@pytest.mark.parametrize(  # under xdist one worker grades a task's catalog (once, as one class)
-    "task, name", [pytest.param(t, n, id=f"{t}-{n}", marks=pytest.mark.xdist_group(f"mistakes-{t}")) for t, n in CASES]
-)
+@pytest.mark.parametrize("task, name", CASES, ids=[f"{t}-{n}" for t, n in CASES])
 def test_planted_mistake_is_caught_in_its_task_only(task, name, graded_catalogs):
     """Caught in its own task. Nowhere else holds by construction: the mistake is planted in its
     task's module only, each task's worker imports only that task's module, and no module imports

@@ -28,8 +28,6 @@ import pytest
 from grader.course import notebooks, stubs
 from grader.rubric import BY_NAME
 
-pytestmark = pytest.mark.xdist_group("nbgrader_e2e")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "backprop"
 COURSE_ID = "bplab-e2e"

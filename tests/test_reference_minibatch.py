@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from solutions import minibatch as mb
 
-pytestmark = pytest.mark.xdist_group("reference_minibatch")  # one xdist worker: module fixtures made once
-
 SETTINGS = settings(derandomize=True, database=None, deadline=None, max_examples=50)
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

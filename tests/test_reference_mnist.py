@@ -7,8 +7,6 @@ import pytest
 
 from solutions import autograd, backprop, data
 
-pytestmark = pytest.mark.xdist_group("reference_mnist")  # one xdist worker: module fixtures made once
-
 
 @pytest.fixture(scope="module")
 def mnist():

@@ -20,8 +20,6 @@ from grader import expected
 from grader.course import release, stubs
 from grader.rubric import TASKS
 
-pytestmark = pytest.mark.xdist_group("release")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 NUMPY_TASKS = [t.name for t in TASKS if t.number <= 6]
 

@@ -28,8 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent / "mistakes"))
 from run_catalog import catalog  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("report")  # one xdist worker: module fixtures made once
-
 TASKS = ["losses", "chain_rule"]
 HOSTILE = "<img src=x onerror=alert(1)>"  # a student folder name; it hangs at import (a limit)
 CHROMIUM = next((p for p in (shutil.which("chromium"), "/usr/bin/chromium") if p and Path(p).is_file()), None)

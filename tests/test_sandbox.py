@@ -11,8 +11,6 @@ from grader.sandbox import ImportFailed, Limits, StudentError, Worker, WorkerDie
 from grader.sandbox.isolation import UID_RANGE, isolation
 from grader.sandbox.proxy import InputMutated, Remote, Student
 
-pytestmark = pytest.mark.xdist_group("sandbox")  # one xdist worker: module fixtures made once
-
 ROOT = Path(__file__).resolve().parents[1]
 
 MODULE = """

@@ -25,8 +25,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).parent / "mistakes"))
 from run_catalog import catalog  # noqa: E402
 
-pytestmark = pytest.mark.xdist_group("variants")  # one xdist worker: module fixtures made once
-
 TASKS = ["losses", "chain_rule"]
 REFERENCES = int(os.environ.get("BPLAB_FAIRNESS_VARIANTS", "10"))
 PER_MISTAKE = max(3, REFERENCES // 4)
