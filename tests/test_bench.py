@@ -93,6 +93,16 @@ def parse(*argv: str) -> bench_settings.Settings:
     return bench_settings.from_args(cli.build_parser().parse_args(["bench", *argv]))
 
 
+def test_a_class_of_300_is_projected_from_the_start_and_the_warm_rate():
+    from grader.course.bench.klass import projected
+
+    # a batch of 6 took 42 s, 4.5 s per student once warm: 15 s of start, then 300 x 4.5 s
+    big, seq = projected([42.0, 45.0], [4.5, 5.0], [72.0, 78.0], 6, 300)
+    assert big == pytest.approx([15.0 + 1350.0, 15.0 + 1500.0])
+    assert seq == pytest.approx([3600.0, 3900.0])  # 12 and 13 s per student, one after another
+    assert projected([20.0], [4.0], [], 6, 300)[0] == [1200.0]  # never a negative start
+
+
 def test_the_flags_are_parsed_into_settings(tmp_path):
     s = parse("--reps", "4", "--class-size", "9", "--tasks", "chain_rule,losses", "--out", str(tmp_path / "b.md"))
     assert (s.reps, s.class_reps, s.class_size, s.quick) == (4, 4, 9, False)

@@ -36,6 +36,14 @@ def met(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
+def projected(batch: list[float], warm: list[float], sequential: list[float], n: int, size: int):
+    """Per round, a class of ``size`` from a batch of ``n``: the batch's start (its seconds beyond n students
+    at its warm rate) once, then ``size`` students at the warm rate; and ``size`` grades one after another at
+    that round's sequential rate. Returns (batch seconds per round, sequential seconds per round)."""
+    big = [max(b - n * w, 0.0) + size * w for b, w in zip(batch, warm)]
+    return big, [x / n * size for x in sequential]
+
+
 def measure_floor(
     settings: Settings, work: Path, keys: list[str], folders: dict[str, Path], log: Callable[[str], None]
 ) -> dict[str, dict]:
@@ -169,10 +177,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
         )
     warm_label = f"grade --batch, a class of {PROJECTED} (projected)"
     if bat and len(warm) == len(bat):
-        # per round: the batch's start (what it took beyond n students at its warm rate) once, then PROJECTED
-        # students at the warm rate, against PROJECTED grades one after another at this round's sequential rate
-        big = [max(b - n * w, 0.0) + PROJECTED * w for b, w in zip(bat, warm)]
-        seq_big = [x / n * PROJECTED for x in seq] if seq else []
+        big, seq_big = projected(bat, warm, seq or [], n, PROJECTED)
         rate = paired_ratio(seq_big, big)[0] if seq else None
         t.add(
             warm_label,
