@@ -237,6 +237,23 @@ def test_similarity_lists_the_copied_pair_and_not_the_stub(graded):
     assert "<mark>" in page
 
 
+def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_path):
+    from grader.course import report
+
+    code = (Path(__file__).resolve().parents[1] / "solutions" / "chain_rule.py").read_text()
+    n = 9  # 36 pairs of copies: more than the report shows
+    graded = []
+    for i in range(n):
+        (tmp_path / f"s{i}").mkdir()
+        (tmp_path / f"s{i}" / "chain_rule.py").write_text(code)
+        graded.append({"source": str(tmp_path / f"s{i}"), "folder": f"s{i}", "name": f"s{i}"})
+    section = report.similarity({"tasks": ["chain_rule"], "graded": graded})["tasks"][0]
+    assert len(section["pairs"]) == report.MAX_PAIRS and section["more"] == n * (n - 1) // 2 - report.MAX_PAIRS
+    for pair in section["pairs"]:
+        assert float(pair["sim_a"]) == float(pair["sim_b"]) == 100
+        assert "<mark>" in pair["code_a"] and "<mark>" in pair["code_b"] and "slices" not in pair
+
+
 def test_course_report_rebuilds_it(graded, tmp_path, capsys):
     from grader.course import cli
 

@@ -354,9 +354,12 @@ def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> 
                 done[digest] = CodeFingerprint(filename, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
             if done[digest].token_coverage > 0:
                 prints[folder] = (done[digest], code)
-        pairs = []
+        pairs, compared = [], {}
         for a, b in itertools.combinations(sorted(prints), 2):
-            overlap, (sim_a, sim_b), slices = compare_files(prints[a][0], prints[b][0])
+            fa, fb = prints[a][0], prints[b][0]
+            if (id(fa), id(fb)) not in compared:  # copies of one file share a fingerprint: compared once
+                compared[(id(fa), id(fb))] = compare_files(fa, fb)
+            overlap, (sim_a, sim_b), slices = compared[(id(fa), id(fb))]
             if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
                 pairs.append(
                     {
@@ -366,11 +369,16 @@ def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> 
                         "sim_b": _num(round(100 * float(sim_b), 1)),
                         "overlap": int(overlap),
                         "key": max(float(sim_a), float(sim_b)),
-                        "code_a": _highlight(prints[a][1], slices[0]),
-                        "code_b": _highlight(prints[b][1], slices[1]),
+                        "slices": slices,
                     }
                 )
         pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
+        for pair in pairs[:MAX_PAIRS]:  # only the pairs shown are rendered
+            slices = pair["slices"]
+            pair["code_a"] = _highlight(prints[pair["a"]["folder"]][1], slices[0])
+            pair["code_b"] = _highlight(prints[pair["b"]["folder"]][1], slices[1])
+        for pair in pairs:
+            del pair["slices"]
         sections.append(
             {
                 "task": task,
