@@ -237,8 +237,14 @@ def test_similarity_lists_the_copied_pair_and_not_the_stub(graded):
     assert "<mark>" in page
 
 
-def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_path):
+def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_path, monkeypatch):
+    import copydetect
+
     from grader.course import report
+
+    calls = []
+    real = copydetect.compare_files
+    monkeypatch.setattr(copydetect, "compare_files", lambda *a: calls.append(a) or real(*a))
 
     code = (Path(__file__).resolve().parents[1] / "solutions" / "chain_rule.py").read_text()
     n = 9  # 36 pairs of copies: more than the report shows
@@ -248,6 +254,7 @@ def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_pat
         (tmp_path / f"s{i}" / "chain_rule.py").write_text(code)
         graded.append({"source": str(tmp_path / f"s{i}"), "folder": f"s{i}", "name": f"s{i}"})
     section = report.similarity({"tasks": ["chain_rule"], "graded": graded})["tasks"][0]
+    assert len(calls) == 1  # nine copies of one file: one fingerprint, one comparison
     assert len(section["pairs"]) == report.MAX_PAIRS and section["more"] == n * (n - 1) // 2 - report.MAX_PAIRS
     for pair in section["pairs"]:
         assert float(pair["sim_a"]) == float(pair["sim_b"]) == 100
