@@ -261,6 +261,24 @@ def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_pat
         assert "<mark>" in pair["code_a"] and "<mark>" in pair["code_b"] and "slices" not in pair
 
 
+def test_similarity_spread_over_processes_equals_one_process(tmp_path):
+    from grader.course import report
+
+    root = Path(__file__).resolve().parents[1]
+    graded = []
+    for i, source in enumerate(["solutions", "solutions", "assignments", "solutions"]):
+        folder = tmp_path / f"s{i}"
+        folder.mkdir()
+        for task in ("chain_rule", "losses"):
+            code = (root / source / f"{task}.py").read_text()
+            (folder / f"{task}.py").write_text(code + ("\n# mine\n" if i == 3 else ""))
+        graded.append({"source": str(folder), "folder": f"s{i}", "name": f"s{i}"})
+    cls = {"tasks": ["chain_rule", "losses"], "graded": graded}
+    one, two = report.similarity(cls, workers=1), report.similarity(cls, workers=2)
+    assert one == two
+    assert [len(t["pairs"]) for t in one["tasks"]] == [3, 3] and [t["untouched"] for t in one["tasks"]] == [1, 1]
+
+
 def test_course_report_rebuilds_it(graded, tmp_path, capsys):
     from grader.course import cli
 

@@ -26,6 +26,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import statistics
 import sys
 import urllib.parse
@@ -41,6 +42,7 @@ REPORT_NAME = "report.html"
 SIMILARITY_THRESHOLD = 0.6  # a pair is listed when one side shares this much of its own code with the other
 MIN_OVERLAP = 60  # ... and at least this many characters of normalised code (not counting the stub)
 MAX_PAIRS = 25  # per task, the most similar first
+PARALLEL_FROM = 40  # students from which the tasks' comparisons run in several processes
 MAX_CODE = 200_000  # characters of one file compared
 
 
@@ -308,12 +310,70 @@ def _highlight(code: str, slices: Any) -> str:
     return Markup("".join(parts))
 
 
-def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> dict[str, Any]:
+def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str, dict], threshold: float) -> dict:
+    """One task's section: its submissions' pairwise overlap (copydetect), the most similar pairs highlighted."""
+    import numpy as np
+    from copydetect import CodeFingerprint, compare_files, defaults
+
+    k, window = defaults.NOISE_THRESHOLD, max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
+    filename = BY_NAME[task].file
+    boiler = CodeFingerprint(filename, k, 1, fp=io.StringIO(stub))
+    boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64)) if boiler.hashes else None
+    prints, untouched, done = {}, 0, {}
+    for folder, code in sorted(codes.items()):
+        if code.strip() == stub.strip():
+            untouched += 1
+            continue
+        digest = hashlib.sha256(code.encode("utf-8", "backslashreplace")).digest()
+        if digest not in done:  # identical files (copies of one source) are tokenised once
+            done[digest] = CodeFingerprint(filename, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
+        if done[digest].token_coverage > 0:
+            prints[folder] = (done[digest], code)
+    pairs, compared = [], {}
+    for a, b in itertools.combinations(sorted(prints), 2):
+        fa, fb = prints[a][0], prints[b][0]
+        if (id(fa), id(fb)) not in compared:  # copies of one file share a fingerprint: compared once
+            compared[(id(fa), id(fb))] = compare_files(fa, fb)
+        overlap, (sim_a, sim_b), slices = compared[(id(fa), id(fb))]
+        if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
+            pairs.append(
+                {
+                    "a": names[a],
+                    "b": names[b],
+                    "sim_a": _num(round(100 * float(sim_a), 1)),
+                    "sim_b": _num(round(100 * float(sim_b), 1)),
+                    "overlap": int(overlap),
+                    "key": max(float(sim_a), float(sim_b)),
+                    "slices": slices,
+                }
+            )
+    pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
+    for pair in pairs[:MAX_PAIRS]:  # only the pairs shown are rendered
+        slices = pair["slices"]
+        pair["code_a"] = _highlight(prints[pair["a"]["folder"]][1], slices[0])
+        pair["code_b"] = _highlight(prints[pair["b"]["folder"]][1], slices[1])
+    for pair in pairs:
+        del pair["slices"]
+    return {
+        "task": task,
+        "file": filename,
+        "compared": len(prints),
+        "untouched": untouched,
+        "pairs": pairs[:MAX_PAIRS],
+        "more": max(0, len(pairs) - MAX_PAIRS),
+    }
+
+
+def similarity(
+    cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD, workers: int | None = None
+) -> dict[str, Any]:
     """Pairs of students whose code of a task overlaps above ``threshold`` (copydetect, winnowed
-    k-gram fingerprints of the tokenised code, the task's stub removed as boilerplate)."""
+    k-gram fingerprints of the tokenised code, the task's stub removed as boilerplate).
+
+    Every pair is compared (quadratic: a few ms per pair of files), so from ``PARALLEL_FROM`` students on
+    the tasks are spread over ``workers`` processes (default: the cores)."""
     try:
-        import numpy as np
-        from copydetect import CodeFingerprint, compare_files, defaults
+        import copydetect  # noqa: F401
     except ImportError:
         return {
             "available": False,
@@ -337,58 +397,21 @@ def similarity(cls: dict[str, Any], threshold: float = SIMILARITY_THRESHOLD) -> 
         except Exception:  # the submission moved or is gone since grading: no similarity for it
             unreadable.append(student["name"])
     names = {s["folder"]: s for s in cls["graded"]}
-    k, window = defaults.NOISE_THRESHOLD, max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
-    sections = []
-    for task in cls["tasks"]:
-        filename = BY_NAME[task].file
-        stub = stub_files.get(filename, "")
-        boiler = CodeFingerprint(filename, k, 1, fp=io.StringIO(stub))
-        boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64)) if boiler.hashes else None
-        prints, untouched, done = {}, 0, {}
-        for folder, code in sorted(codes[task].items()):
-            if code.strip() == stub.strip():
-                untouched += 1
-                continue
-            digest = hashlib.sha256(code.encode("utf-8", "backslashreplace")).digest()
-            if digest not in done:  # identical files (copies of one source) are tokenised once
-                done[digest] = CodeFingerprint(filename, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
-            if done[digest].token_coverage > 0:
-                prints[folder] = (done[digest], code)
-        pairs, compared = [], {}
-        for a, b in itertools.combinations(sorted(prints), 2):
-            fa, fb = prints[a][0], prints[b][0]
-            if (id(fa), id(fb)) not in compared:  # copies of one file share a fingerprint: compared once
-                compared[(id(fa), id(fb))] = compare_files(fa, fb)
-            overlap, (sim_a, sim_b), slices = compared[(id(fa), id(fb))]
-            if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
-                pairs.append(
-                    {
-                        "a": names[a],
-                        "b": names[b],
-                        "sim_a": _num(round(100 * float(sim_a), 1)),
-                        "sim_b": _num(round(100 * float(sim_b), 1)),
-                        "overlap": int(overlap),
-                        "key": max(float(sim_a), float(sim_b)),
-                        "slices": slices,
-                    }
-                )
-        pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
-        for pair in pairs[:MAX_PAIRS]:  # only the pairs shown are rendered
-            slices = pair["slices"]
-            pair["code_a"] = _highlight(prints[pair["a"]["folder"]][1], slices[0])
-            pair["code_b"] = _highlight(prints[pair["b"]["folder"]][1], slices[1])
-        for pair in pairs:
-            del pair["slices"]
-        sections.append(
-            {
-                "task": task,
-                "file": filename,
-                "compared": len(prints),
-                "untouched": untouched,
-                "pairs": pairs[:MAX_PAIRS],
-                "more": max(0, len(pairs) - MAX_PAIRS),
-            }
-        )
+    jobs = [(t, stub_files.get(BY_NAME[t].file, ""), codes[t], names, threshold) for t in cls["tasks"]]
+    if workers is None:
+        workers = (os.cpu_count() or 1) if len(cls["graded"]) >= PARALLEL_FROM else 1
+    workers = max(1, min(workers, len(jobs)))
+    if workers == 1:
+        sections = [_similar_pairs(*job) for job in jobs]
+    else:  # spawned: the caller may have threads (a fork could inherit a held lock)
+        import concurrent.futures as cf
+        import multiprocessing
+
+        try:
+            with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                sections = list(pool.map(_similar_pairs, *zip(*jobs)))
+        except (OSError, cf.process.BrokenProcessPool):  # no processes here: the same sections, one by one
+            sections = [_similar_pairs(*job) for job in jobs]
     note = (
         (
             "submissions not found (moved since grading?): "
