@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import csv
 import hashlib
 import io
@@ -330,11 +331,16 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
         if done[digest].token_coverage > 0:
             prints[folder] = (done[digest], code)
     pairs, compared = [], {}
+    copies = collections.Counter(id(fp) for fp, _ in prints.values())  # folders per fingerprint
     for a, b in itertools.combinations(sorted(prints), 2):
         fa, fb = prints[a][0], prints[b][0]
-        if (id(fa), id(fb)) not in compared:  # copies of one file share a fingerprint: compared once
-            compared[(id(fa), id(fb))] = compare_files(fa, fb)
-        overlap, (sim_a, sim_b), slices = compared[(id(fa), id(fb))]
+        key = (id(fa), id(fb))
+        if key in compared:  # copies of one file share a fingerprint: compared once
+            overlap, (sim_a, sim_b), slices = compared[key]
+        else:
+            overlap, (sim_a, sim_b), slices = result = compare_files(fa, fb)
+            if copies[id(fa)] > 1 or copies[id(fb)] > 1:  # kept only where it will be asked again
+                compared[key] = result
         if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
             pairs.append(
                 {
@@ -362,6 +368,19 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
         "pairs": pairs[:MAX_PAIRS],
         "more": max(0, len(pairs) - MAX_PAIRS),
     }
+
+
+def _die_with(parent: int) -> None:
+    """In a comparing process: end when the report's process ends (killed at its time-out, say)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    if os.getppid() != parent:  # it ended before we could ask
+        os._exit(1)
 
 
 def similarity(
@@ -399,7 +418,7 @@ def similarity(
     names = {s["folder"]: s for s in cls["graded"]}
     jobs = [(t, stub_files.get(BY_NAME[t].file, ""), codes[t], names, threshold) for t in cls["tasks"]]
     if workers is None:
-        workers = (os.cpu_count() or 1) if len(cls["graded"]) >= PARALLEL_FROM else 1
+        workers = len(os.sched_getaffinity(0)) if len(cls["graded"]) >= PARALLEL_FROM else 1
     workers = max(1, min(workers, len(jobs)))
     if workers == 1:
         sections = [_similar_pairs(*job) for job in jobs]
@@ -408,9 +427,14 @@ def similarity(
         import multiprocessing
 
         try:
-            with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            with cf.ProcessPoolExecutor(
+                workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_die_with,
+                initargs=(os.getpid(),),
+            ) as pool:
                 sections = list(pool.map(_similar_pairs, *zip(*jobs)))
-        except (OSError, cf.process.BrokenProcessPool):  # no processes here: the same sections, one by one
+        except (OSError, NotImplementedError, cf.process.BrokenProcessPool):  # no processes here: one by one
             sections = [_similar_pairs(*job) for job in jobs]
     note = (
         (

@@ -183,7 +183,8 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             warm_label,
             f"from the same batches: their start (a batch's time beyond {n} x its warm rate) once, then "
             f"{PROJECTED} students at the warm rate (the mean grade of a grading process past its first "
-            "submission / the processes at work)",
+            "submission / the processes at work); report.html counted at this class's size, though its code "
+            "similarity grows with the square of the class",
             f"{secs(median(big))} ({spread(big, secs)})",
             secs(median(big) / PROJECTED),
             f"{60 * PROJECTED / median(big):.1f}",
