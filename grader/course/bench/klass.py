@@ -36,11 +36,16 @@ def met(ok: bool) -> str:
     return "met" if ok else "not met"
 
 
+def batch_start(seconds: float, warm: float, n: int) -> float:
+    """What a batch of ``n`` took beyond n students at its warm rate: its processes and templates starting."""
+    return max(seconds - n * warm, 0.0)
+
+
 def projected(batch: list[float], warm: list[float], sequential: list[float], n: int, size: int):
-    """Per round, a class of ``size`` from a batch of ``n``: the batch's start (its seconds beyond n students
-    at its warm rate) once, then ``size`` students at the warm rate; and ``size`` grades one after another at
-    that round's sequential rate. Returns (batch seconds per round, sequential seconds per round)."""
-    big = [max(b - n * w, 0.0) + size * w for b, w in zip(batch, warm)]
+    """Per round, a class of ``size`` from a batch of ``n``: the batch's start once, then ``size`` students
+    at the warm rate; and ``size`` grades one after another at that round's sequential rate. Returns
+    (batch seconds per round, sequential seconds per round)."""
+    big = [batch_start(b, w, n) + size * w for b, w in zip(batch, warm)]
     return big, [x / n * size for x in sequential]
 
 
@@ -226,7 +231,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
     if bat and len(warm) == len(bat):
         t.notes.append(
             f"Warm rate (the batches' summary.json, steady_seconds_per_student) = {median(warm):.2f} s per student "
-            f"({spread(warm, secs)}); the start of a batch of {n} cost about {max(median(bat) - n * median(warm), 0):.0f} s "
+            f"({spread(warm, secs)}); the start of a batch of {n} cost about {batch_start(median(bat), median(warm), n):.0f} s "
             f"beyond it (grading processes and their templates starting). The projection assumes the class of "
             f"{PROJECTED} is like this one (reference copies and broken variants, no time-outs)."
         )
