@@ -122,6 +122,14 @@ def test_the_flags_are_parsed_into_settings(tmp_path):
     assert quick.quick and quick.tasks == list(bench_settings.QUICK_TASKS)
     assert quick.class_size == bench_settings.QUICK_CLASS and quick.reps == bench_settings.QUICK_REPS
     assert parse("--quick", "--class-size", "3").class_size == 3
+    assert (full.sequential_sample, full.only) == (full.class_size, list(bench_settings.COMPARISONS))
+
+
+def test_a_large_class_can_be_graded_one_after_another_in_part_and_the_run_limited_to_it():
+    s = parse("--class-size", "300", "--sequential-sample", "10", "--only", "memory,class", "--reps", "1")
+    assert (s.class_size, s.sequential_sample, s.class_reps) == (300, 10, 1)
+    assert s.only == ["class", "memory"]  # report order
+    assert s.command == "course bench --reps 1 --class-size 300 --sequential-sample 10 --only memory,class"
 
 
 def test_bad_flags_are_a_usage_error(capsys):
@@ -129,6 +137,10 @@ def test_bad_flags_are_a_usage_error(capsys):
         parse("--tasks", "losses,nope")
     assert cli.main(["bench", "--reps", "0"]) == 2
     assert "--reps must be at least 1" in capsys.readouterr().err
+    assert cli.main(["bench", "--class-size", "4", "--sequential-sample", "5"]) == 2
+    assert "--sequential-sample must be at most the class size (4), got 5" in capsys.readouterr().err
+    assert cli.main(["bench", "--only", "class,speed"]) == 2
+    assert "--only: unknown comparison(s) speed" in capsys.readouterr().err
 
 
 def test_the_bench_reads_no_environment_and_no_private_member_of_other_modules():
@@ -263,3 +275,23 @@ def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     assert not [c for c in cells if c.startswith("failed:")], [c for c in cells if c.startswith("failed:")]
     assert any(re.fullmatch(r"\d+\.\d+x \(\d+\.\d+-\d+\.\d+\)", c) for c in cells), "no ratio in any table"
     assert "| contender |" in proc.stdout  # the tables are printed too
+
+
+@pytest.mark.slow
+def test_course_bench_can_run_the_class_alone_and_grade_part_of_it_one_after_another(tmp_path):
+    out = tmp_path / "bench.md"
+    argv = ["bench", "--quick", "--class-size", "3", "--sequential-sample", "2", "--only", "class", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.course.cli", *argv], capture_output=True, text=True, timeout=900, cwd=ROOT
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    assert re.findall(r"^## (\d)\. ", text, re.M) == ["1"]
+    assert "Comparisons (`--only`): class" in text and "graded one after another: the first 2" in text
+    headline = tables(text)[0]
+    assert_well_formed(headline)
+    rows = {row[0]: row for row in headline[2:]}
+    assert "3 x grade (the first 2 graded, x 3/2)" in rows
+    assert "only the first 2 (" in rows["3 x grade (the first 2 graded, x 3/2)"][1]
+    assert re.fullmatch(r"\d+\.\d+x \(\d+\.\d+-\d+\.\d+\)", rows["grade --batch"][5])
+    assert "agree for 2/2 students (those graded both ways)" in text

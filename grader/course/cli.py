@@ -165,6 +165,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated tasks to grade (default: every task; --quick: losses,chain_rule)",
     )
     s.add_argument(
+        "--sequential-sample",
+        type=int,
+        default=None,
+        metavar="K",
+        help="in the class comparison, grade only the first K students one after another and scale their "
+        "time to the class (default: all of them; for a large class)",
+    )
+    s.add_argument(
+        "--only",
+        default=None,
+        metavar="a,b",
+        help="run only these comparisons: class, one, where, engines, memory (default: all)",
+    )
+    s.add_argument(
         "--out",
         type=Path,
         default=None,

@@ -21,12 +21,16 @@ from grader.course.bench.settings import Settings
 from grader.course.bench.stats import Skipped
 from grader.course.bench.table import Table
 
-SECTIONS: list[tuple[str, Callable[..., list[Table]]]] = [
-    ("1. A class: grade --batch against one grade after another, and the floor", klass.bench_class),
-    ("2. One submission: grade, without the sandbox, in-process, nbgrader (the price of isolation)", one.bench_one),
-    ("3. Where the time of one grade goes", where.bench_where),
-    ("4. The reference engines against PyTorch and Keras", engines.bench_engines),
-    ("5. Memory", memory.bench_memory),
+SECTIONS: list[tuple[str, str, Callable[..., list[Table]]]] = [  # (name for --only, title, comparison)
+    ("class", "1. A class: grade --batch against one grade after another, and the floor", klass.bench_class),
+    (
+        "one",
+        "2. One submission: grade, without the sandbox, in-process, nbgrader (the price of isolation)",
+        one.bench_one,
+    ),
+    ("where", "3. Where the time of one grade goes", where.bench_where),
+    ("engines", "4. The reference engines against PyTorch and Keras", engines.bench_engines),
+    ("memory", "5. Memory", memory.bench_memory),
 ]
 
 
@@ -90,8 +94,14 @@ def render(s: Settings, started: str, load_start: str, sections: list[tuple[str,
         "",
         f"- Rounds (`--reps`): {s.reps} after {s.warmup} warm-up (class: {s.class_reps}; start-up: "
         f"{s.import_reps}; lanes: {s.lane_reps}; engines: {s.engine_reps} x {s.engine_steps} steps)",
-        f"- Class size (`--class-size`): {s.class_size}",
+        f"- Class size (`--class-size`): {s.class_size}"
+        + (
+            f"; graded one after another: the first {s.sequential_sample} (`--sequential-sample`)"
+            if s.sequential_sample < s.class_size
+            else ""
+        ),
         f"- Tasks graded (`--tasks`): {', '.join(s.tasks) or 'none'} ({s.tasks_note})",
+        f"- Comparisons (`--only`): {', '.join(s.only)}",
         "",
     ]
     for title, tables in sections:
@@ -118,7 +128,9 @@ def main(args: Any) -> int:
     done: list[tuple[str, list[Table]]] = []
     broken = False
     try:
-        for title, fn in SECTIONS:
+        for name, title, fn in SECTIONS:
+            if name not in s.only:
+                continue
             log(title)
             try:
                 tables = fn(s, work, ctx, log)

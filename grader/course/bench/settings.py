@@ -17,6 +17,7 @@ REPORT = ROOT / "reference" / "benchmarks.md"
 QUICK_TASKS = ("losses", "chain_rule")
 DEFAULT_REPS, QUICK_REPS = 3, 2
 DEFAULT_CLASS, QUICK_CLASS = 6, 2
+COMPARISONS = ("class", "one", "where", "engines", "memory")  # the sections of the report, in order
 
 
 @dataclasses.dataclass
@@ -28,6 +29,8 @@ class Settings:
     tasks_note: str
     class_size: int
     class_reps: int
+    sequential_sample: int  # students graded one after another in the class comparison (the first ones)
+    only: list[str]  # the comparisons run (``COMPARISONS``)
     import_reps: int
     lane_reps: int
     engine_reps: int
@@ -53,23 +56,38 @@ def parse_tasks(text: str) -> list[str]:
     return sorted(set(names), key=lambda n: BY_NAME[n].number)
 
 
-def command_line(quick: bool, reps: int | None, class_size: int | None, tasks: str | None, out: Path | None) -> str:
-    parts = ["course", "bench"] + (["--quick"] if quick else [])
-    parts += ["--reps", str(reps)] if reps is not None else []
-    parts += ["--class-size", str(class_size)] if class_size is not None else []
-    parts += ["--tasks", tasks] if tasks is not None else []
-    parts += ["--out", str(out)] if out is not None else []
+def parse_only(text: str) -> list[str]:
+    """``class,memory`` into comparison names in report order; ValueError naming what is unknown."""
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in names if t not in COMPARISONS]
+    if unknown or not names:
+        raise ValueError(
+            f"--only: unknown comparison(s) {', '.join(unknown) or '(none given)'}; known: {','.join(COMPARISONS)}"
+        )
+    return [c for c in COMPARISONS if c in names]
+
+
+def command_line(args, flags: tuple[str, ...]) -> str:
+    parts = ["course", "bench"] + (["--quick"] if getattr(args, "quick", False) else [])
+    for flag in flags:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        parts += [flag, str(value)] if value is not None else []
     return shlex.join(parts)
 
 
 def from_args(args) -> Settings:
-    """Settings from the namespace of ``course bench`` (``--quick --reps --class-size --tasks --out``)."""
+    """Settings from the namespace of ``course bench`` (``--quick --reps --class-size --sequential-sample
+    --tasks --only --out``)."""
     quick = bool(getattr(args, "quick", False))
     reps_flag, size_flag = getattr(args, "reps", None), getattr(args, "class_size", None)
     tasks_flag, out_flag = getattr(args, "tasks", None), getattr(args, "out", None)
-    for name, value in (("--reps", reps_flag), ("--class-size", size_flag)):
+    sample_flag, only_flag = getattr(args, "sequential_sample", None), getattr(args, "only", None)
+    for name, value in (("--reps", reps_flag), ("--class-size", size_flag), ("--sequential-sample", sample_flag)):
         if value is not None and value < 1:
             raise ValueError(f"{name} must be at least 1, got {value}")
+    class_size = size_flag or (QUICK_CLASS if quick else DEFAULT_CLASS)
+    if sample_flag is not None and sample_flag > class_size:
+        raise ValueError(f"--sequential-sample must be at most the class size ({class_size}), got {sample_flag}")
     available = with_checks()
     if tasks_flag is not None:
         tasks, note = parse_tasks(tasks_flag), "set by --tasks"
@@ -85,12 +103,14 @@ def from_args(args) -> Settings:
         warmup=1,
         tasks=tasks,
         tasks_note=note,
-        class_size=size_flag or (QUICK_CLASS if quick else DEFAULT_CLASS),
+        class_size=class_size,
         class_reps=reps_flag or (1 if quick else reps),
+        sequential_sample=sample_flag or class_size,
+        only=parse_only(only_flag) if only_flag is not None else list(COMPARISONS),
         import_reps=1 if quick and reps_flag is None else reps,
         lane_reps=1 if quick and reps_flag is None else reps,
         engine_reps=3 if quick else max(reps, 7),
         engine_steps=10 if quick else 40,
         out=Path(out_flag) if out_flag is not None else REPORT,
-        command=command_line(quick, reps_flag, size_flag, tasks_flag, out_flag),
+        command=command_line(args, ("--reps", "--class-size", "--sequential-sample", "--tasks", "--only", "--out")),
     )
