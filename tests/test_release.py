@@ -144,6 +144,7 @@ def test_student_text_names_only_what_students_have(bundle):
                 hits.append(f"{path.relative_to(bundle)}:{number}: {line.strip()}")
     assert hits == []
     assert "INSTRUCTOR" not in (bundle / "reference" / "rubric.md").read_text()
+    assert not list((bundle / "reference").glob("benchmarks*.md"))  # the grader's speed is the course's business
 
 
 def test_every_stub_says_it_is_the_students_file(bundle):

@@ -195,7 +195,7 @@ def build(out: Path) -> Path:
         (out / "assignments" / name).write_text(text)
     _copy_engine(out)
     notes = out / "reference"
-    shutil.copytree(ROOT / "reference", notes, ignore=shutil.ignore_patterns("nbgrader", "benchmarks.md"))
+    shutil.copytree(ROOT / "reference", notes, ignore=shutil.ignore_patterns("nbgrader", "benchmarks*.md"))
     for note in notes.rglob("*.md"):
         note.write_text(student_note(note.read_text(), note.relative_to(out)))
     (out / "pyproject.toml").write_text(PYPROJECT)
