@@ -55,6 +55,20 @@ def _message(exc: BaseException) -> str:
     return text
 
 
+def _limit_of(exc: BaseException) -> str:
+    """The limit that stopped the student's code in this failure (``WorkerDied.limit``, set on the
+    trusted side), looked for in the exception, its group's first member and what it wraps; "" if none."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, WorkerDied):
+            return exc.limit
+        exc = (
+            primary(exc) if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc.__cause__ or exc.__context__
+        )
+    return ""
+
+
 def _student_error(exc: BaseException) -> StudentError | None:
     """The error raised inside student code that a failed check reports (itself, its group's first
     member, or an error it wraps and repeats the text of), if any."""
@@ -88,8 +102,9 @@ class GradingPlugin:
         self.progress = progress  # a file: one JSON line per task collected and per check finished
         self.outcomes: list[TestResult] = []  # one per check, the result model of results.json
         self.import_errors: dict[str, str] = {}
+        self.import_limits: dict[str, str] = {}  # task -> the limit that stopped its import (WorkerDied.limit)
         self.students: dict[str, Student] = {}
-        self._seen: dict[str, tuple[int, int]] = {}  # per task: mutations and notes before this check
+        self._seen: dict[str, tuple[int, int, int]] = {}  # per task: mutations, notes, retried starts before this check
 
     # -- configuration -----------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -161,12 +176,13 @@ class GradingPlugin:
                 student._live()
             except (ImportFailed, WorkerDied) as exc:
                 self.import_errors[task.name] = str(exc)
+                self.import_limits[task.name] = getattr(exc, "limit", "")
                 pytest.skip(str(exc))
             self.students[task.name] = student
         return self.students[task.name]
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self._seen = {name: (len(s.mutations), len(s.notes)) for name, s in self.students.items()}
+        self._seen = {name: (len(s.mutations), len(s.notes), s.retried_starts) for name, s in self.students.items()}
         for student in self.students.values():
             student.dead_reason = None
 
@@ -192,10 +208,12 @@ class GradingPlugin:
         )
         if import_failed:
             record.status = "import_failed"
+            record.limit = self.import_limits.get(task, "")
         elif report.passed:
             record.score, record.status = points, "passed"
         elif call.excinfo is not None:
             record.output = _message(call.excinfo.value)
+            record.limit = _limit_of(call.excinfo.value)
             found = diagnoses_of(call.excinfo.value)
             if not found and (error := _student_error(call.excinfo.value)) is not None:
                 found = [d for d in [explain_error(error.type, error.message)] if d is not None]
@@ -207,7 +225,8 @@ class GradingPlugin:
         if student is not None and record.status == "passed":
             student.checks_passed += 1
         if student is not None:  # what happened on the way, said on the check it happened in
-            mutations, notes = self._seen.get(task, (0, 0))
+            mutations, notes, retried = self._seen.get(task, (0, 0, 0))
+            record.retried = student.retried_starts > retried
             extra = [f"Note: {n}" for n in student.notes[notes:]]
             extra += [
                 f"Note (reported by your worker, scored by the task's inputs check): {m}"

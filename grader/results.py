@@ -26,6 +26,7 @@ from typing import Any
 
 from grader import text as _text
 from grader.rubric import BY_NAME, TASKS
+from grader.sandbox.process import LIMITS
 
 GRADER_VERSION = "0.1.0"
 TEST_NAME_LIMIT = 500
@@ -43,12 +44,16 @@ class TestResult:
     visibility: str = "visible"
     duration: float = 0.0
     mistakes: list[dict[str, str]] = dataclasses.field(default_factory=list)  # named mistakes: id, message
+    limit: str = ""  # the limit that stopped the student's code in this check (WorkerDied.LIMITS), "" if none
+    retried: bool = False  # a start-up crash of the worker was retried during this check (not the student's)
 
     def __post_init__(self) -> None:
         self.name = _text.clean_line(self.name, TEST_NAME_LIMIT)
         self.output = _text.clean(self.output, _text.MESSAGE_LIMIT)
         self.status = _text.clean_line(self.status, 40)
         self.visibility = _text.clean_line(self.visibility, 40)
+        self.limit = self.limit if self.limit in LIMITS else ""
+        self.retried = self.retried is True
         self.mistakes = _clean_mistakes(self.mistakes)
 
     @property
@@ -142,6 +147,8 @@ class Results:
                     "task": t.task,
                     "file": BY_NAME[t.task].file,
                     "mistakes": [dict(m) for m in t.mistakes],
+                    "limit": t.limit,
+                    "retried": t.retried,
                 }
             )
         lines = [self.summary_line()]
@@ -259,6 +266,8 @@ class Results:
                     output=t.get("output") or "",
                     visibility=t.get("visibility", "visible"),
                     mistakes=t.get("mistakes") or [],
+                    limit=t.get("limit") or "",
+                    retried=t.get("retried") is True,
                 )
             )
         return res.normalise()

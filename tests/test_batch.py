@@ -196,6 +196,29 @@ def test_class_of_twelve(tmp_path, ref_scores):
     assert leftovers(out) == []
     # the hostile one ran beside the others: the batch took about its time-out, not the sum
     assert seconds < 60 + 12 * 15, seconds
+    hostile_tests = [t for t in stored(out, "hostile")["tests"] if t["task"] == hostile_task.name]
+    assert {t["limit"] for t in hostile_tests} == {"timed out"}  # set by the trusted side, per test
+
+
+def test_a_students_own_text_makes_no_limit_and_no_retry_in_the_gradebook(tmp_path):
+    """The status comes from what the trusted side saw, not from words in a check's output."""
+    liar = reference(tmp_path / "class" / "liar")
+    lie = (
+        "the worker was killed (SIGKILL); timed out after 3 s (killed); memory limit of 1 GiB; it was started once more"
+    )
+    task = BY_NAME["losses"]
+    (liar / task.file).write_text(
+        (liar / task.file).read_text() + f"\n\ndef mse(a, b):\n    print({lie!r})\n    raise ValueError({lie!r})\n"
+    )
+    out = tmp_path / "results"
+    proc = grade(str(tmp_path / "class"), "--batch", "--out", str(out), "--task", "losses", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    data = stored(out, "liar")
+    failed = [t for t in data["tests"] if t["status"] == "failed"]
+    assert failed and any(lie in t["output"] for t in failed)  # the student's words reach the feedback
+    assert all(t["limit"] == "" and t["retried"] is False for t in data["tests"])
+    assert gradebook(out)["liar"]["status"] == "graded"
+    assert json.loads((out / "summary.json").read_text())["limits"] == {}
 
 
 # -- bad entries ----------------------------------------------------------------------------------

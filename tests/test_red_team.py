@@ -260,8 +260,9 @@ def test_a_memory_bomb_is_stopped_with_a_memory_message(tmp_path):
     (tmp_path / "bomb.py").write_text("def hog():\n    block = bytearray(6 * 1024 ** 3)\n    return len(block)\n")
     student = Student(lambda: Worker(tmp_path, "bomb", Limits(call_timeout=60)), "bomb")
     try:
-        with pytest.raises(WorkerDied, match="memory limit of 2 GiB"):
+        with pytest.raises(WorkerDied, match="memory limit of 2 GiB") as died:
             student.bomb.hog()
+        assert died.value.limit == "memory limit"
     finally:
         student.close()
 

@@ -148,11 +148,13 @@ def test_timeouts_kill_and_the_next_call_gets_a_fresh_worker(tmp_path):
     )
     student = Student(lambda: Worker(tmp_path, "slow", Limits(call_timeout=0.5)), "slow")
     try:
-        with pytest.raises(WorkerDied, match="timed out after 0.5 s"):
+        with pytest.raises(WorkerDied, match="timed out after 0.5 s") as died:
             student.slow.nap(30)
+        assert died.value.limit == "timed out"
         student.dead_reason = None  # what the plugin does at the start of each check
-        with pytest.raises(WorkerDied, match="not called again after timing out"):
+        with pytest.raises(WorkerDied, match="not called again after timing out") as died:
             student.slow.nap(0)  # a function that timed out once is not waited on again
+        assert died.value.limit == "timed out"
         student.dead_reason = None
         assert student.slow.fast() == 1  # other functions get a fresh worker
         assert student.restarts == 1
@@ -245,17 +247,20 @@ def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
     try:
         assert student.lib.one() == 1
         assert "crashed while starting" in student.notes[0] and "SIGABRT" in student.notes[0]
+        assert student.retried_starts == 1  # counted on the trusted side: the plugin marks the check with it
         from grader import batch  # the gradebook's status says so too
 
-        data = {"tests": [{"task": "lib", "output": "Note: " + student.notes[0]}]}
+        data = {"tests": [{"task": "lib", "output": "Note: " + student.notes[0], "retried": True}]}
         assert batch.status_of(data) == "graded; worker crash at start-up retried: lib"
+        assert batch.status_of({"tests": [{"task": "lib", "output": "Note: " + student.notes[0]}]}) == "graded"
     finally:
         student.close()
     always = Student(lambda: Worker(crashing, "lib"), "lib")
     try:
-        with pytest.raises(WorkerDied, match="SIGABRT"):
+        with pytest.raises(WorkerDied, match="SIGABRT") as died:
             always.lib.one()
         assert len(always.notes) == 1  # retried once, then it is the student's
+        assert died.value.limit == "killed"
     finally:
         always.close()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import statistics
 from pathlib import Path
 
@@ -13,29 +12,16 @@ from rich.markup import escape
 from grader import text as _text
 from grader.batch.intake import Entry
 from grader.results import Results, gradebook_row
-
-LIMIT_PATTERNS = (
-    (re.compile(r"timed out after [\d.]+ s"), "timed out"),
-    (re.compile(r"memory limit of"), "memory limit"),
-    (re.compile(r"CPU time limit"), "CPU time limit"),
-    (re.compile(r"file size limit"), "output / file size limit"),
-    (re.compile(r"segmentation fault"), "crashed"),
-    (re.compile(r"the worker was killed"), "killed"),
-)
+from grader.sandbox.process import LIMITS
 
 
 # ---------------------------------------------------------------------------------------------
 # gradebook and summary
 # ---------------------------------------------------------------------------------------------
 def limits_hit(data: dict) -> list[str]:
-    """'task: what' for every test whose message says a limit stopped the student's code."""
-    hits = []
-    for test in data.get("tests", []):
-        out = test.get("output") or ""
-        for pattern, label in LIMIT_PATTERNS:
-            if pattern.search(out):
-                hits.append(f"{test.get('task', '?')}: {label}")
-                break
+    """'task: what' for every test a limit stopped the student's code in: the test's ``limit``, set
+    on the trusted side (never read from its output, which may hold the student's own text)."""
+    hits = [f"{t.get('task', '?')}: {t['limit']}" for t in data.get("tests", []) if t.get("limit") in LIMITS]
     return list(dict.fromkeys(hits))
 
 
@@ -44,18 +30,10 @@ def status_of(data: dict) -> str:
     if errors:
         first = _text.clean(errors[0], 1000).splitlines() or [""]
         return "grader error (rerun to retry): " + _text.clean_line(first[0], 200)
-
-    def without_retry_notes(test: dict) -> dict:  # a retried crash is not the student's limit
-        lines = str(test.get("output", "")).splitlines()
-        return {**test, "output": "\n".join(ln for ln in lines if RETRIED not in ln)}
-
-    hits = limits_hit({**data, "tests": [without_retry_notes(t) for t in data.get("tests", [])]})
+    hits = limits_hit(data)
     status = "graded; limit hit: " + ", ".join(hits) if hits else "graded"
-    retried = sorted({t.get("task", "?") for t in data.get("tests", []) if RETRIED in str(t.get("output", ""))})
+    retried = sorted({str(t.get("task", "?")) for t in data.get("tests", []) if t.get("retried") is True})
     return status + (f"; worker crash at start-up retried: {', '.join(retried)}" if retried else "")
-
-
-RETRIED = "it was started once more"  # the note grader.sandbox.proxy writes after a retried start-up crash
 
 
 def _one_line(text: str) -> str:

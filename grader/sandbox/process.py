@@ -79,10 +79,16 @@ class Limits:
 class WorkerDied(Exception):
     """The worker timed out, crashed, exceeded a limit or answered nonsense; it has been killed."""
 
-    def __init__(self, message: str, signal_number: int | None = None, timed_out: bool = False):
+    def __init__(self, message: str, signal_number: int | None = None, timed_out: bool = False, limit: str = ""):
         super().__init__(message)
         self.signal_number = signal_number
         self.timed_out = timed_out
+        # which limit stopped the student's code, decided here (never read from the message, which
+        # carries the worker's last output): one of LIMITS, or "" when none did
+        self.limit = "timed out" if timed_out else limit
+
+
+LIMITS = ("timed out", "memory limit", "CPU time limit", "output / file size limit", "crashed", "killed", "time budget")
 
 
 class StudentError(Exception):
@@ -520,19 +526,24 @@ class Worker:
         sig = -code if code is not None and code < 0 else None
         if sig is None and code is not None and self.iso.sandboxed and 128 < code < 128 + 65:
             sig = code - 128  # bubblewrap reports its child's death by signal n as status 128 + n
+        limit = ""
         if self.cgroup is not None and self.cgroup.out_of_memory():
             reason = f"exceeded the memory limit of {self.limits.memory_bytes / 1024**3:g} GiB (killed)"
+            limit = "memory limit"
         elif sig is not None:
             names = {
-                signal.SIGXCPU: f"CPU time limit of {self.limits.cpu_seconds} s exceeded",
-                signal.SIGXFSZ: f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
-                signal.SIGSEGV: "crashed with a segmentation fault",
-                signal.SIGKILL: "was killed (SIGKILL)",
+                signal.SIGXCPU: (f"CPU time limit of {self.limits.cpu_seconds} s exceeded", "CPU time limit"),
+                signal.SIGXFSZ: (
+                    f"output / file size limit of {self.limits.file_bytes >> 20} MiB exceeded",
+                    "output / file size limit",
+                ),
+                signal.SIGSEGV: ("crashed with a segmentation fault", "crashed"),
+                signal.SIGKILL: ("was killed (SIGKILL)", "killed"),
             }
             try:
-                reason = names.get(sig, f"was killed by signal {signal.Signals(sig).name}")
+                reason, limit = names.get(sig, (f"was killed by signal {signal.Signals(sig).name}", "killed"))
             except ValueError:
-                reason = f"was killed by signal {sig}"
+                reason, limit = f"was killed by signal {sig}", "killed"
         elif code is not None:
             reason = f"exited with status {code} before answering"
         tail = self._output_tail()
@@ -540,7 +551,7 @@ class Worker:
         message = f"{what}: the worker {reason}"
         if tail:
             message += f"; last output: {tail[-300:]}"
-        raise WorkerDied(message, signal_number=sig)
+        raise WorkerDied(message, signal_number=sig, limit=limit)
 
     def _memory_used(self) -> int:
         """The worker's own memory: with a cgroup, its anonymous and shared memory (a forked worker's
@@ -583,7 +594,8 @@ class Worker:
         except MemoryError:
             self.close()
             raise WorkerDied(
-                f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB exceeded (killed)"
+                f"{what}: memory limit of {self.limits.memory_bytes / 1024**3:g} GiB exceeded (killed)",
+                limit="memory limit",
             ) from None
         except EOFError:
             return self._died(what, "closed the connection")

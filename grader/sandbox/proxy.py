@@ -43,9 +43,11 @@ class Student:
         self._worker: Worker | None = None
         self.restarts = 0
         self.dead_reason: str | None = None  # set when the worker died during the current check
+        self._dead_limit = ""  # the limit that killed it then (WorkerDied.limit)
         self.mutations: list[str] = []  # worker-reported in-place changes of inputs
         self.checks_passed = 0  # of this task so far (counted by the plugin)
         self.notes: list[str] = []  # e.g. a start-up crash that was retried
+        self.retried_starts = 0  # start-up crashes retried (not the student's), counted here, never read from text
         self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
         self._start_failure: BaseException | None = None
         self.methods_by_type: dict[tuple, frozenset[str]] = {}  # (worker, type) -> its methods, as announced
@@ -77,6 +79,7 @@ class Student:
                     f"the worker crashed while starting ({exc}); it was started once more "
                     f"(a new interpreter) and this did not cost you anything"
                 )
+                self.retried_starts += 1
                 return self._start(retry=False)
             self._start_failure = exc
             raise
@@ -100,7 +103,7 @@ class Student:
         mutation_hint: str | None = None,
     ) -> Any:
         if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
-            raise WorkerDied(self.dead_reason)
+            raise WorkerDied(self.dead_reason, limit=self._dead_limit)
         if what in self._timed_out:
             raise WorkerDied(self._timed_out[what] + " (not called again after timing out)", timed_out=True)
         if self._started is None:
@@ -110,11 +113,12 @@ class Student:
             self.dead_reason = (
                 f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)"
             )
-            raise WorkerDied(self.dead_reason)
+            self._dead_limit = "time budget"
+            raise WorkerDied(self.dead_reason, limit=self._dead_limit)
         try:
             reply = self._live().request(message, timeout=timeout, what=what)
         except WorkerDied as exc:
-            self.dead_reason = str(exc)
+            self.dead_reason, self._dead_limit = str(exc), exc.limit
             if exc.timed_out:
                 self._timed_out[what] = str(exc)
             raise
