@@ -7,6 +7,7 @@ module; the other tests build results by hand (fast)."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import re
@@ -259,6 +260,37 @@ def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_pat
     for pair in section["pairs"]:
         assert float(pair["sim_a"]) == float(pair["sim_b"]) == 100
         assert "<mark>" in pair["code_a"] and "<mark>" in pair["code_b"] and "slices" not in pair
+
+
+def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
+    """``_overlap`` against copydetect's own ``compare_files`` on near copies (the reference with each
+    planted mistake of the catalog), the stub, and unrelated code under the same name."""
+    import itertools
+
+    from copydetect import CodeFingerprint, compare_files, defaults
+
+    from grader.course import report, stubs
+
+    root = Path(__file__).resolve().parents[1]
+    k = defaults.NOISE_THRESHOLD
+    window = max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
+    checked = listed = 0
+    for task, other in (("losses", "autograd"), ("chain_rule", "losses"), ("minibatch", "backprop")):
+        file = f"{task}.py"
+        reference = (root / "solutions" / file).read_text()
+        texts = [reference, (root / "solutions" / f"{other}.py").read_text(), reference[: len(reference) // 3]]
+        texts += [reference.replace(m["find"], m["replace"]) for m in catalog(task).values()][:12]
+        stub = stubs.expected_files()[file]
+        boiler = CodeFingerprint(file, k, 1, fp=io.StringIO(stub))
+        boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64))
+        prints = [CodeFingerprint(file, k, window, boilerplate=boilerplate, fp=io.StringIO(t)) for t in texts]
+        for fa, fb in itertools.combinations(prints, 2):
+            want_overlap, (want_a, want_b), _ = compare_files(fa, fb)
+            got = report._overlap(report._Positions(fa), report._Positions(fb), k)
+            assert got == (int(want_overlap), float(want_a), float(want_b))
+            checked += 1
+            listed += max(want_a, want_b) >= report.SIMILARITY_THRESHOLD
+    assert checked > 200 and 0 < listed < checked  # near copies and unrelated code both met
 
 
 def test_similarity_spread_over_processes_equals_one_process(tmp_path):
