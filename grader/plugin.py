@@ -56,12 +56,13 @@ def _message(exc: BaseException) -> str:
 
 
 def _limit_of(exc: BaseException) -> str:
-    """The limit that stopped the student's code in this failure (``WorkerDied.limit``, set on the
-    trusted side), looked for in the exception, its group's first member and what it wraps; "" if none."""
+    """The limit that stopped the student's code in this failure (``WorkerDied.limit``, or a
+    ``StudentError``'s when its output filled up; set on the trusted side), looked for in the
+    exception, its group's first member and what it wraps; "" if none."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, WorkerDied):
+        if isinstance(exc, (WorkerDied, StudentError)):
             return exc.limit
         exc = (
             primary(exc) if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc.__cause__ or exc.__context__

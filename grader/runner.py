@@ -309,6 +309,7 @@ def grade(
                     )
                     if max_score:
                         kind = "public" if visibility == "visible" else "hidden"
+                        rows = [o for o in report["outcomes"] if o["task"] == task.name]
                         results.tests.append(
                             TestResult(
                                 task=task.name,
@@ -316,6 +317,8 @@ def grade(
                                 max_score=max_score,
                                 output=failed_imports[task.name],
                                 visibility=visibility,
+                                limit=next((o["limit"] for o in rows if o.get("limit")), ""),
+                                retried=any(o.get("retried") is True for o in rows),
                             )
                         )
         results.tests += [TestResult(**o) for o in report["outcomes"] if o["task"] not in failed_imports]

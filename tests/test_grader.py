@@ -223,3 +223,31 @@ def test_an_import_failure_keeps_the_public_and_hidden_shares(tmp_path):
     )
     assert rows["visible"].max_score == public
     assert rows["visible"].max_score + rows["after_published"].max_score == BY_NAME["chain_rule"].points
+
+
+def test_a_limit_hit_while_importing_reaches_the_rows_and_the_gradebook(tmp_path):
+    """An import that hangs costs the task; each of its rows says which limit, as the trusted side saw it."""
+    from grader import batch
+
+    (tmp_path / "chain_rule.py").write_text("while True:\n    pass\n")
+    res = runner.grade(tmp_path, runner.GradeOptions(tasks=("chain_rule",), timeout_scale=0.05))
+    assert res.tests and {t.limit for t in res.tests} == {"timed out"} and all(t.score == 0 for t in res.tests)
+    assert batch.status_of(res.to_json()) == "graded; limit hit: chain_rule: timed out"
+
+
+def test_the_limit_of_a_failure_is_read_from_trusted_exceptions_only():
+    from grader.plugin import _limit_of
+    from grader.sandbox import StudentError, WorkerDied
+
+    died = WorkerDied("f: the worker was killed (SIGKILL)", limit="killed")
+    assert _limit_of(died) == "killed"
+    try:
+        try:
+            raise died
+        except WorkerDied:
+            raise AssertionError("the check could not finish") from None  # suppressed, still its context
+    except AssertionError as exc:
+        assert _limit_of(exc) == "killed"
+    assert _limit_of(ExceptionGroup("hypothesis", [died])) == "killed"
+    lie = StudentError("f", {"type": "WorkerDied", "message": "timed out after 1 s (killed)"})
+    assert _limit_of(lie) == "" and _limit_of(ValueError("memory limit of 2 GiB exceeded")) == ""

@@ -275,6 +275,7 @@ def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
     k = defaults.NOISE_THRESHOLD
     window = max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
     checked = listed = 0
+    repeated = gapped = False
     for task, other in (("losses", "autograd"), ("chain_rule", "losses"), ("minibatch", "backprop")):
         file = f"{task}.py"
         reference = (root / "solutions" / file).read_text()
@@ -284,13 +285,37 @@ def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
         boiler = CodeFingerprint(file, k, 1, fp=io.StringIO(stub))
         boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64))
         prints = [CodeFingerprint(file, k, window, boilerplate=boilerplate, fp=io.StringIO(t)) for t in texts]
+        repeated |= any(len(report._Positions(fp).distinct) < len(report._Positions(fp).hashes) for fp in prints)
         for fa, fb in itertools.combinations(prints, 2):
-            want_overlap, (want_a, want_b), _ = compare_files(fa, fb)
+            want_overlap, (want_a, want_b), slices = compare_files(fa, fb)
             got = report._overlap(report._Positions(fa), report._Positions(fb), k)
             assert got == (int(want_overlap), float(want_a), float(want_b))
             checked += 1
             listed += max(want_a, want_b) >= report.SIMILARITY_THRESHOLD
+            gapped |= len(slices[0][0]) > 1  # copied runs apart by k tokens or more
     assert checked > 200 and 0 < listed < checked  # near copies and unrelated code both met
+    assert repeated and gapped  # a hash at several positions, and runs the sum must not join
+
+
+def test_the_screen_lists_the_pairs_comparing_every_pair_would(tmp_path, monkeypatch):
+    from grader.course import report
+
+    root = Path(__file__).resolve().parents[1]
+    graded = []
+    for task in ("losses", "chain_rule"):
+        reference = (root / "solutions" / f"{task}.py").read_text()
+        texts = [reference, reference[: len(reference) // 2], (root / "solutions" / "autograd.py").read_text()]
+        texts += [reference.replace(m["find"], m["replace"]) for m in catalog(task).values()][:6]
+        for i, text in enumerate(texts):
+            folder = tmp_path / f"{task}{i}"
+            folder.mkdir()
+            (folder / f"{task}.py").write_text(text)
+            graded.append({"source": str(folder), "folder": folder.name, "name": folder.name})
+    cls = {"tasks": ["losses", "chain_rule"], "graded": graded}
+    screened = report.similarity(cls, workers=1)
+    monkeypatch.setattr(report, "_overlap", lambda a, b, k: (1 << 30, 1.0, 1.0))  # every pair to compare_files
+    assert report.similarity(cls, workers=1) == screened
+    assert all(0 < len(t["pairs"]) + t["more"] < 9 * 8 // 2 for t in screened["tasks"])
 
 
 def test_similarity_spread_over_processes_equals_one_process(tmp_path):

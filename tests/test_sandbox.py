@@ -235,6 +235,31 @@ def test_a_worker_that_stops_reading_cannot_stall_a_big_request(tmp_path):
         student.close()
 
 
+def test_filling_the_output_is_a_limit_and_saying_so_is_not(tmp_path):
+    """The output limit is seen on this side (the size of the output file it opened), not taken from
+    the error the worker reports, which the student's code can raise itself."""
+    (tmp_path / "loud.py").write_text(
+        "import errno, sys\n"
+        "def flood():\n"
+        "    while True:\n"
+        "        sys.stdout.write('x' * 65536)\n"
+        "        sys.stdout.flush()\n"
+        "def pretend():\n"
+        "    raise OSError(errno.EFBIG, 'File too large')\n"
+    )
+    student = Student(lambda: Worker(tmp_path, "loud", Limits(file_bytes=1 << 20, call_timeout=30)), "loud")
+    try:
+        with pytest.raises(StudentError, match="output / file size limit of 1 MiB exceeded") as raised:
+            student.loud.flood()
+        assert raised.value.limit == "output / file size limit"
+        student.close()  # a fresh worker, a fresh output file
+        with pytest.raises(StudentError, match="output / file size limit") as raised:
+            student.loud.pretend()  # the same message, from the student's own raise
+        assert raised.value.limit == ""
+    finally:
+        student.close()
+
+
 def test_a_crash_while_starting_is_retried_once_and_said(tmp_path):
     """A library's abort at start-up (here: the first worker) costs nothing; a module that always
     crashes still costs its task."""

@@ -95,6 +95,7 @@ class StudentError(Exception):
     """Student code raised an exception; carries its type, message and location."""
 
     def __init__(self, what: str, error: dict):
+        self.limit = ""  # set by the trusted side when it saw a limit behind the error (WorkerDied.limit)
         self.type = type_name(error.get("type")) or "Exception"  # untrusted text: cleaned as it enters
         self.message = clean(error.get("message"), 4000)
         self.where = clean_line(error.get("where"), 300)
@@ -505,6 +506,14 @@ class Worker:
         if getattr(value, "_bplab_worker", self) is not self:
             raise WorkerDied("an object from a worker that has since been restarted was passed on")
         return {"__handle__": handle}
+
+    def output_full(self) -> bool:
+        """Whether the worker's output (its stdout and stderr, a file this side opened) reached the file
+        size limit: the worker then got EFBIG writing it (Python ignores SIGXFSZ)."""
+        try:
+            return os.fstat(self.output.fileno()).st_size >= self.limits.file_bytes
+        except (OSError, ValueError, AttributeError):
+            return False
 
     def _output_tail(self, n: int = 600) -> str:
         try:

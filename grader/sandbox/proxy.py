@@ -123,7 +123,10 @@ class Student:
                 self._timed_out[what] = str(exc)
             raise
         if "error" in reply:
-            raise StudentError(what, reply["error"])
+            error = StudentError(what, reply["error"])
+            if self._worker is not None and self._worker.output_full():  # its output filled up, seen here
+                error.limit = "output / file size limit"
+            raise error
         mutated = reply.get("mutated") or []
         if mutated and not allow_mutation and isinstance(mutated, list):
             hint = mutation_hint or "copy arrays before changing them (e.g. x = x.copy())"

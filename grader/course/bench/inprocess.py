@@ -5,7 +5,7 @@
 force. The seam: the plugin builds each task's worker from its module-level name ``Worker``
 (``Student(lambda: Worker(submission, task, limits, given))``); inside the context manager that
 name is ``InProcessWorker``, which has the public interface of ``grader.sandbox.Worker`` (the
-constructor, ``start``, ``alive``, ``request``, ``close``) and runs each request right here: no
+constructor, ``start``, ``alive``, ``output_full``, ``request``, ``close``) and runs each request right here: no
 sandbox, no worker process, no pipes, no limits. Requests and replies still go through the
 protocol's encoding (``grader.sandbox.protocol``, a few microseconds), so the checks see exactly
 the values a real worker sends; each request is answered by ``grader.sandbox.calls.answer``, the
@@ -101,6 +101,9 @@ class InProcessWorker:
 
     def alive(self) -> bool:
         return self.box is not None
+
+    def output_full(self) -> bool:
+        return False  # no output file here: nothing limits it
 
     def close(self) -> None:
         if self.box is not None:
