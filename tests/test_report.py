@@ -301,7 +301,7 @@ def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
     assert (repeated, gapped) == (True, True)  # a hash at several positions, and runs the sum must not join
 
 
-def test_the_screen_lists_the_pairs_comparing_every_pair_would(tmp_path, monkeypatch):
+def test_the_pairs_listed_are_those_copydetect_would_list(tmp_path, monkeypatch):
     from grader.course import report
 
     root = Path(__file__).resolve().parents[1]
@@ -317,7 +317,13 @@ def test_the_screen_lists_the_pairs_comparing_every_pair_would(tmp_path, monkeyp
             graded.append({"source": str(folder), "folder": folder.name, "name": folder.name})
     cls = {"tasks": ["losses", "chain_rule"], "graded": graded}
     screened = report.similarity(cls, workers=1)
-    monkeypatch.setattr(report, "_overlap", lambda a, b, k: (1 << 30, 1.0, 1.0))  # every pair to compare_files
+    from copydetect import compare_files
+
+    def copydetects(a, b, k):  # every pair measured by compare_files itself
+        overlap, (sim_a, sim_b), _ = compare_files(a.fingerprint, b.fingerprint)
+        return int(overlap), float(sim_a), float(sim_b)
+
+    monkeypatch.setattr(report, "_overlap", copydetects)
     assert report.similarity(cls, workers=1) == screened
     assert all(0 < len(t["pairs"]) + t["more"] < 9 * 8 // 2 for t in screened["tasks"])
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import collections
 import csv
 import hashlib
 import io
@@ -318,6 +317,7 @@ class _Positions:
     def __init__(self, fp: Any):
         import numpy as np
 
+        self.fingerprint = fp
         pairs = sorted((int(i), h) for h, idx in fp.hash_idx.items() for i in idx)
         self.positions = np.array([i for i, _ in pairs], dtype=np.int64)
         self.hashes = np.array([h for _, h in pairs], dtype=np.int64)
@@ -329,9 +329,10 @@ def _overlap(a: _Positions, b: _Positions, k: int) -> tuple[int, float, float]:
     """copydetect's ``compare_files`` numbers without its slices: (a's overlapping tokens, a's
     similarity, b's similarity). The tokens of a that copydetect marks are the union of [p, p + k)
     over a's positions p whose hash b has too; its length is k plus, between neighbouring such
-    positions, their gap capped at k (what ``get_copied_slices`` adds up). About 30 us against
-    copydetect's few ms (a small array per shared hash), so every pair is screened this way and only
-    a pair that is listed is compared by ``compare_files`` itself (tested to agree)."""
+    positions, their gap capped at k (what ``get_copied_slices`` adds up). Tens of microseconds
+    against copydetect's few ms (a small array per shared hash): every pair is measured this way
+    (tested to give ``compare_files``' numbers), and copydetect is asked only for the slices of the
+    pairs shown."""
     import numpy as np
 
     def covered(x: _Positions, y: _Positions) -> int:
@@ -367,20 +368,12 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
         if done[digest].token_coverage > 0:
             prints[folder] = (done[digest], code)
     positions = {id(fp): _Positions(fp) for fp, _ in prints.values()}
-    pairs, compared = [], {}
-    copies = collections.Counter(id(fp) for fp, _ in prints.values())  # folders per fingerprint
+    pairs, found = [], {}
     for a, b in itertools.combinations(sorted(prints), 2):
-        fa, fb = prints[a][0], prints[b][0]
-        overlap, sim_a, sim_b = _overlap(positions[id(fa)], positions[id(fb)], k)
-        if overlap < MIN_OVERLAP or max(sim_a, sim_b) < threshold - 1e-9:  # not listed, whatever the slices
-            continue
-        key = (id(fa), id(fb))
-        if key in compared:  # copies of one file share a fingerprint: compared once
-            overlap, (sim_a, sim_b), slices = compared[key]
-        else:
-            overlap, (sim_a, sim_b), slices = result = compare_files(fa, fb)
-            if copies[id(fa)] > 1 or copies[id(fb)] > 1:  # kept only where it will be asked again
-                compared[key] = result
+        key = (id(prints[a][0]), id(prints[b][0]))
+        if key not in found:  # copies of one file share a fingerprint: measured once
+            found[key] = _overlap(positions[key[0]], positions[key[1]], k)
+        overlap, sim_a, sim_b = found[key]
         if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
             pairs.append(
                 {
@@ -390,16 +383,17 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
                     "sim_b": _num(round(100 * float(sim_b), 1)),
                     "overlap": int(overlap),
                     "key": max(float(sim_a), float(sim_b)),
-                    "slices": slices,
                 }
             )
     pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
-    for pair in pairs[:MAX_PAIRS]:  # only the pairs shown are rendered
-        slices = pair["slices"]
+    slices_of: dict[tuple[int, int], Any] = {}
+    for pair in pairs[:MAX_PAIRS]:  # only the pairs shown are compared by copydetect itself, for the slices
+        fa, fb = prints[pair["a"]["folder"]][0], prints[pair["b"]["folder"]][0]
+        if (id(fa), id(fb)) not in slices_of:
+            slices_of[id(fa), id(fb)] = compare_files(fa, fb)[2]
+        slices = slices_of[id(fa), id(fb)]
         pair["code_a"] = _highlight(prints[pair["a"]["folder"]][1], slices[0])
         pair["code_b"] = _highlight(prints[pair["b"]["folder"]][1], slices[1])
-    for pair in pairs:
-        del pair["slices"]
     return {
         "task": task,
         "file": filename,
@@ -429,8 +423,9 @@ def similarity(
     """Pairs of students whose code of a task overlaps above ``threshold`` (copydetect, winnowed
     k-gram fingerprints of the tokenised code, the task's stub removed as boilerplate).
 
-    Every pair is compared (quadratic: a few ms per pair of files), so from ``PARALLEL_FROM`` students on
-    the tasks are spread over ``workers`` processes (default: the cores)."""
+    Every pair is measured by ``_overlap`` (tens of microseconds; the fingerprints themselves, about
+    20 ms a file, cost more), so from ``PARALLEL_FROM`` students on the tasks are spread over
+    ``workers`` processes (default: the cores)."""
     try:
         import copydetect  # noqa: F401
     except ImportError:
