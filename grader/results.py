@@ -44,7 +44,7 @@ class TestResult:
     visibility: str = "visible"
     duration: float = 0.0
     mistakes: list[dict[str, str]] = dataclasses.field(default_factory=list)  # named mistakes: id, message
-    limit: str = ""  # the limit that stopped the student's code in this check (WorkerDied.LIMITS), "" if none
+    limit: str = ""  # the limit that stopped the student's code in this check (one of process.LIMITS), or ""
     retried: bool = False  # a start-up crash of the worker was retried during this check (not the student's)
 
     def __post_init__(self) -> None:

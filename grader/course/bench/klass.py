@@ -189,9 +189,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             target,
         )
     warm_label = f"grade --batch, a class of {PROJECTED} (projected)"
-    if n >= PROJECTED:
-        pass  # measured above, not projected
-    elif bat and len(warm) == len(bat):
+    if bat and len(warm) == len(bat) and n < PROJECTED:  # a class of PROJECTED or more is measured above
         big, seq_big = projected(bat, warm, seq or [], n, PROJECTED)
         rate = paired_ratio(seq_big, big)[0] if seq else None
         t.add(
@@ -207,7 +205,7 @@ def bench_class(settings: Settings, work: Path, ctx: dict, log: Callable[[str], 
             f">= {TARGET_RATE:g}x: {met(rate >= TARGET_RATE) if rate else 'n/a'}; about {TARGET_PER_STUDENT:g} s per "
             f"student: {met(median(big) / PROJECTED <= TARGET_PER_STUDENT)} (projected)",
         )
-    elif bat:
+    elif bat and n < PROJECTED:
         t.add(warm_label, "", "no grading process graded a second submission (class size <= workers)")
     floor_label = "floor: the checks' own compute"
     if floor:
