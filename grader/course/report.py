@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import collections
 import csv
 import hashlib
 import io
@@ -368,12 +369,16 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
         if done[digest].token_coverage > 0:
             prints[folder] = (done[digest], code)
     positions = {id(fp): _Positions(fp) for fp, _ in prints.values()}
+    copies = collections.Counter(id(fp) for fp, _ in prints.values())  # folders per fingerprint
     pairs, found = [], {}
     for a, b in itertools.combinations(sorted(prints), 2):
         key = (id(prints[a][0]), id(prints[b][0]))
-        if key not in found:  # copies of one file share a fingerprint: measured once
-            found[key] = _overlap(positions[key[0]], positions[key[1]], k)
-        overlap, sim_a, sim_b = found[key]
+        if key in found:  # copies of one file share a fingerprint: measured once
+            overlap, sim_a, sim_b = found[key]
+        else:
+            overlap, sim_a, sim_b = _overlap(positions[key[0]], positions[key[1]], k)
+            if copies[key[0]] > 1 or copies[key[1]] > 1:  # kept only where it will be asked again
+                found[key] = overlap, sim_a, sim_b
         if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
             pairs.append(
                 {
