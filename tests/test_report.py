@@ -264,7 +264,7 @@ def test_many_copies_are_compared_once_and_only_the_shown_pairs_rendered(tmp_pat
 
 def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
     """``_overlap`` against copydetect's own ``compare_files`` on near copies (the reference with each
-    planted mistake of the catalog), the stub, and unrelated code under the same name."""
+    planted mistake of the catalog), a stub with a function added, and unrelated code under the same name."""
     import itertools
 
     from copydetect import CodeFingerprint, compare_files, defaults
@@ -281,6 +281,7 @@ def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
         reference = (root / "solutions" / file).read_text()
         texts = [reference, (root / "solutions" / f"{other}.py").read_text(), reference[: len(reference) // 3]]
         texts += [reference + "\n" + reference]  # every hash twice
+        texts += [stubs.expected_files()[file] + "\ndef mine(x):\n    return [v * 2 + 1 for v in x if v > 0]\n"]
         texts += [reference.replace(m["find"], m["replace"]) for m in catalog(task).values()][:12]
         stub = stubs.expected_files()[file]
         boiler = CodeFingerprint(file, k, 1, fp=io.StringIO(stub))
@@ -301,31 +302,83 @@ def test_the_quick_screen_gives_copydetects_numbers_for_every_pair():
     assert (repeated, gapped) == (True, True)  # a hash at several positions, and runs the sum must not join
 
 
-def test_the_pairs_listed_are_those_copydetect_would_list(tmp_path, monkeypatch):
+def every_pair_by_copydetect(task: str, stub: str, codes: dict, names: dict, threshold: float) -> dict:
+    """The section as the report made it before the screen: copydetect's compare_files on every pair."""
+    import itertools
+
+    from copydetect import CodeFingerprint, compare_files, defaults
+
     from grader.course import report
+    from grader.rubric import BY_NAME
+
+    k, window = defaults.NOISE_THRESHOLD, max(1, defaults.GUARANTEE_THRESHOLD - defaults.NOISE_THRESHOLD + 1)
+    file = BY_NAME[task].file
+    boiler = CodeFingerprint(file, k, 1, fp=io.StringIO(stub))
+    boilerplate = np.unique(np.array(sorted(boiler.hashes), dtype=np.int64)) if boiler.hashes else None
+    prints, untouched = {}, 0
+    for folder, code in sorted(codes.items()):
+        if code.strip() == stub.strip():
+            untouched += 1
+            continue
+        fp = CodeFingerprint(file, k, window, boilerplate=boilerplate, fp=io.StringIO(code))
+        if fp.token_coverage > 0:
+            prints[folder] = (fp, code)
+    pairs = []
+    for a, b in itertools.combinations(sorted(prints), 2):
+        overlap, (sim_a, sim_b), slices = compare_files(prints[a][0], prints[b][0])
+        if overlap >= report.MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
+            pairs.append(
+                {
+                    "a": names[a],
+                    "b": names[b],
+                    "sim_a": report._num(round(100 * float(sim_a), 1)),
+                    "sim_b": report._num(round(100 * float(sim_b), 1)),
+                    "overlap": int(overlap),
+                    "key": max(float(sim_a), float(sim_b)),
+                    "slices": slices,
+                }
+            )
+    pairs.sort(key=lambda p: (-p["key"], p["a"]["name"], p["b"]["name"]))
+    for pair in pairs[: report.MAX_PAIRS]:
+        pair["code_a"] = report._highlight(prints[pair["a"]["folder"]][1], pair["slices"][0])
+        pair["code_b"] = report._highlight(prints[pair["b"]["folder"]][1], pair["slices"][1])
+    for pair in pairs:
+        del pair["slices"]
+    shown = pairs[: report.MAX_PAIRS]
+    return {
+        "task": task,
+        "file": file,
+        "compared": len(prints),
+        "untouched": untouched,
+        "pairs": shown,
+        "more": max(0, len(pairs) - report.MAX_PAIRS),
+    }
+
+
+@pytest.mark.parametrize("task", ["losses", "chain_rule"])
+def test_the_section_is_the_one_comparing_every_pair_gave(task):
+    """Pairs, order, percentages, highlighted code and the count of the rest: as when copydetect's
+    compare_files measured every pair (copies in both orders, stubs, near copies, unrelated code)."""
+    from grader.course import report, stubs
 
     root = Path(__file__).resolve().parents[1]
-    graded = []
-    for task in ("losses", "chain_rule"):
-        reference = (root / "solutions" / f"{task}.py").read_text()
-        texts = [reference, reference[: len(reference) // 2], (root / "solutions" / "autograd.py").read_text()]
-        texts += [reference.replace(m["find"], m["replace"]) for m in catalog(task).values()][:6]
-        for i, text in enumerate(texts):
-            folder = tmp_path / f"{task}{i}"
-            folder.mkdir()
-            (folder / f"{task}.py").write_text(text)
-            graded.append({"source": str(folder), "folder": folder.name, "name": folder.name})
-    cls = {"tasks": ["losses", "chain_rule"], "graded": graded}
-    screened = report.similarity(cls, workers=1)
-    from copydetect import compare_files
-
-    def copydetects(a, b, k):  # every pair measured by compare_files itself
-        overlap, (sim_a, sim_b), _ = compare_files(a.fingerprint, b.fingerprint)
-        return int(overlap), float(sim_a), float(sim_b)
-
-    monkeypatch.setattr(report, "_overlap", copydetects)
-    assert report.similarity(cls, workers=1) == screened
-    assert all(0 < len(t["pairs"]) + t["more"] < 9 * 8 // 2 for t in screened["tasks"])
+    reference = (root / "solutions" / f"{task}.py").read_text()
+    stub = stubs.expected_files()[f"{task}.py"]
+    codes = {
+        "a_reference": reference,
+        "c_copy_of_a": reference,  # a copy after b: the pairs (a, b) and (b, c) are the same two files in both orders
+        "d_half": reference[: len(reference) // 2],
+        "e_other_task": (root / "solutions" / "autograd.py").read_text(),
+        "f_stub": stub,
+        "g_stub_and_a_line": stub + "\nx = 1  # started\n",
+    }
+    mistakes = [reference.replace(m["find"], m["replace"]) for m in catalog(task).values()]
+    codes["b_mistake"] = mistakes[0]
+    codes.update({f"m{i:02d}": text for i, text in enumerate(mistakes[1:10])})
+    names = {folder: {"folder": folder, "name": folder} for folder in codes}
+    want = every_pair_by_copydetect(task, stub, codes, names, report.SIMILARITY_THRESHOLD)
+    assert report._similar_pairs(task, stub, codes, names, report.SIMILARITY_THRESHOLD) == want
+    assert want["more"] > 0 and want["untouched"] == 1  # more pairs listed than shown; the untouched stub left out
 
 
 def test_similarity_spread_over_processes_equals_one_process(tmp_path):
