@@ -258,7 +258,7 @@ def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     for fact in ("cores", "memory", "Python", "numpy", "torch", "tensorflow"):
         assert fact in text, f"machine description lacks {fact}"
     sections = re.findall(r"^## (\d)\. ", text, re.M)
-    assert sections == ["1", "2", "3", "4", "5"]
+    assert sections == ["1", "2", "3", "4", "5", "6"]
     found = tables(text)
     assert len(found) >= 5
     for table in found:
@@ -277,6 +277,7 @@ def test_course_bench_quick_writes_a_well_formed_report(tmp_path):
     assert not [c for c in cells if c.startswith("failed:")], [c for c in cells if c.startswith("failed:")]
     assert any(re.fullmatch(r"\d+\.\d+x \(\d+\.\d+-\d+\.\d+\)", c) for c in cells), "no ratio in any table"
     assert "| contender |" in proc.stdout  # the tables are printed too
+    assert "Sections identical (pairs, order, percentages, highlighted code): yes." in text
 
 
 def test_only_runs_the_comparisons_named(tmp_path, monkeypatch):

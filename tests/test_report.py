@@ -377,7 +377,8 @@ def test_the_section_is_the_one_comparing_every_pair_gave(task):
     codes.update({f"m{i:02d}": text for i, text in enumerate(mistakes[1:10])})
     names = {folder: {"folder": folder, "name": folder} for folder in codes}
     want = every_pair_by_copydetect(task, stub, codes, names, report.SIMILARITY_THRESHOLD)
-    assert report._similar_pairs(task, stub, codes, names, report.SIMILARITY_THRESHOLD) == want
+    assert report.similar_pairs(task, stub, codes, names, report.SIMILARITY_THRESHOLD) == want
+    assert report.similar_pairs(task, stub, codes, names, report.SIMILARITY_THRESHOLD, measure="copydetect") == want
     assert want["more"] > 0 and want["untouched"] == 1  # more pairs listed than shown; the untouched stub left out
 
 

@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--only",
         default=None,
         metavar="a,b",
-        help="run only these comparisons: class, one, where, engines, memory (default: all)",
+        help="run only these comparisons: class, one, where, engines, memory, similarity (default: all)",
     )
     s.add_argument(
         "--out",

@@ -349,8 +349,22 @@ def _overlap(a: _Positions, b: _Positions, k: int) -> tuple[int, float, float]:
     return tokens_a, tokens_a / a.coverage if a.coverage else 0.0, tokens_b / b.coverage if b.coverage else 0.0
 
 
-def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str, dict], threshold: float) -> dict:
-    """One task's section: its submissions' pairwise overlap (copydetect), the most similar pairs highlighted."""
+def _copydetect_numbers(a: _Positions, b: _Positions, k: int) -> tuple[int, float, float]:
+    """``_overlap``'s numbers from copydetect's own ``compare_files`` (a few ms a pair): what the
+    report measured every pair with before; ``course bench`` times the two side by side."""
+    from copydetect import compare_files
+
+    overlap, (sim_a, sim_b), _ = compare_files(a.fingerprint, b.fingerprint)
+    return int(overlap), float(sim_a), float(sim_b)
+
+
+def similar_pairs(
+    task: str, stub: str, codes: dict[str, str], names: dict[str, dict], threshold: float, measure: str = "screen"
+) -> dict:
+    """One task's section: its submissions' pairwise overlap (copydetect), the most similar pairs
+    highlighted. ``codes``: folder -> the task's file; ``names``: folder -> the student's row.
+    ``measure="copydetect"`` measures every pair with ``compare_files`` instead (the same section, slower)."""
+    overlap_of = {"screen": _overlap, "copydetect": _copydetect_numbers}[measure]
     import numpy as np
     from copydetect import CodeFingerprint, compare_files, defaults
 
@@ -376,7 +390,7 @@ def _similar_pairs(task: str, stub: str, codes: dict[str, str], names: dict[str,
         if key in found:  # copies of one file share a fingerprint: measured once
             overlap, sim_a, sim_b = found[key]
         else:
-            overlap, sim_a, sim_b = _overlap(positions[key[0]], positions[key[1]], k)
+            overlap, sim_a, sim_b = overlap_of(positions[key[0]], positions[key[1]], k)
             if copies[key[0]] > 1 or copies[key[1]] > 1:  # kept only where it will be asked again
                 found[key] = overlap, sim_a, sim_b
         if overlap >= MIN_OVERLAP and max(sim_a, sim_b) >= threshold:
@@ -461,7 +475,7 @@ def similarity(
         workers = len(os.sched_getaffinity(0)) if len(cls["graded"]) >= PARALLEL_FROM else 1
     workers = max(1, min(workers, len(jobs)))
     if workers == 1:
-        sections = [_similar_pairs(*job) for job in jobs]
+        sections = [similar_pairs(*job) for job in jobs]
     else:  # spawned: the caller may have threads (a fork could inherit a held lock)
         import concurrent.futures as cf
         import multiprocessing
@@ -473,9 +487,9 @@ def similarity(
                 initializer=_die_with,
                 initargs=(os.getpid(),),
             ) as pool:
-                sections = list(pool.map(_similar_pairs, *zip(*jobs)))
+                sections = list(pool.map(similar_pairs, *zip(*jobs)))
         except (OSError, NotImplementedError, cf.process.BrokenProcessPool):  # no processes here: one by one
-            sections = [_similar_pairs(*job) for job in jobs]
+            sections = [similar_pairs(*job) for job in jobs]
     note = (
         (
             "submissions not found (moved since grading?): "

@@ -22,5 +22,6 @@ Modules, one idea each:
 - ``where``        3. where the time of one ``grade`` goes
 - ``engines``      4. the reference engines against PyTorch and Keras (``engines_child``, ``keras_server``)
 - ``memory``       5. peak memory of one ``grade`` and of a batch
+- ``similarity``   6. the class report's code similarity: the screen against ``compare_files`` on every pair
 - ``report``       machine facts, the run of every comparison, ``reference/benchmarks.md``
 """

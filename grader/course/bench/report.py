@@ -15,7 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from grader.course.bench import engines, klass, memory, one, where
+from grader.course.bench import engines, klass, memory, one, similarity, where
 from grader.course.bench import settings as settings_mod
 from grader.course.bench.settings import Settings
 from grader.course.bench.stats import Skipped
@@ -31,6 +31,7 @@ SECTIONS: list[tuple[str, str, Callable[..., list[Table]]]] = [  # (name for --o
     ("where", "3. Where the time of one grade goes", where.bench_where),
     ("engines", "4. The reference engines against PyTorch and Keras", engines.bench_engines),
     ("memory", "5. Memory", memory.bench_memory),
+    ("similarity", "6. The class report's code similarity", similarity.bench_similarity),
 ]
 
 

@@ -17,7 +17,7 @@ REPORT = ROOT / "reference" / "benchmarks.md"
 QUICK_TASKS = ("losses", "chain_rule")
 DEFAULT_REPS, QUICK_REPS = 3, 2
 DEFAULT_CLASS, QUICK_CLASS = 6, 2
-COMPARISONS = ("class", "one", "where", "engines", "memory")  # the sections of the report, in order
+COMPARISONS = ("class", "one", "where", "engines", "memory", "similarity")  # the sections of the report, in order
 
 
 @dataclasses.dataclass
