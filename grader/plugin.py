@@ -55,36 +55,34 @@ def _message(exc: BaseException) -> str:
     return text
 
 
+def _along(exc: BaseException, repeated_only: bool):
+    """The failure, then its group's first member or what it wraps, in turn (only an error whose
+    text it repeats when ``repeated_only``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        if isinstance(current, BaseExceptionGroup) and current.exceptions:
+            current = primary(current)
+        else:
+            inner = current.__cause__ or current.__context__
+            if repeated_only and not (inner is not None and str(inner) and str(inner) in str(current)):
+                inner = None
+            current = inner
+
+
 def _limit_of(exc: BaseException) -> str:
     """The limit that stopped the student's code in this failure (``WorkerDied.limit``, or a
     ``StudentError``'s when its output filled up; set on the trusted side), looked for in the
     exception, its group's first member and what it wraps; "" if none."""
-    seen: set[int] = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (WorkerDied, StudentError)):
-            return exc.limit
-        exc = (
-            primary(exc) if isinstance(exc, BaseExceptionGroup) and exc.exceptions else exc.__cause__ or exc.__context__
-        )
-    return ""
+    return next((e.limit for e in _along(exc, False) if isinstance(e, (WorkerDied, StudentError))), "")
 
 
 def _student_error(exc: BaseException) -> StudentError | None:
     """The error raised inside student code that a failed check reports (itself, its group's first
     member, or an error it wraps and repeats the text of), if any."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, StudentError):
-            return current
-        if isinstance(current, BaseExceptionGroup) and current.exceptions:
-            current = primary(current)
-        else:
-            inner = current.__cause__ or current.__context__
-            current = inner if inner is not None and str(inner) and str(inner) in str(current) else None
-    return None
+    return next((e for e in _along(exc, True) if isinstance(e, StudentError)), None)
 
 
 def _example_text(note: str) -> str:

@@ -301,15 +301,11 @@ def grade(
         failed_imports = report.get("import_errors", {})
         for task in lane_tasks:
             if task.name in failed_imports:  # one row per visibility: the public share stays the public share
+                rows = [o for o in report["outcomes"] if o["task"] == task.name]
                 for visibility in ("visible", "after_published"):
-                    max_score = sum(
-                        o["max_score"]
-                        for o in report["outcomes"]
-                        if o["task"] == task.name and o["visibility"] == visibility
-                    )
+                    max_score = sum(o["max_score"] for o in rows if o["visibility"] == visibility)
                     if max_score:
                         kind = "public" if visibility == "visible" else "hidden"
-                        rows = [o for o in report["outcomes"] if o["task"] == task.name]
                         results.tests.append(
                             TestResult(
                                 task=task.name,

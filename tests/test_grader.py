@@ -249,5 +249,7 @@ def test_the_limit_of_a_failure_is_read_from_trusted_exceptions_only():
     except AssertionError as exc:
         assert _limit_of(exc) == "killed"
     assert _limit_of(ExceptionGroup("hypothesis", [died])) == "killed"
+    with pytest.raises(ValueError, match="unknown limit"):
+        WorkerDied("f: killed", limit="out of memory")  # a label results.json would drop: refused here
     lie = StudentError("f", {"type": "WorkerDied", "message": "timed out after 1 s (killed)"})
     assert _limit_of(lie) == "" and _limit_of(ValueError("memory limit of 2 GiB exceeded")) == ""

@@ -86,6 +86,8 @@ class WorkerDied(Exception):
         # which limit stopped the student's code, decided here (never read from the message, which
         # carries the worker's last output): one of LIMITS, or "" when none did
         self.limit = "timed out" if timed_out else limit
+        if self.limit and self.limit not in LIMITS:
+            raise ValueError(f"unknown limit {self.limit!r}: one of {LIMITS}")
 
 
 LIMITS = ("timed out", "memory limit", "CPU time limit", "output / file size limit", "crashed", "killed", "time budget")

@@ -96,22 +96,28 @@ class Variant:
     patch: tuple[str, str, str] | None = None  # (task, find, replace) for the notebook version
 
 
+def planted_mistakes(task: str) -> dict[str, dict]:
+    """tests/mistakes/<task>.py's catalog (name -> find, replace, ...) whose text is in the reference;
+    {} without one."""
+    path = MISTAKES / f"{task}.py"
+    if not path.exists():
+        return {}
+    spec = importlib.util.spec_from_file_location(f"bplab_bench_mistakes_{task}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    source = (SOLUTIONS / f"{task}.py").read_text()
+    return {name: m for name, m in module.MISTAKES.items() if m.get("find") and m["find"] in source}
+
+
 def mistake_catalog(tasks: list[str]) -> tuple[str, str, dict] | None:
     """The first planted mistake of tests/mistakes/<task>.py (for the tasks graded) that applies."""
     for task in tasks:
-        path = MISTAKES / f"{task}.py"
-        if not path.exists():
-            continue
         try:
-            spec = importlib.util.spec_from_file_location(f"bplab_bench_mistakes_{task}", path)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            source = (SOLUTIONS / f"{task}.py").read_text()
-            for name, m in module.MISTAKES.items():
-                if m.get("find") and m["find"] in source:
-                    return task, name, m
+            found = planted_mistakes(task)
         except Exception:
             continue
+        for name, m in found.items():
+            return task, name, m
     return None
 
 

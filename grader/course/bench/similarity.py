@@ -3,28 +3,17 @@ against copydetect's ``compare_files`` on every pair, on a class of distinct sub
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.course.bench.contenders import ASSIGNMENTS, MISTAKES, SOLUTIONS
+from grader.course.bench.contenders import ASSIGNMENTS, SOLUTIONS, planted_mistakes
 from grader.course.bench.settings import Settings
 from grader.course.bench.stats import alternate, median, ratio_text, secs, spread
 from grader.course.bench.table import Table
 
 SIZE, QUICK_SIZE = 40, 12  # students: distinct files, so every pair is measured
-
-
-def _mistakes(task: str) -> list[dict]:
-    path = MISTAKES / f"{task}.py"
-    if not path.exists():
-        return []
-    spec = importlib.util.spec_from_file_location(f"bplab_bench_similarity_{task}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return list(module.MISTAKES.values())
 
 
 def distinct_class(n: int, tasks: list[str]) -> dict[str, dict[str, str]]:
@@ -34,7 +23,7 @@ def distinct_class(n: int, tasks: list[str]) -> dict[str, dict[str, str]]:
     codes: dict[str, dict[str, str]] = {t: {} for t in tasks}
     for task in tasks:
         reference, stub = (SOLUTIONS / f"{task}.py").read_text(), (ASSIGNMENTS / f"{task}.py").read_text()
-        found = [m for m in _mistakes(task) if m.get("find") and m["find"] in reference]
+        found = list(planted_mistakes(task).values())
         for i in range(n):
             if i % 10 == 9:
                 codes[task][f"s{i:03d}"] = stub
@@ -96,7 +85,7 @@ def bench_similarity(settings: Settings, work: Path, ctx: dict, log: Callable[[s
             f"{secs(median(samples[name]))} ({spread(samples[name], secs)})",
             ratio_text(samples[every], samples[name]) if every in samples else "n/a",
         )
-    files = sum(1 for code in codes[tasks[0]].values() if code != (ASSIGNMENTS / f"{tasks[0]}.py").read_text())
+    files = n - n // 10  # every tenth student is the stub
     t.notes.append(
         f"Class: the reference with 1-4 planted mistakes of the catalog per file (seeded), every tenth student the "
         f"untouched stub (left out, as the report does): {files} files per task, {len(tasks) * files * (files - 1) // 2} "
