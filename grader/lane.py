@@ -43,6 +43,7 @@ def run(submission: Path, tasks: list[str], options: GradeOptions, progress: Pat
         "no:unraisableexception",  # its gc.collect() at the end of every session costs more than a small task
         "-q",
         "--no-header",
+        "--tb=native",  # feedback comes from the exception; the default style parses each frame's file (50 ms a failure)
         "-o",
         "python_files=test_*.py",
         *files,
