@@ -8,14 +8,12 @@ loaded lane, so with two cores the Keras task runs beside everything else.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import hashlib
 import hmac
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +27,7 @@ from grader.options import DEFAULT_SEED, GradeOptions
 from grader.results import Results, TestResult
 from grader.rubric import BY_NAME, TASKS, Task
 from grader.sandbox import template
-from grader.sandbox.isolation import Isolation, isolation_env, require
+from grader.sandbox.isolation import Isolation, die_with_parent, isolation_env, require
 
 __all__ = ["DEFAULT_SEED", "GradeOptions", "grade", "isolation_line", "variant_for", "read_variant_key"]
 VARIANT_ASSIGNMENT = "backprop-lab"  # what a variant is of, with the key and the student
@@ -105,11 +103,6 @@ def lane_env(iso: Isolation) -> dict[str, str]:
     return env
 
 
-def _die_with_parent() -> None:
-    """In a lane, before exec: SIGKILL when the grading process dies, whatever kills it."""
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 def _run_lane(submission: Path, tasks: list[Task], options: GradeOptions, iso: Isolation, tmp: Path) -> dict:
     out = tmp / f"lane-{tasks[0].name}.json"
     log = tmp / f"lane-{tasks[0].name}.log"
@@ -137,7 +130,7 @@ def _run_lane(submission: Path, tasks: list[Task], options: GradeOptions, iso: I
                 env=lane_env(iso),
                 timeout=budget,
                 cwd=tmp,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,  # a lane dies with its grading process
             ).returncode
         except subprocess.TimeoutExpired:
             code = "timeout"

@@ -15,6 +15,7 @@ from grader import text as _text
 from grader.batch.keys import content_hash, make_key
 from grader.options import GradeOptions
 from grader.results import write_atomic
+from grader.sandbox.isolation import die_with_parent
 
 # ---------------------------------------------------------------------------------------------
 # the grading processes
@@ -38,9 +39,7 @@ def init_worker(parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _kill_my_group)
     try:
-        import ctypes
-
-        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: die with the batch
+        die_with_parent(signal.SIGTERM)  # the batch died: stop (see _kill_my_group)
     except Exception:
         pass
     if os.getppid() != parent:  # the batch died before we could ask

@@ -37,6 +37,7 @@ from typing import Any
 from grader import text as _text
 from grader.results import Results, write_atomic
 from grader.rubric import BY_NAME
+from grader.sandbox.isolation import die_with_parent
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 REPORT_NAME = "report.html"
@@ -425,11 +426,8 @@ def similar_pairs(
 
 def _die_with(parent: int) -> None:
     """In a comparing process: end when the report's process ends (killed at its time-out, say)."""
-    import ctypes
-    import signal
-
     try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        die_with_parent()
     except Exception:
         pass
     if os.getppid() != parent:  # it ended before we could ask

@@ -16,7 +16,6 @@ bound on open files, parent-death kill.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import os
 import resource
@@ -41,6 +40,7 @@ from grader.sandbox.isolation import (
     Isolation,
     UidLease,
     bwrap_args,
+    die_with_parent,
     isolation,
     worker_home,
 )
@@ -349,7 +349,7 @@ class Worker:
             resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
             if processes != resource.RLIM_INFINITY:  # counted per uid: this worker's own
                 resource.setrlimit(resource.RLIMIT_NPROC, (processes, processes))
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with this process
+            die_with_parent()
 
         self.proc = subprocess.Popen(
             cmd,
