@@ -230,8 +230,6 @@ def kill_all_of(uid: int) -> None:
             os.setuid(uid)
             os.kill(-1, signal.SIGKILL)
             if KEYCTL is not None:
-                import ctypes
-
                 for keyring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
                     ctypes.CDLL(None).syscall(KEYCTL, 7, ctypes.c_int(keyring))  # KEYCTL_CLEAR
         finally:
