@@ -183,7 +183,7 @@ class GradingPlugin:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._seen = {name: (len(s.mutations), len(s.notes), s.retried_starts) for name, s in self.students.items()}
         for student in self.students.values():
-            student.dead_reason = None
+            student.new_check()
 
     # -- outcomes -----------------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)

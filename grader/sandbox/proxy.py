@@ -42,8 +42,7 @@ class Student:
         self._started: float | None = None
         self._worker: Worker | None = None
         self.restarts = 0
-        self.dead_reason: str | None = None  # set when the worker died during the current check
-        self._dead_limit = ""  # the limit that killed it then (WorkerDied.limit)
+        self._died: WorkerDied | None = None  # how the worker died during the current check (see new_check)
         self.mutations: list[str] = []  # worker-reported in-place changes of inputs
         self.checks_passed = 0  # of this task so far (counted by the plugin)
         self.notes: list[str] = []  # e.g. a start-up crash that was retried
@@ -51,6 +50,10 @@ class Student:
         self._timed_out: dict[str, str] = {}  # what -> message: not waited on again
         self._start_failure: BaseException | None = None
         self.methods_by_type: dict[tuple, frozenset[str]] = {}  # (worker, type) -> its methods, as announced
+
+    def new_check(self) -> None:
+        """A new check begins: a worker that died during the last one is started again when called."""
+        self._died = None
 
     # -- worker management ------------------------------------------------------------------
     def _live(self) -> Worker:
@@ -102,23 +105,23 @@ class Student:
         allow_mutation: bool = False,
         mutation_hint: str | None = None,
     ) -> Any:
-        if self.dead_reason:  # do not restart (and re-time-out) for every hypothesis example
-            raise WorkerDied(self.dead_reason, limit=self._dead_limit)
+        if self._died is not None:  # do not restart (and re-time-out) for every hypothesis example
+            raise WorkerDied(str(self._died), limit=self._died.limit)
         if what in self._timed_out:
             raise WorkerDied(self._timed_out[what] + " (not called again after timing out)", timed_out=True)
         if self._started is None:
             self._started = time.monotonic()
         budget = self._budget
         if budget and time.monotonic() - self._started > budget:
-            self.dead_reason = (
-                f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)"
+            self._died = WorkerDied(
+                f"{what}: the task's time budget of {budget:g} s is used up (its remaining checks score 0)",
+                limit="time budget",
             )
-            self._dead_limit = "time budget"
-            raise WorkerDied(self.dead_reason, limit=self._dead_limit)
+            raise WorkerDied(str(self._died), limit=self._died.limit)
         try:
             reply = self._live().request(message, timeout=timeout, what=what)
         except WorkerDied as exc:
-            self.dead_reason, self._dead_limit = str(exc), exc.limit
+            self._died = exc
             if exc.timed_out:
                 self._timed_out[what] = str(exc)
             raise
