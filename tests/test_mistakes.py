@@ -60,3 +60,14 @@ def test_planted_mistake_is_caught_in_its_task_only(task, name, graded_catalogs)
         assert named & allowed, f"{name}: none of {sorted(allowed)} was named; named: {sorted(named)}"
     guesses = [t.name for t in failing if "Likely" in t.output and not t.mistakes]
     assert not guesses, f"{name}: 'Likely' without a named mistake in {guesses}"
+
+
+def test_held_out_check_reports_trains_own_error_for_an_uncompiled_model(graded_catalogs):
+    """The held-out Keras check makes the optimizer's variables of the student's compiled model before
+    train (one trace less); for a model compile_model left uncompiled that step gives way, and the
+    feedback is train's own error, not a failure of the check's preparation."""
+    res = graded_catalogs("keras_training")["compile_missing"]
+    held_out = next(t for t in res.tests if t.name.startswith("test_trained_network_reaches"))
+    assert not held_out.passed
+    assert "train() raised ValueError: You must call `compile()`" in held_out.output, held_out.output
+    assert "setting up the check" not in held_out.output

@@ -34,6 +34,14 @@ MISTAKES = {
         "expect": "compile_model ignored its lr argument",
         "names": ["compile_lr_ignored"],
     },
+    # compile_model never calls compile: the held-out check's own pipeline meets an uncompiled model, and the
+    # feedback is train's own error (not the check's preparation of the model, which gives way: BUILD)
+    "compile_missing": {
+        "find": "\n    model.compile(\n        optimizer=keras.optimizers.Adam(learning_rate=lr),\n",
+        "replace": "\n    dict(\n        optimizer=keras.optimizers.Adam(learning_rate=lr),\n",
+        "expect": "left the model uncompiled",
+        "names": [],
+    },
     "sgd_instead_of_adam": {
         "find": "\n        optimizer=keras.optimizers.Adam(learning_rate=lr),\n",
         "replace": "\n        optimizer=keras.optimizers.SGD(learning_rate=lr),\n",

@@ -60,7 +60,7 @@ def check_layers(exported, D, H, C, what):
 
 def compile_summary(config):
     """(optimizer class, learning rate, loss name, from_logits) from model.get_compile_config()."""
-    if not isinstance(config, dict):
+    if not isinstance(config, dict) or not config:  # Keras 3: {} before compile
         raise CheckFailure("compile_model(model) left the model uncompiled: call model.compile(...)")
     opt, loss = config.get("optimizer"), config.get("loss")
     opt_name = opt.get("class_name") if isinstance(opt, dict) else opt
