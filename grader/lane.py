@@ -52,6 +52,7 @@ def run(submission: Path, tasks: list[str], options: GradeOptions, progress: Pat
     return {
         "outcomes": [dataclasses.asdict(o) for o in plugin.outcomes],
         "import_errors": plugin.import_errors,
+        "collect_errors": plugin.collect_errors,
         "pytest_exit": int(code),
         "seconds": round(time.monotonic() - start, 3),
     }

@@ -104,6 +104,7 @@ class GradingPlugin:
         self.import_limits: dict[str, str] = {}  # task -> the limit that stopped its import (WorkerDied.limit)
         self.students: dict[str, Student] = {}
         self._seen: dict[str, tuple[int, int, int]] = {}  # per task: mutations, notes, retried starts before this check
+        self.collect_errors: list[str] = []  # check modules that could not be collected (the grader's own error)
 
     # -- configuration -----------------------------------------------------------------------
     def pytest_configure(self, config: pytest.Config) -> None:
@@ -179,6 +180,11 @@ class GradingPlugin:
                 pytest.skip(str(exc))
             self.students[task.name] = student
         return self.students[task.name]
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # its last line names the error, whatever the traceback style
+            lines = report.longreprtext.strip().splitlines() or ["(no message)"]
+            self.collect_errors.append(f"{report.nodeid or 'the checks'}: {lines[-1].strip()[:300]}")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._seen = {name: (len(s.mutations), len(s.notes), s.retried_starts) for name, s in self.students.items()}

@@ -154,7 +154,10 @@ def _run_lane_here(submission: Path, tasks: list[Task], options: GradeOptions) -
 def _checked(report: dict, output) -> dict:
     """A lane report, or a lane error when pytest itself could not run the checks."""
     if report.get("pytest_exit") in (2, 3, 4):  # interrupted, internal error, usage error
-        return {"lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): {output()[-1500:]}"}
+        first = "".join(f"{e}; " for e in report.get("collect_errors", [])[:3])  # what the task rows show
+        return {
+            "lane_error": f"the checks could not run (pytest exit {report['pytest_exit']}): {first}{output()[-1500:]}"
+        }
     return report
 
 

@@ -253,3 +253,22 @@ def test_the_limit_of_a_failure_is_read_from_trusted_exceptions_only():
         WorkerDied("f: killed", limit="out of memory")  # a label results.json would drop: refused here
     lie = StudentError("f", {"type": "WorkerDied", "message": "timed out after 1 s (killed)"})
     assert _limit_of(lie) == "" and _limit_of(ValueError("memory limit of 2 GiB exceeded")) == ""
+
+
+def test_a_check_module_that_cannot_be_collected_is_named_first_in_the_task_row(tmp_path, monkeypatch):
+    """A check module that raises when imported (the grader's own error) ends its lane; the task's row
+    starts with the module and the error, whatever traceback style pytest printed."""
+    broken = tmp_path / "test_chain_rule.py"
+    broken.write_text('raise RuntimeError("a broken check module")\n')
+    task_class = type(TASKS[0])
+    real = task_class.check_files
+    monkeypatch.setattr(
+        task_class, "check_files", lambda self, public_only=False: [broken] if self.name == "chain_rule" else real(self)
+    )
+    options = runner.GradeOptions(tasks=("chain_rule",), allow_unsandboxed=True, sandbox=False)
+    res = runner.grade(copy_solutions(tmp_path / "sub"), options, lanes=1, in_process=True)
+    (row,) = [t for t in res.tests if t.task == "chain_rule"]
+    assert row.name == "chain_rule: grading did not finish" and row.score == 0
+    head = row.output.split("; ")[0]
+    assert "test_chain_rule.py" in head and "RuntimeError: a broken check module" in head, row.output
+    assert res.grader_errors

@@ -213,10 +213,14 @@ _lease_counter = itertools.count()
 KEYCTL = {"x86_64": 250, "aarch64": 219}.get(os.uname().machine)  # the keyctl system call's number
 
 
+_LIBC = ctypes.CDLL(None)
+_PRCTL, _SYSCALL = _LIBC.prctl, _LIBC.syscall  # looked up here: nothing is loaded or looked up after a fork
+
+
 def die_with_parent(sig: int = signal.SIGKILL) -> None:
     """In a child (a lane, a grading process, a worker before its exec): receive ``sig`` when the process
-    that started it dies, however it dies (PR_SET_PDEATHSIG). Safe between fork and exec: imports nothing."""
-    ctypes.CDLL(None).prctl(1, int(sig))
+    that started it dies, however it dies (PR_SET_PDEATHSIG)."""
+    _PRCTL(1, int(sig))
 
 
 def kill_all_of(uid: int) -> None:
@@ -231,7 +235,7 @@ def kill_all_of(uid: int) -> None:
             os.kill(-1, signal.SIGKILL)
             if KEYCTL is not None:
                 for keyring in (-4, -5):  # KEY_SPEC_USER_KEYRING, KEY_SPEC_USER_SESSION_KEYRING
-                    ctypes.CDLL(None).syscall(KEYCTL, 7, ctypes.c_int(keyring))  # KEYCTL_CLEAR
+                    _SYSCALL(KEYCTL, 7, ctypes.c_int(keyring))  # KEYCTL_CLEAR
         finally:
             os._exit(0)
     os.waitpid(pid, 0)

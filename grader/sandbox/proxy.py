@@ -121,7 +121,7 @@ class Student:
         try:
             reply = self._live().request(message, timeout=timeout, what=what)
         except WorkerDied as exc:
-            self._died = exc
+            self._died = WorkerDied(str(exc), limit=exc.limit)  # not exc: its traceback holds the check's locals
             if exc.timed_out:
                 self._timed_out[what] = str(exc)
             raise

@@ -14,6 +14,14 @@ MISTAKES = {
         "expect": "the last Dense layer has no softmax",
         "names": ["linear_output_layer"],
     },
+    # no Input: the model is built only by its first call (fit builds it); the held-out check's own
+    # pipeline must still train it (its preparation, BUILD, leaves a model that is not built to fit)
+    "build_model_without_input": {
+        "find": "\n            keras.Input((input_dim,)),\n",
+        "replace": "\n",
+        "expect": "start with keras.Input((input_dim,))",
+        "names": [],
+    },
     # from_logits mismatch, 2: softmax output with from_logits=True (Keras 3 silently
     # uses the softmax's saved logits, so only the configuration shows it)
     "from_logits_true": {

@@ -19,8 +19,9 @@ W of shape (out, in); Keras kernels are K = W.T. Fits are few and small: each ``
 model costs about half a second of tracing (a model compiled here has its optimizer's and metric's
 variables made first, so its step is traced once), and the reproducibility check fits one model
 twice from a restored start (the second fit reuses the traced step). The held-out check makes the
-optimizer's and the metric's variables of the student's compiled model before ``train`` (``BUILD``,
-what ``fit`` would make on its first step) for the same reason: same weights, one trace less.
+metric's and the optimizer's variables of the student's model before ``train`` when it is built and
+compiled as documented (``BUILD``: what ``fit`` would make on its first step) for the same reason:
+same weights, one trace less.
 """
 
 import contextlib
@@ -455,7 +456,7 @@ def test_trained_network_reaches_95_percent_on_held_out_digits(student, seed):
     Xtr, ytr, Xte, yte = digits_split()
     kt = student.keras_training
     model = kt.compile_model(kt.build_model(64, 256, 10, seed=seed % 1000), lr=3e-3)
-    with contextlib.suppress(StudentError):  # not compiled as documented: train builds what it needs itself
+    with contextlib.suppress(StudentError):  # BUILD gives way: train builds what it needs itself
         student.source(BUILD)(model)
     history = kt.train.options(timeout=60)(model, Xtr, ytr, epochs=10, batch_size=64, seed=seed % 1000)
     losses = history.get("loss") if isinstance(history, dict) else None
