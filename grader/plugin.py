@@ -182,9 +182,11 @@ class GradingPlugin:
         return self.students[task.name]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:  # its last line names the error, whatever the traceback style
-            lines = report.longreprtext.strip().splitlines() or ["(no message)"]
-            self.collect_errors.append(f"{report.nodeid or 'the checks'}: {lines[-1].strip()[:300]}")
+        if report.failed:  # the last frame and the last line name it, whatever the traceback style
+            text = report.longreprtext.strip()
+            frames = re.findall(r'File "([^"]+)", line (\d+)', text)
+            where = f"{frames[-1][0]}:{frames[-1][1]}" if frames else report.nodeid or "a check module"
+            self.collect_errors.append(f"{where}: {(text.splitlines() or ['?'])[-1].strip()[:300]}")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._seen = {name: (len(s.mutations), len(s.notes), s.retried_starts) for name, s in self.students.items()}

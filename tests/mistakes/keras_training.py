@@ -19,7 +19,7 @@ MISTAKES = {
     "build_model_without_input": {
         "find": "\n            keras.Input((input_dim,)),\n",
         "replace": "\n",
-        "expect": "start with keras.Input((input_dim,))",
+        "expect": "its first layer has no weight matrix",
         "names": [],
     },
     # from_logits mismatch, 2: softmax output with from_logits=True (Keras 3 silently
