@@ -182,11 +182,16 @@ class GradingPlugin:
         return self.students[task.name]
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.failed:  # the last frame and the last line name it, whatever the traceback style
+        if report.failed:  # named by the check module's last frame (else its node id) and the error's last line
             text = report.longreprtext.strip()
-            frames = re.findall(r'File "([^"]+)", line (\d+)', text)
-            where = f"{frames[-1][0]}:{frames[-1][1]}" if frames else report.nodeid or "a check module"
-            self.collect_errors.append(f"{where}: {(text.splitlines() or ['?'])[-1].strip()[:300]}")
+            frames = [
+                f"{p}:{n}"
+                for p, n in re.findall(r'File "([^"]+)", line (\d+)', text)
+                if Path(p).name.startswith("test_")
+            ]
+            where = frames[-1] if frames else report.nodeid or "a check module"
+            last = re.sub(r"^E\s+", "", (text.splitlines() or ["?"])[-1].strip())
+            self.collect_errors.append(f"{where}: {last[:300]}")
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         self._seen = {name: (len(s.mutations), len(s.notes), s.retried_starts) for name, s in self.students.items()}

@@ -255,11 +255,24 @@ def test_the_limit_of_a_failure_is_read_from_trusted_exceptions_only():
     assert _limit_of(lie) == "" and _limit_of(ValueError("memory limit of 2 GiB exceeded")) == ""
 
 
-def test_a_check_module_that_cannot_be_collected_is_named_first_in_the_task_row(tmp_path, monkeypatch):
-    """A check module that raises when imported (the grader's own error) ends its lane; the task's row
-    starts with the module and the error, whatever traceback style pytest printed."""
+@pytest.mark.parametrize(
+    "body, named",
+    [
+        (
+            'raise RuntimeError("a broken check module")\n',
+            ["test_chain_rule.py:1", "RuntimeError: a broken check module"],
+        ),
+        ('import json\n\njson.loads("{")\n', ["test_chain_rule.py:3", "JSONDecodeError"]),  # raised in a library
+        ("import no_such_module_of_bplab\n", ["ModuleNotFoundError: No module named 'no_such_module_of_bplab'"]),
+    ],
+    ids=["raises", "library-raises", "import-error"],
+)
+def test_a_check_module_that_cannot_be_collected_is_named_first_in_the_task_row(tmp_path, monkeypatch, body, named):
+    """A check module that fails when imported (the grader's own error) ends its lane; the task's row
+    starts with the module's own frame (file:line, where the traceback shows one) and the error,
+    whatever traceback style pytest printed."""
     broken = tmp_path / "test_chain_rule.py"
-    broken.write_text('raise RuntimeError("a broken check module")\n')
+    broken.write_text(body)
     task_class = type(TASKS[0])
     real = task_class.check_files
     monkeypatch.setattr(
@@ -270,5 +283,5 @@ def test_a_check_module_that_cannot_be_collected_is_named_first_in_the_task_row(
     (row,) = [t for t in res.tests if t.task == "chain_rule"]
     assert row.name == "chain_rule: grading did not finish" and row.score == 0
     head = row.output.split("; ")[0]
-    assert "test_chain_rule.py" in head and "RuntimeError: a broken check module" in head, row.output
+    assert all(part in head for part in named) and ": E " not in head, row.output
     assert res.grader_errors

@@ -276,3 +276,37 @@ def test_network_reaches_95_percent_on_digits():
     print(f"keras digits 64-256-10: test accuracy {result['accuracy']:.4f}, fit {elapsed:.2f} s")
     assert history["loss"][-1] < history["loss"][0]
     assert result["accuracy"] >= 0.95
+
+
+def test_held_out_preparation_build_touches_only_a_model_compiled_as_documented():
+    """BUILD, the held-out check's preparation of the student's model (grader.checks.support_keras_training),
+    makes the accuracy's and the optimizer's variables only of a built model compiled as documented, and then
+    train gives bit-identical weights and history; a consistent one-hot pipeline and a model without Input
+    are left for fit to build, and fit trains them."""
+    from grader.checks.support_keras_training import BUILD
+
+    build = eval(BUILD, {"np": np})  # trusted code, as the worker evaluates it
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(48, 8)), np.arange(48) % 4
+    runs = []
+    for prepared in (False, True):
+        model = kt.compile_model(kt.build_model(8, 16, 4, seed=3), lr=1e-2)
+        if prepared:
+            assert build(model) is None and model.optimizer.built
+        history = kt.train(model, X, y, epochs=2, batch_size=16, seed=5)
+        runs.append((history, model.get_weights()))
+    assert runs[0][0] == runs[1][0]
+    assert all(np.array_equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+
+    one_hot = kt.build_model(8, 16, 4, seed=3)
+    one_hot.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.CategoricalCrossentropy(), metrics=["accuracy"]
+    )
+    assert build(one_hot) is False and not one_hot.optimizer.built
+    one_hot.fit(X, keras.utils.to_categorical(y, 4), epochs=1, batch_size=16, verbose=0)
+
+    no_input = kt.compile_model(
+        keras.Sequential([keras.layers.Dense(16, activation="relu"), keras.layers.Dense(4, activation="softmax")])
+    )
+    assert build(no_input) is False and not no_input.optimizer.built
+    no_input.fit(X, y, epochs=1, batch_size=16, verbose=0)
