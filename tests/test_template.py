@@ -113,6 +113,10 @@ def open_pty():
 def ptys():
     return sorted(os.listdir("/dev/pts"))
 
+def draws():
+    import random
+    return [random.random(), float(np.random.random()), float(np.random.default_rng().random())]
+
 def crash(how):
     if how == "abort":
         os.abort()
@@ -299,3 +303,16 @@ def test_pseudo_terminals_are_per_worker(probe):
     finally:
         a.close()
         b.close()
+
+
+def test_each_forked_worker_draws_its_own_random_numbers(probe):
+    """The template imports random and numpy.random once (their generators seeded there); each worker
+    forked from it reseeds them from the OS, as a fresh interpreter does: no two workers share a stream."""
+    draws = []
+    for _ in range(2):
+        student = worker(probe)
+        try:
+            draws.append(student.probe.draws())
+        finally:
+            student.close()
+    assert all(a != b for a, b in zip(*draws)), draws

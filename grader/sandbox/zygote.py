@@ -4,7 +4,7 @@ Started by ``grader.sandbox.template`` as ``python -I zygote.py MODULE...`` unde
 same allowlist file system as a fresh worker, plus the folder holding the boxes), as root with
 exactly CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID, and one control socket
 (``BPLAB_TEMPLATE_FD``). It imports the modules named on its command line (numpy, torch, keras)
-with the workers' environment, so their threads are not started yet (one thread per library), says
+and what a worker's reseeding uses (random, numpy.random) with the workers' environment, so their threads are not started yet (one thread per library), says
 ``{"ready": ...}`` and then, for each request ``{"box", "uid", "env", "module", "limits"}`` with
 the file descriptors [request pipe, reply pipe, output file, status pipe, cgroup.procs...], forks:
 
@@ -47,6 +47,9 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 FIXED_FDS = 5  # 0-2 stdio, 3 requests, 4 replies
+# what _fresh_randomness uses, imported here once: numpy.random alone loads ten extension modules and,
+# through secrets and hashlib, OpenSSL (about 12 ms that each forked worker paid again)
+FRESH_RANDOMNESS = ("random", "numpy.random")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -238,7 +241,7 @@ def _spawn(request: dict, fds: list[int], control: socket.socket, joined: int) -
 def main() -> None:
     control = socket.socket(fileno=int(os.environ.pop("BPLAB_TEMPLATE_FD")))
     loaded = {}
-    for name in sys.argv[1:]:
+    for name in [*sys.argv[1:], *FRESH_RANDOMNESS]:
         try:
             importlib.import_module(name)
             loaded[name] = "ok"
