@@ -5,8 +5,9 @@ same allowlist file system as a fresh worker, plus the folder holding the boxes)
 exactly CAP_SYS_ADMIN, CAP_SETUID and CAP_SETGID, and one control socket
 (``BPLAB_TEMPLATE_FD``). It imports the modules named on its command line (numpy, torch, keras)
 and what a worker's reseeding uses (random, numpy.random) with the workers' environment, so their
-threads are not started yet (one thread per library), says ``{"ready": ...}`` and then, for each request ``{"box", "uid", "env", "module", "limits"}`` with
-the file descriptors [request pipe, reply pipe, output file, status pipe, cgroup.procs...], forks:
+threads are not started yet (one thread per library), says ``{"ready": ...}`` and then, for each
+request ``{"box", "uid", "env", "module", "limits"}`` with the file descriptors [request pipe, reply
+pipe, output file, status pipe, cgroup.procs...], forks:
 
   C (this namespace, root): joins the worker's cgroup(s), unshares mount, pid, net, ipc and uts
     namespaces, mounts a fresh scratch tmpfs on /tmp and hides every box but its own; forks P1,
