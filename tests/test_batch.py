@@ -422,6 +422,24 @@ def _proc(pid: int):
         return None
 
 
+# -- how many grading processes ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "cores, requested, jobs, want",
+    [
+        (2, None, 300, (3, 1)),  # one more than the cores, one lane each: the gaps of one are filled by another
+        (2, None, 2, (2, 1)),  # never more processes than students
+        (2, 1, 300, (1, 2)),  # --workers 1: the tasks of each student spread over the cores
+        (8, None, 300, (9, 1)),
+        (1, None, 300, (2, 1)),
+    ],
+)
+def test_default_workers_are_one_more_than_the_cores(monkeypatch, cores, requested, jobs, want):
+    from grader.batch import driver
+
+    monkeypatch.setattr(driver.os, "cpu_count", lambda: cores)
+    assert driver._choose_workers(requested, jobs) == want
+
+
 # -- all tasks once -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_full_task_batch(tmp_path):

@@ -133,9 +133,17 @@ def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt  # SIGTERM to the batch: stop like Ctrl-C (finished results are kept)
 
 
+def default_workers() -> int:
+    """One grading process more than cores: a grading process and its worker take turns on one core,
+    and both wait now and then (a worker's move into its cgroups waits for an RCU grace period,
+    TensorFlow hands ops between threads), so with one process per core about a tenth of the
+    machine stood idle; the extra process fills those gaps."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
     cores = os.cpu_count() or 1
-    workers = max(1, requested or cores)
+    workers = max(1, requested or default_workers())
     workers = max(1, min(workers, jobs)) if jobs else 1
     lanes = max(1, cores // workers)
     return workers, lanes
