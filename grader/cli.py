@@ -31,7 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of the hidden inputs (fixed default)")
     p.add_argument("--batch", action="store_true", help="PATH is a folder of submissions, one per student")
     p.add_argument("--out", type=Path, help="results folder for batch mode")
-    p.add_argument("--workers", type=int, default=None, help="parallel submissions in batch mode (default: cores + 1)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="parallel submissions in batch mode (default: the cores, one more from 8 students per core)",
+    )
     p.add_argument("--force", action="store_true", help="batch: regrade students already graded")
     p.add_argument(
         "--nbgrader",

@@ -427,13 +427,16 @@ def _proc(pid: int):
     "cores, requested, jobs, want",
     [
         (2, None, 300, (3, 1)),  # one more than the cores, one lane each: the gaps of one are filled by another
-        (2, None, 2, (2, 1)),  # never more processes than students
-        (2, 1, 300, (1, 2)),  # --workers 1: the tasks of each student spread over the cores
+        (2, None, 16, (3, 1)),
+        (2, None, 15, (2, 1)),  # a small class: the extra process's start would cost more than it saves
+        (2, None, 1, (1, 2)),  # never more processes than students; one student's tasks over both cores
+        (2, 1, 300, (1, 2)),  # --workers 1
         (8, None, 300, (9, 1)),
+        (8, None, 40, (8, 1)),
         (1, None, 300, (2, 1)),
     ],
 )
-def test_default_workers_are_one_more_than_the_cores(monkeypatch, cores, requested, jobs, want):
+def test_default_workers_one_per_core_and_one_more_for_a_large_class(monkeypatch, cores, requested, jobs, want):
     from grader.batch import driver
 
     monkeypatch.setattr(driver.os, "cpu_count", lambda: cores)

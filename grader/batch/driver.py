@@ -133,17 +133,20 @@ def _interrupt(*_: Any) -> None:
     raise KeyboardInterrupt  # SIGTERM to the batch: stop like Ctrl-C (finished results are kept)
 
 
-def default_workers() -> int:
-    """One grading process more than cores: a grading process and its worker take turns on one core,
-    and both wait now and then (a worker's move into its cgroups waits for an RCU grace period,
-    TensorFlow hands ops between threads), so with one process per core about a tenth of the
-    machine stood idle; the extra process fills those gaps."""
-    return (os.cpu_count() or 1) + 1
+def default_workers(jobs: int) -> int:
+    """One grading process per core, and one more for a class of at least 8 students per core.
+
+    A grading process and its worker take turns on one core, and now and then both wait (a worker's
+    move into its cgroups waits for an RCU grace period, TensorFlow hands ops between threads): with
+    one process per core about a tenth of the machine stood idle. The extra process fills those gaps,
+    but its own start (its templates' imports) costs more than it saves in a small class."""
+    cores = os.cpu_count() or 1
+    return cores + 1 if jobs >= 8 * cores else cores
 
 
 def _choose_workers(requested: int | None, jobs: int) -> tuple[int, int]:
     cores = os.cpu_count() or 1
-    workers = max(1, requested or default_workers())
+    workers = max(1, requested or default_workers(jobs))
     workers = max(1, min(workers, jobs)) if jobs else 1
     lanes = max(1, cores // workers)
     return workers, lanes

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.batch.driver import default_workers
 from grader.course.bench.contenders import SOLUTIONS, batch_cmd, copy_modules, grade_cmd, grading_env, variants
 from grader.course.bench.settings import Settings
 from grader.course.bench.stats import median, mib
@@ -158,7 +157,7 @@ def bench_memory(settings: Settings, work: Path, ctx: dict, log: Callable[[str],
         add_rows(t, "one `grade`", watch(grade_cmd(copy_modules(SOLUTIONS, here / "solutions-copy"), tasks), here, env))
     except Exception as exc:
         t.fail("one `grade`", f"{type(exc).__name__}: {exc}")
-    n = default_workers()  # one submission per default batch worker
+    n = os.cpu_count() or 1  # one submission per default batch worker
     for i in range(n):
         variants(tasks)[0].build(here / "class" / f"m{i + 1:03d}")
     log(f"memory: a batch of {n}")
