@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="parallel submissions in batch mode (default: the cores, one more from 8 students per core)",
+        help="parallel submissions in batch mode (default: one per core; one more when at least 8 "
+        "students per core are left to grade)",
     )
     p.add_argument("--force", action="store_true", help="batch: regrade students already graded")
     p.add_argument(

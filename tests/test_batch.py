@@ -431,6 +431,8 @@ def _proc(pid: int):
         (2, None, 15, (2, 1)),  # a small class: the extra process's start would cost more than it saves
         (2, None, 1, (1, 2)),  # never more processes than students; one student's tasks over both cores
         (2, 1, 300, (1, 2)),  # --workers 1
+        (2, 5, 3, (3, 1)),  # --workers 5 for 3 students
+        (2, None, 0, (1, 2)),  # nothing left to grade
         (8, None, 300, (9, 1)),
         (8, None, 40, (8, 1)),
         (1, None, 300, (2, 1)),

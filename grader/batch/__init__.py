@@ -22,10 +22,10 @@ terminal; ``gradebook.csv`` cells are neutralised for spreadsheets (``csv_cell``
 report cannot be written gets an error row and is graded again on the next run; the others are
 not affected.
 
-Processes: the batch runs ``--workers`` grading processes (default: one per core, one more for a
-class of at least 8 students per core: ``driver.default_workers``), each in its own process group
-that dies with the batch; each grades one submission at a time with ``max(1, cores // workers)``
-lanes (``grader.runner``).
+Processes: the batch runs ``--workers`` grading processes (default: one per core, one more when at
+least 8 students per core are left to grade: ``driver.default_workers``), each in its own process
+group that dies with the batch; each grades one submission at a time with ``max(1, cores //
+workers)`` lanes (``grader.runner``).
 """
 
 from grader.batch.driver import main, run

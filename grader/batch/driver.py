@@ -134,7 +134,7 @@ def _interrupt(*_: Any) -> None:
 
 
 def default_workers(jobs: int) -> int:
-    """One grading process per core, and one more for a class of at least 8 students per core.
+    """One grading process per core, and one more when at least 8 students per core are left to grade.
 
     A grading process and its worker take turns on one core, and now and then both wait (a worker's
     move into its cgroups waits for an RCU grace period, TensorFlow hands ops between threads): with
