@@ -445,6 +445,29 @@ def test_default_workers_one_per_core_and_one_more_for_a_large_class(monkeypatch
     assert driver._choose_workers(requested, jobs) == want
 
 
+def test_a_class_of_16_runs_the_default_number_of_grading_processes(tmp_path):
+    """The shipped default end to end: the CLI chooses default_workers(16) grading processes (on 2
+    cores, 3: one more than the cores), every student is graded in full, and the warm rate is the
+    mean warm grade over that many processes."""
+    from grader.batch.driver import default_workers
+
+    cls = tmp_path / "class"
+    for i in range(16):
+        reference(cls / f"s{i:02d}")
+    out = tmp_path / "out"
+    proc = grade(str(cls), "--batch", "--out", str(out), "--quiet", "--task", GRADED[0], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    workers = min(default_workers(16), 16)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["workers"] == workers and summary["graded"] == 16, summary
+    book = gradebook(out)
+    assert all(float(row["total"]) == float(row["max"]) > 0 for row in book.values()), book
+    warm = [stored(out, f"s{i:02d}")["extra_data"]["batch"] for i in range(16)]
+    warm = [b["seconds"] for b in warm if b["warm"]]
+    assert len(warm) >= 16 - workers  # each process's first student is its cold one
+    assert summary["steady_seconds_per_student"] == pytest.approx(statistics.fmean(warm) / workers, abs=0.01)
+
+
 # -- all tasks once -------------------------------------------------------------------------------
 @pytest.mark.slow
 def test_full_task_batch(tmp_path):
