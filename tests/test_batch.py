@@ -462,8 +462,8 @@ def test_a_class_of_16_runs_the_default_number_of_grading_processes(tmp_path):
     assert summary["workers"] == workers and summary["graded"] == 16, summary
     book = gradebook(out)
     assert all(float(row["total"]) == float(row["max"]) > 0 for row in book.values()), book
-    warm = [stored(out, f"s{i:02d}")["extra_data"]["batch"] for i in range(16)]
-    warm = [b["seconds"] for b in warm if b["warm"]]
+    batch_info = [stored(out, f"s{i:02d}")["extra_data"]["batch"] for i in range(16)]
+    warm = [b["seconds"] for b in batch_info if b["warm"]]
     assert len(warm) >= 16 - workers  # each process's first student is its cold one
     assert summary["steady_seconds_per_student"] == pytest.approx(statistics.fmean(warm) / workers, abs=0.01)
 
